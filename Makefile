@@ -1,0 +1,39 @@
+# trailhouse: `make demo` and `make test` do all set-up on a fresh machine.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+export TRAILHOUSE_LAKE ?= ./lake
+export TRAILHOUSE_DB ?= ./trailhouse.duckdb
+# dbt must never try to phone home: CI has no network beyond package registries.
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: install demo test lint docs clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed ## Create the virtual environment and install trailhouse
+
+demo: install ## Synthetic CloudTrail -> landing -> dbt build -> summary of the lake
+	$(BIN)/ingest demo
+	$(BIN)/dbt build
+	$(BIN)/ingest status
+
+test: install lint ## Everything CI runs: lint, then pytest (ingest, CLI, dbt end to end)
+	$(BIN)/pytest
+
+lint: install ## ruff and sqlfluff
+	$(BIN)/ruff check ingest tests/python
+	$(BIN)/ruff format --check ingest tests/python
+	$(BIN)/sqlfluff lint models tests analyses
+
+docs: install ## Static dbt docs site: target/static_index.html
+	$(BIN)/dbt docs generate --static
+	@echo "Open target/static_index.html in a browser."
+
+clean: ## Remove build outputs (not the lake)
+	rm -rf target logs build

@@ -1,0 +1,345 @@
+"""`ingest`: land raw security logs where dbt can read them.
+
+Every command works on the lake named by TRAILHOUSE_LAKE (default ./lake). Exit codes: 0 success
+(quarantined inputs are reported, not fatal), 1 failure, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ingest import __version__
+from ingest.console import err, human_bytes, out, progress_bar
+from ingest.duck import connect
+from ingest.landing import InputObject, Lander, LandingSummary
+from ingest.settings import Lake, UsageError
+from ingest.sources import demo as demo_source
+from ingest.sources import local_files
+from ingest.status import DATASETS, LANDING_SOURCES, dataset_stats, landing_stats
+
+app = typer.Typer(
+    name="ingest",
+    help="Land raw security logs (AWS CloudTrail) in the trailhouse lake, where dbt builds it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+load_app = typer.Typer(
+    help="Land local log files (exports, downloads, test fixtures).", no_args_is_help=True
+)
+app.add_typer(load_app, name="load")
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"ingest {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Land raw security logs in the lake (TRAILHOUSE_LAKE, default ./lake), then `dbt build`."""
+
+
+def _lake() -> Lake:
+    try:
+        lake = Lake.from_env()
+    except UsageError as exc:
+        _usage_error(str(exc))
+    lake.ensure()
+    return lake
+
+
+def _usage_error(message: str) -> None:
+    err.print(f"[red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+# -- landing ---------------------------------------------------------------------------------
+
+
+def _land(lake: Lake, objects: list[InputObject], description: str) -> LandingSummary:
+    con = connect(lake.tmp / "duckdb-spill")
+    try:
+        pending = sum(1 for o in objects if not o.skip_reason)
+        with progress_bar(description, total=pending, unit="files") as (progress, task):
+
+            def advance(files: int, size: int, records: int) -> None:
+                progress.update(
+                    task, advance=files, detail=f"{records:,} records · {human_bytes(size)}"
+                )
+
+            return Lander(lake, con).land(objects, advance)
+    finally:
+        con.close()
+
+
+def _print_landing(summary: LandingSummary, seconds: float) -> None:
+    span = ""
+    if summary.partitions:
+        first, last = min(summary.partitions), max(summary.partitions)
+        span = f" ({first} … {last})" if first != last else f" ({first})"
+    out.print(
+        f"[bold green]Landed[/] {summary.landed:,} file(s) · {summary.records:,} records · "
+        f"{len(summary.partitions)} event_date partition(s){span} · "
+        f"{human_bytes(summary.bytes_read)} read in {seconds:.1f}s"
+    )
+    if summary.already_landed:
+        out.print(f"Already landed, not read again: {summary.already_landed:,} file(s)")
+    if summary.skipped:
+        reasons: dict[str, int] = {}
+        for _, reason in summary.skipped:
+            reasons[reason] = reasons.get(reason, 0) + 1
+        for reason, count in sorted(reasons.items()):
+            out.print(f"Skipped {count:,} file(s): {reason}")
+    if summary.quarantined:
+        table = Table(
+            title=f"Quarantined {len(summary.quarantined)} input(s)", title_justify="left"
+        )
+        table.add_column("input", overflow="fold")
+        table.add_column("reason", overflow="fold")
+        for source, reason in summary.quarantined:
+            table.add_row(source, reason)
+        out.print(table)
+        out.print("Quarantined inputs are under the lake's _quarantine/ with a .reason.json each.")
+    if summary.landed or summary.quarantined:
+        out.print("Next: [bold]dbt build[/] to update the lake datasets.")
+
+
+@load_app.command("cloudtrail")
+def load_cloudtrail(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="PATH...",
+            exists=True,
+            readable=True,
+            help="Files or directories: CloudTrail .json/.json.gz delivery files, JSON lines, "
+            "or `aws cloudtrail lookup-events` output. Directories are searched recursively.",
+        ),
+    ],
+) -> None:
+    """Land local CloudTrail files into the lake.
+
+    Rerunning with the same files lands nothing twice. Digest files are skipped; unreadable or
+    non-CloudTrail files are quarantined with a reason while everything else lands.
+    """
+    lake = _lake()
+    started = time.monotonic()
+    objects, _ = local_files.discover(paths)
+    if not objects:
+        _usage_error("no .json, .json.gz, .jsonl or .ndjson files found under the given paths")
+    summary = _land(lake, objects, "landing")
+    _print_landing(summary, time.monotonic() - started)
+
+
+# -- demo ------------------------------------------------------------------------------------
+
+
+def _parse_end(value: str) -> str:
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        _usage_error(f"--end must be an ISO date or time, not {value!r}")
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return when.strftime("%Y-%m-%dT%H:00:00Z")
+
+
+@app.command()
+def demo(
+    events: Annotated[
+        int | None, typer.Option(min=1, help="Number of CloudTrail records.  [default: 50000]")
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option(min=1, max=3650, help="Days of history.  [default: 7]")
+    ] = None,
+    accounts: Annotated[
+        int | None, typer.Option(min=2, max=500, help="AWS accounts.  [default: 3]")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.  [default: 7]")] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(help="End of the generated range (UTC).  [default: the current hour]"),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Regenerate, removing the previous demo's records.")
+    ] = False,
+) -> None:
+    """Generate realistic synthetic CloudTrail with labelled attacks, and land it.
+
+    Files use the S3 delivery layout (AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/...) under
+    <lake>/_sources/demo/, with digest files that landing skips. The same options always give
+    the same data; rerunning with no options reuses the dataset already in the lake.
+    """
+    lake = _lake()
+    directory = lake.sources("demo")
+    existing = demo_source.read_spec(directory)
+    requested = {
+        key: value
+        for key, value in {
+            "events": events,
+            "days": days,
+            "accounts": accounts,
+            "seed": seed,
+            "end": _parse_end(end) if end else None,
+        }.items()
+        if value is not None
+    }
+    generate = True
+    if existing and not replace:
+        wanted = dataclasses.replace(existing, **requested)
+        if wanted != existing:
+            _usage_error(
+                f"this lake already holds a different demo dataset ({_describe(existing)}); "
+                "pass --replace to regenerate it, or set TRAILHOUSE_LAKE to another directory"
+            )
+        spec = existing
+        generate = not (directory / "AWSLogs").is_dir()
+    else:
+        spec = dataclasses.replace(
+            demo_source.DemoSpec(end=demo_source.current_hour()), **requested
+        )
+
+    started = time.monotonic()
+    if generate:
+        if existing:
+            con = connect()
+            removed = Lander(lake, con).forget(str(directory))
+            con.close()
+            shutil.rmtree(directory)
+            out.print(f"Removed the previous demo dataset ({removed} landing batch(es)).")
+        directory.mkdir(parents=True, exist_ok=True)
+        with progress_bar("generating", total=spec.events, unit="events") as (progress, task):
+            try:
+                result = demo_source.generate(
+                    spec, directory, lambda n: progress.update(task, advance=n)
+                )
+            except ValueError as exc:
+                shutil.rmtree(directory, ignore_errors=True)
+                _usage_error(str(exc))
+        out.print(
+            f"[bold green]Generated[/] {result.events:,} CloudTrail records in {result.files:,} "
+            f"files (+{result.digests} digest files) · {_describe(spec)} · "
+            f"{time.monotonic() - started:.1f}s"
+        )
+        _print_scenarios(result.scenarios)
+    else:
+        out.print(f"Demo dataset already generated ({_describe(spec)}); landing what is missing.")
+
+    objects, _ = local_files.discover([directory / "AWSLogs"])
+    summary = _land(lake, objects, "landing")
+    _print_landing(summary, time.monotonic() - started)
+
+
+def _describe(spec: demo_source.DemoSpec) -> str:
+    return (
+        f"{spec.events:,} events, {spec.days} days to {spec.end}, {spec.accounts} accounts, "
+        f"seed {spec.seed}"
+    )
+
+
+def _print_scenarios(scenarios: list[dict]) -> None:
+    table = Table(
+        title="Injected attack scenarios (labels in _sources/demo/scenarios.json)",
+        title_justify="left",
+    )
+    table.add_column("scenario")
+    table.add_column("events", justify="right")
+    table.add_column("ATT&CK")
+    for item in scenarios:
+        table.add_row(
+            item["scenario"], str(len(item["event_ids"])), ", ".join(item["mitre_techniques"])
+        )
+    out.print(table)
+
+
+# -- status ----------------------------------------------------------------------------------
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Show what was landed, skipped and quarantined, and the lake datasets dbt built."""
+    lake = _lake()
+    con = connect()
+    landing = {source: landing_stats(lake, con, source) for source in LANDING_SOURCES}
+    datasets = {name: dataset_stats(lake, con, name) for name in DATASETS}
+    con.close()
+
+    if as_json:
+        payload = {
+            "lake": str(lake.root),
+            "landing": {
+                source: [
+                    {
+                        "status": s,
+                        "inputs": n,
+                        "records": int(r or 0),
+                        "bytes": int(b or 0),
+                        "last_at": last.isoformat() if last else None,
+                    }
+                    for s, n, r, b, last in rows
+                ]
+                for source, rows in landing.items()
+            },
+            "datasets": {
+                name: dataclasses.asdict(stats) if stats else None
+                for name, stats in datasets.items()
+            },
+        }
+        out.print_json(json.dumps(payload))
+        return
+
+    out.print(f"[bold]Lake[/] {lake.root}")
+    table = Table(title="Landing", title_justify="left")
+    for column in ("source", "status", "inputs", "records", "bytes", "last"):
+        table.add_column(
+            column, justify="right" if column in {"inputs", "records", "bytes"} else "left"
+        )
+    for source, rows in landing.items():
+        for state_name, inputs, records, size, last in rows:
+            table.add_row(
+                source,
+                state_name,
+                f"{inputs:,}",
+                f"{int(records or 0):,}",
+                human_bytes(size or 0),
+                f"{last:%Y-%m-%d %H:%M}" if last else "",
+            )
+    if table.row_count:
+        out.print(table)
+    else:
+        out.print(
+            "Nothing landed yet: run [bold]ingest demo[/] or [bold]ingest load cloudtrail PATH[/]."
+        )
+
+    table = Table(title="Datasets", title_justify="left")
+    for column in ("dataset", "rows", "partitions", "files", "size", "range"):
+        table.add_column(column, justify="left" if column in {"dataset", "range"} else "right")
+    for name, stats in datasets.items():
+        if stats is None:
+            table.add_row(name, "—", "", "", "", "not built")
+            continue
+        table.add_row(
+            name,
+            f"{stats.rows:,}",
+            str(stats.partitions),
+            str(stats.files),
+            human_bytes(stats.size_bytes),
+            f"{stats.first_partition} … {stats.last_partition}",
+        )
+    out.print(table)

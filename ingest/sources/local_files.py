@@ -1,0 +1,55 @@
+"""Local CloudTrail files and directories (`ingest load cloudtrail PATH...`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ingest.landing import InputObject, fingerprint_file
+
+# Extensions picked up when walking a directory; a file named explicitly is always tried.
+JSON_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
+DIGEST_MARKERS = ("CloudTrail-Digest", "CloudTrail_Digest")
+
+
+def skip_reason(name: str) -> str | None:
+    """Why a CloudTrail delivery object is not a log file, or None if it is one."""
+    if any(marker in name for marker in DIGEST_MARKERS):
+        return "CloudTrail digest file (integrity hashes, not events)"
+    return None
+
+
+def _walk(directory: Path) -> Iterator[Path]:
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith(".") and name.lower().endswith(JSON_SUFFIXES):
+                yield Path(root) / name
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[InputObject], list[Path]]:
+    """Expand files and directories into landing inputs; also return paths that do not exist."""
+    found: list[InputObject] = []
+    missing: list[Path] = []
+    for given in paths:
+        path = given.expanduser()
+        if path.is_dir():
+            candidates: Iterable[Path] = _walk(path)
+        elif path.is_file():
+            candidates = [path]
+        else:
+            missing.append(given)
+            continue
+        for file in candidates:
+            resolved = file.resolve()
+            found.append(
+                InputObject(
+                    source_object=str(resolved),
+                    path=resolved,
+                    fingerprint=fingerprint_file(resolved),
+                    size_bytes=resolved.stat().st_size,
+                    skip_reason=skip_reason(str(resolved)),
+                )
+            )
+    return found, missing

@@ -1,0 +1,56 @@
+"""What the lake holds: landing state per source and the datasets dbt wrote."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ingest import state
+from ingest.settings import Lake
+
+# Lake datasets from the contract, in the order a reader meets them.
+DATASETS = ("cloudtrail_events", "alerts", "http_access_log")
+LANDING_SOURCES = ("cloudtrail",)
+
+
+@dataclass(frozen=True)
+class DatasetStats:
+    name: str
+    rows: int
+    partitions: int
+    files: int
+    size_bytes: int
+    first_partition: str | None
+    last_partition: str | None
+
+
+def dataset_stats(lake: Lake, con: duckdb.DuckDBPyConnection, name: str) -> DatasetStats | None:
+    root = lake.root / name
+    files = sorted(root.glob("*=*/*.parquet"))
+    if not files:
+        return None
+    partitions = sorted({f.parent.name.split("=", 1)[1] for f in files})
+    # Row counts come from Parquet footers; no data pages are read.
+    (rows,) = con.execute(
+        "select coalesce(sum(num_rows), 0) from parquet_file_metadata(?)",
+        [[str(f) for f in files]],
+    ).fetchone()
+    return DatasetStats(
+        name=name,
+        rows=int(rows),
+        partitions=len(partitions),
+        files=len(files),
+        size_bytes=sum(f.stat().st_size for f in files),
+        first_partition=partitions[0],
+        last_partition=partitions[-1],
+    )
+
+
+def landing_stats(lake: Lake, con: duckdb.DuckDBPyConnection, source: str) -> list[tuple]:
+    return state.summary(lake, source, con)
+
+
+def landing_files(lake: Lake, source: str) -> list[Path]:
+    return sorted(lake.landing(source).glob("event_date=*/*.parquet"))

@@ -1,0 +1,44 @@
+{#
+    JSON access goes through these macros so models stay engine-neutral: each engine gets its
+    own `<adapter>__` implementation and the models never change.
+#}
+
+{% macro json_to_struct(column, shape) %}
+    {#- Parse a JSON document once into a struct; `shape` maps field names to types or to
+        nested shapes. One parse per record is several times faster than a lookup per field. -#}
+    {{ return(adapter.dispatch('json_to_struct', 'trailhouse')(column, shape)) }}
+{% endmacro %}
+
+{% macro duckdb__json_to_struct(column, shape) -%}
+    from_json({{ column }}, '{{ tojson(shape) }}')
+{%- endmacro %}
+
+
+{% macro json_string(column, path) %}
+    {#- The value at a JSONPath (`$.a.b`) as text; NULL when absent. -#}
+    {{ return(adapter.dispatch('json_string', 'trailhouse')(column, path)) }}
+{% endmacro %}
+
+{% macro duckdb__json_string(column, path) -%}
+    json_extract_string({{ column }}, '{{ path }}')
+{%- endmacro %}
+
+
+{% macro json_value(column, path) %}
+    {#- The JSON sub-document at a JSONPath; NULL when absent. -#}
+    {{ return(adapter.dispatch('json_value', 'trailhouse')(column, path)) }}
+{% endmacro %}
+
+{% macro duckdb__json_value(column, path) -%}
+    json_extract({{ column }}, '{{ path }}')
+{%- endmacro %}
+
+
+{% macro json_text(column) %}
+    {#- A JSON value serialized as text, for pattern searches across a whole document. -#}
+    {{ return(adapter.dispatch('json_text', 'trailhouse')(column)) }}
+{% endmacro %}
+
+{% macro duckdb__json_text(column) -%}
+    cast({{ column }} as varchar)
+{%- endmacro %}

@@ -1,0 +1,225 @@
+"""`ingest load cloudtrail`: every shape lands, bad inputs are quarantined, reruns are no-ops."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import cloudtrail_record, write_delivery_file
+
+
+def landed(lake: Path) -> list[tuple]:
+    files = sorted((lake / "landing" / "cloudtrail").glob("event_date=*/*.parquet"))
+    if not files:
+        return []
+    return duckdb.sql(
+        "select event_id, cast(event_date as varchar), raw, source_object "
+        f"from read_parquet({[str(f) for f in files]}, hive_partitioning = true) order by event_id"
+    ).fetchall()
+
+
+def snapshot(lake: Path) -> dict[str, bytes]:
+    root = lake / "landing"
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.parquet"))}
+
+
+def test_mixed_directory_lands_good_records_and_quarantines_exactly_the_bad_files(
+    tmp_path: Path, lake: Path, ingest
+) -> None:
+    inputs = tmp_path / "inputs"
+    good = [cloudtrail_record(f"good-{i}") for i in range(5)]
+    write_delivery_file(inputs / "a_CloudTrail_us-east-1_1.json.gz", good[:3])
+    (inputs / "b.jsonl").write_text("\n".join(json.dumps(r) for r in good[3:]) + "\n")
+    payload = gzip.compress(json.dumps({"Records": [cloudtrail_record("lost")] * 50}).encode())
+    (inputs / "truncated.json.gz").write_bytes(payload[: len(payload) // 2])
+    (inputs / "invalid.json").write_text('{"Records": [{"eventID": "x",')
+    (inputs / "foreign.json").write_text(json.dumps({"name": "not a trail", "items": [1, 2]}))
+
+    result = ingest("load", "cloudtrail", inputs)
+
+    assert sorted(row[0] for row in landed(lake)) == sorted(r["eventID"] for r in good)
+    quarantine = lake / "_quarantine" / "cloudtrail"
+    reasons = {
+        json.loads(p.read_text())["source_object"].rsplit("/", 1)[-1]: json.loads(p.read_text())[
+            "reason"
+        ]
+        for p in quarantine.glob("*.reason.json")
+    }
+    assert set(reasons) == {"truncated.json.gz", "invalid.json", "foreign.json"}
+    assert reasons["foreign.json"].startswith("not CloudTrail-shaped")
+    assert reasons["invalid.json"].startswith("unreadable")
+    assert reasons["truncated.json.gz"].startswith("unreadable")
+    # The quarantined bytes are kept next to their reason, unchanged.
+    kept = [p for p in quarantine.iterdir() if p.name.endswith("__invalid.json")]
+    assert kept and kept[0].read_text() == '{"Records": [{"eventID": "x",'
+    assert "Quarantined 3 input(s)" in result.output
+    assert "Landed 2 file(s) · 5 records" in result.output
+
+
+def test_rerun_lands_nothing_and_changes_no_file(tmp_path: Path, lake: Path, ingest) -> None:
+    inputs = tmp_path / "inputs"
+    write_delivery_file(
+        inputs / "one.json.gz", [cloudtrail_record("e-1"), cloudtrail_record("e-2")]
+    )
+    (inputs / "bad.json").write_text("{")
+    ingest("load", "cloudtrail", inputs)
+    before = snapshot(lake)
+    quarantined_before = sorted(p.name for p in (lake / "_quarantine").rglob("*"))
+
+    result = ingest("load", "cloudtrail", inputs)
+
+    assert snapshot(lake) == before
+    assert sorted(p.name for p in (lake / "_quarantine").rglob("*")) == quarantined_before
+    assert "Already landed, not read again: 2 file(s)" in result.output
+    assert len(landed(lake)) == 2
+
+
+def test_changed_file_is_landed_again(tmp_path: Path, lake: Path, ingest) -> None:
+    path = write_delivery_file(tmp_path / "in" / "f.json.gz", [cloudtrail_record("e-1")])
+    ingest("load", "cloudtrail", path)
+    write_delivery_file(path, [cloudtrail_record("e-1"), cloudtrail_record("e-2")])
+
+    ingest("load", "cloudtrail", path)
+
+    # Both versions are kept in landing; cloudtrail_events de-duplicates on event_id.
+    assert [row[0] for row in landed(lake)] == ["e-1", "e-1", "e-2"]
+
+
+def test_every_supported_shape_lands_records_verbatim(tmp_path: Path, lake: Path, ingest) -> None:
+    inputs = tmp_path / "inputs"
+    records = [
+        cloudtrail_record(f"e-{i}", requestParameters={"nested": {"list": [i, "x"]}})
+        for i in range(8)
+    ]
+    write_delivery_file(inputs / "delivery.json.gz", records[0:2])
+    (inputs / "pretty.json").write_text(json.dumps({"Records": records[2:3]}, indent=4))
+    (inputs / "lines.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[3:5]))
+    lookup = {
+        "Events": [
+            {"EventId": r["eventID"], "EventName": r["eventName"], "CloudTrailEvent": json.dumps(r)}
+            for r in records[5:7]
+        ],
+        "NextToken": "abc",
+    }
+    (inputs / "lookup-events.json").write_text(json.dumps(lookup))
+    (inputs / "array.json").write_text(json.dumps(records[7:8]))
+
+    ingest("load", "cloudtrail", inputs)
+
+    rows = landed(lake)
+    assert [json.loads(raw) for _, _, raw, _ in rows] == records
+    assert {Path(source).name for *_, source in rows} == {
+        "delivery.json.gz",
+        "pretty.json",
+        "lines.jsonl",
+        "lookup-events.json",
+        "array.json",
+    }
+    assert {date for _, date, _, _ in rows} == {"2024-08-02"}
+
+
+def test_partition_follows_utc_event_date(tmp_path: Path, lake: Path, ingest) -> None:
+    path = write_delivery_file(
+        tmp_path / "f.json.gz",
+        [
+            cloudtrail_record("late", when="2024-08-02T23:59:59Z"),
+            cloudtrail_record("early", when="2024-08-03T00:00:00Z"),
+        ],
+    )
+    ingest("load", "cloudtrail", path)
+    assert {(row[0], row[1]) for row in landed(lake)} == {
+        ("late", "2024-08-02"),
+        ("early", "2024-08-03"),
+    }
+
+
+def test_digest_files_are_skipped_not_quarantined(tmp_path: Path, lake: Path, ingest) -> None:
+    digest_dir = tmp_path / "AWSLogs" / "111122223333" / "CloudTrail-Digest" / "us-east-1"
+    digest = digest_dir / "111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_x.json.gz"
+    digest.parent.mkdir(parents=True)
+    digest.write_bytes(
+        gzip.compress(b'{"digestStartTime": "2024-08-02T00:00:00Z", "logFiles": []}')
+    )
+    write_delivery_file(tmp_path / "AWSLogs" / "log.json.gz", [cloudtrail_record("e-1")])
+
+    result = ingest("load", "cloudtrail", tmp_path / "AWSLogs")
+
+    assert "Skipped 1 file(s): CloudTrail digest file" in result.output
+    assert not (lake / "_quarantine" / "cloudtrail").exists() or not any(
+        (lake / "_quarantine" / "cloudtrail").iterdir()
+    )
+    assert [row[0] for row in landed(lake)] == ["e-1"]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "empty file"),
+        (json.dumps({"Records": [{"eventID": "x"}]}).encode(), "lack eventID, eventSource"),
+        (
+            json.dumps(
+                {
+                    "Records": [
+                        {
+                            "eventID": "x",
+                            "eventSource": "s",
+                            "eventName": "n",
+                            "eventTime": "yesterday",
+                        }
+                    ]
+                }
+            ).encode(),
+            "valid eventTime",
+        ),
+        (json.dumps([1, 2, 3]).encode(), "not CloudTrail-shaped"),
+    ],
+)
+def test_inputs_that_are_not_cloudtrail_are_quarantined(
+    tmp_path: Path, lake: Path, ingest, content: bytes, reason: str
+) -> None:
+    bad = tmp_path / "in" / "bad.json"
+    bad.parent.mkdir()
+    bad.write_bytes(content)
+    write_delivery_file(tmp_path / "in" / "good.json.gz", [cloudtrail_record("e-1")])
+
+    result = ingest("load", "cloudtrail", tmp_path / "in")
+
+    assert reason in result.output
+    assert [row[0] for row in landed(lake)] == ["e-1"]
+
+
+def test_hostile_file_names_cannot_escape_the_quarantine(
+    tmp_path: Path, lake: Path, ingest
+) -> None:
+    odd = tmp_path / "in" / "..%2F..%2Fetc passwd;$(rm -rf) \u202e.json"
+    odd.parent.mkdir()
+    odd.write_text("{not json")
+
+    ingest("load", "cloudtrail", odd)
+
+    quarantine = (lake / "_quarantine" / "cloudtrail").resolve()
+    names = [p for p in quarantine.iterdir()]
+    assert len(names) == 2  # the copy and its reason
+    for path in names:
+        assert path.resolve().parent == quarantine
+        assert "/" not in path.name and not path.name.startswith(".")
+
+
+def test_missing_path_is_a_usage_error(tmp_path: Path, ingest) -> None:
+    result = ingest("load", "cloudtrail", tmp_path / "nope", expect=2)
+    assert "does not exist" in result.output
+
+
+def test_stratus_detonations_land_completely(lake: Path, ingest, stratus_dir: Path) -> None:
+    expected = {
+        json.loads(line)["eventID"]
+        for path in stratus_dir.glob("*.jsonl")
+        for line in path.read_text().splitlines()
+        if line.strip()
+    }
+    ingest("load", "cloudtrail", stratus_dir)
+    assert {row[0] for row in landed(lake)} == expected
