@@ -27,7 +27,7 @@ denied as (
 final as (
 
     select * from denied
-    order by denied_calls desc
+    order by 4 desc
 
 )
 
