@@ -88,6 +88,12 @@ def _land(lake: Lake, objects: list[InputObject], description: str) -> LandingSu
 
 
 def _print_landing(summary: LandingSummary, seconds: float) -> None:
+    if not (summary.landed or summary.skipped or summary.quarantined):
+        out.print(
+            f"Nothing new to land: all {summary.already_landed:,} input(s) were landed before "
+            f"({seconds:.1f}s)."
+        )
+        return
     span = ""
     if summary.partitions:
         first, last = min(summary.partitions), max(summary.partitions)
@@ -329,7 +335,11 @@ def status(
 
     table = Table(title="Datasets", title_justify="left")
     for column in ("dataset", "rows", "partitions", "files", "size", "range"):
-        table.add_column(column, justify="left" if column in {"dataset", "range"} else "right")
+        table.add_column(
+            column,
+            justify="left" if column in {"dataset", "range"} else "right",
+            no_wrap=column in {"dataset", "range"},
+        )
     for name, stats in datasets.items():
         if stats is None:
             table.add_row(name, "—", "", "", "", "not built")

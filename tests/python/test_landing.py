@@ -74,7 +74,7 @@ def test_rerun_lands_nothing_and_changes_no_file(tmp_path: Path, lake: Path, ing
 
     assert snapshot(lake) == before
     assert sorted(p.name for p in (lake / "_quarantine").rglob("*")) == quarantined_before
-    assert "Already landed, not read again: 2 file(s)" in result.output
+    assert "Nothing new to land: all 2 input(s) were landed before" in result.output
     assert len(landed(lake)) == 2
 
 
