@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,8 +22,8 @@ from rich.table import Table
 from ingest import __version__
 from ingest.console import err, human_bytes, out, progress_bar
 from ingest.duck import connect
+from ingest.lake import Lake, UsageError
 from ingest.landing import InputObject, Lander, LandingSummary
-from ingest.settings import Lake, UsageError
 from ingest.sources import demo as demo_source
 from ingest.sources import local_files
 from ingest.status import DATASETS, LANDING_SOURCES, dataset_stats, landing_stats
@@ -55,10 +57,7 @@ def main(
 
 
 def _lake() -> Lake:
-    try:
-        lake = Lake.from_env()
-    except UsageError as exc:
-        _usage_error(str(exc))
+    lake = Lake.from_env()
     lake.ensure()
     return lake
 
@@ -72,7 +71,7 @@ def _usage_error(message: str) -> None:
 
 
 def _land(lake: Lake, objects: list[InputObject], description: str) -> LandingSummary:
-    con = connect(lake.tmp / "duckdb-spill")
+    con = connect(lake)
     try:
         pending = sum(1 for o in objects if not o.skip_reason)
         with progress_bar(description, total=pending, unit="files") as (progress, task):
@@ -191,6 +190,11 @@ def demo(
     the same data; rerunning with no options reuses the dataset already in the lake.
     """
     lake = _lake()
+    if lake.is_s3:
+        _usage_error(
+            "ingest demo writes its raw files into a local lake; for a lake on S3, run it with a "
+            "local TRAILHOUSE_LAKE, or land data with `ingest load` / `ingest pull`"
+        )
     directory = lake.sources("demo")
     existing = demo_source.read_spec(directory)
     requested = {
@@ -222,7 +226,7 @@ def demo(
     started = time.monotonic()
     if generate:
         if existing:
-            con = connect()
+            con = connect(lake)
             removed = Lander(lake, con).forget(str(directory))
             con.close()
             shutil.rmtree(directory)
@@ -281,14 +285,14 @@ def status(
 ) -> None:
     """Show what was landed, skipped and quarantined, and the lake datasets dbt built."""
     lake = _lake()
-    con = connect()
+    con = connect(lake)
     landing = {source: landing_stats(lake, con, source) for source in LANDING_SOURCES}
     datasets = {name: dataset_stats(lake, con, name) for name in DATASETS}
     con.close()
 
     if as_json:
         payload = {
-            "lake": str(lake.root),
+            "lake": lake.url,
             "landing": {
                 source: [
                     {
@@ -310,7 +314,7 @@ def status(
         out.print_json(json.dumps(payload))
         return
 
-    out.print(f"[bold]Lake[/] {lake.root}")
+    out.print(f"[bold]Lake[/] {lake.url}")
     table = Table(title="Landing", title_justify="left")
     for column in ("source", "status", "inputs", "records", "bytes", "last"):
         table.add_column(
@@ -353,3 +357,17 @@ def status(
             f"{stats.first_partition} … {stats.last_partition}",
         )
     out.print(table)
+
+
+def run() -> None:
+    """Console entry point: one-line errors, not tracebacks (TRAILHOUSE_DEBUG=1 shows them)."""
+    try:
+        app()
+    except UsageError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(2)
+    except Exception as exc:
+        if os.environ.get("TRAILHOUSE_DEBUG"):
+            raise
+        err.print(f"[red]error:[/] {type(exc).__name__}: {exc}")
+        sys.exit(1)

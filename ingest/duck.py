@@ -1,14 +1,19 @@
-"""One way to open DuckDB for ingest: UTC sessions, bounded memory, spill under the lake."""
+"""One way to open DuckDB for ingest: UTC sessions, bounded memory, spill to local scratch."""
 
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
+from urllib.parse import urlparse
 
 import duckdb
 
+from ingest.aws import session
+from ingest.lake import Lake
 
-def connect(spill_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
+
+def connect(lake: Lake | None = None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     # Partition dates must not depend on the machine's time zone.
     con.execute("set TimeZone = 'UTC'")
@@ -16,12 +21,58 @@ def connect(spill_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
     con.execute("set preserve_insertion_order = false")
     if threads := os.environ.get("TRAILHOUSE_THREADS"):
         con.execute(f"set threads = {int(threads)}")
-    if spill_dir is not None:
-        spill_dir.mkdir(parents=True, exist_ok=True)
-        con.execute(f"set temp_directory = {sql_string(str(spill_dir))}")
+    if lake is not None:
+        spill = lake.scratch / "duckdb-spill"
+        spill.mkdir(parents=True, exist_ok=True)
+        con.execute(f"set temp_directory = {sql_string(str(spill))}")
+        if lake.is_s3:
+            enable_s3(con)
     return con
 
 
 def sql_string(value: str) -> str:
     """Quote a value as a SQL string literal (for statements that take no parameters)."""
     return "'" + value.replace("'", "''") + "'"
+
+
+@cache
+def _httpfs_extension() -> str:
+    import duckdb_extension_httpfs  # the extension ships as a wheel: no download at run time
+
+    base = Path(duckdb_extension_httpfs.__file__).parent
+    found = sorted(base.rglob("httpfs.duckdb_extension"))
+    if not found:
+        raise RuntimeError(f"httpfs extension not found under {base}")
+    return str(found[0])
+
+
+def enable_s3(con: duckdb.DuckDBPyConnection, profile: str | None = None) -> None:
+    """Load httpfs and create an S3 secret from the credentials boto3 resolves.
+
+    The secret is created in memory only (never persisted, never logged).
+    """
+    con.execute(f"install {sql_string(_httpfs_extension())}")
+    con.execute("load httpfs")
+    boto_session = session(profile)
+    credentials = boto_session.get_credentials()
+    options: dict[str, str] = {
+        "region": boto_session.region_name or os.environ.get("AWS_REGION") or "us-east-1"
+    }
+    if credentials is not None:
+        frozen = credentials.get_frozen_credentials()
+        options["key_id"] = frozen.access_key
+        options["secret"] = frozen.secret_key
+        if frozen.token:
+            options["session_token"] = frozen.token
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        parsed = urlparse(endpoint)
+        options["endpoint"] = parsed.netloc or parsed.path
+        options["url_style"] = "path"
+        options["use_ssl"] = "true" if parsed.scheme == "https" else "false"
+    rendered = ", ".join(f"{key} {sql_string(value)}" for key, value in options.items())
+    try:
+        con.execute(f"create or replace secret trailhouse_s3 (type s3, {rendered})")
+    except duckdb.Error:
+        # DuckDB may echo the statement in its message, and the statement holds credentials.
+        raise RuntimeError("could not create the DuckDB S3 secret (details withheld)") from None

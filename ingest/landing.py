@@ -16,16 +16,18 @@ import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import duckdb
 import orjson
 
 from ingest import state
 from ingest.duck import sql_string
-from ingest.settings import Lake
+from ingest.lake import Lake
 
 SOURCE = "cloudtrail"
+LANDING_PREFIX = f"landing/{SOURCE}"
+QUARANTINE_PREFIX = f"_quarantine/{SOURCE}"
 # Largest single JSON document (a whole `{"Records": [...]}` file) DuckDB will parse. CloudTrail
 # files are a few MB; DuckDB reserves buffers of twice this size per thread, so it stays modest.
 MAX_OBJECT_BYTES = 128 << 20
@@ -180,14 +182,16 @@ class Lander:
         self.lake = lake
         self.con = con
         lake.ensure()
-        self.landing = lake.landing(SOURCE)
-        self.landing.mkdir(parents=True, exist_ok=True)
+        # (source_object, fingerprint) of every input handled so far, by any run on this lake.
+        self.known = state.seen(lake, SOURCE, con)
+
+    def is_known(self, source_object: str, fingerprint: str) -> bool:
+        return (source_object, fingerprint) in self.known
 
     def land(
         self, objects: Iterable[InputObject], progress: ProgressCallback | None = None
     ) -> LandingSummary:
         summary = LandingSummary()
-        known = state.seen(self.lake, SOURCE, self.con)
         unique: dict[str, InputObject] = {}
         for obj in objects:
             unique.setdefault(obj.source_object, obj)
@@ -196,7 +200,7 @@ class Lander:
         pending: list[InputObject] = []
         skipped: list[InputObject] = []
         for obj in unique.values():
-            if (obj.source_object, obj.fingerprint) in known:
+            if self.is_known(obj.source_object, obj.fingerprint):
                 summary.already_landed += 1
             elif obj.skip_reason:
                 skipped.append(obj)
@@ -269,26 +273,21 @@ class Lander:
         self.con.execute("drop table if exists batch_records")
 
     def _write(self, batch_id: str, summary: LandingSummary) -> None:
-        aside = self.lake.tmp / f"landing-{SOURCE}-{batch_id}-{os.getpid()}"
+        aside = self.lake.scratch / f"landing-{SOURCE}-{batch_id}-{os.getpid()}"
         shutil.rmtree(aside, ignore_errors=True)
         sql = _WRITE.format(target=sql_string(str(aside)), pattern=sql_string(f"{batch_id}_{{i}}"))
         self.con.execute(sql, {"landed_at": datetime.now(UTC)})
-        # Renames within one file system are atomic: readers see the old set or the new file.
+        # Each file appears whole (a rename on a local lake, one PUT on S3), never half-written.
         for written in sorted(aside.glob("event_date=*/*.parquet")):
             partition = written.parent.name
-            final = self.lake.inside(self.landing / partition / written.name)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(written, final)
+            self.lake.put_file(written, f"{LANDING_PREFIX}/{partition}/{written.name}", move=True)
             summary.partitions.add(partition.removeprefix("event_date="))
         shutil.rmtree(aside, ignore_errors=True)
 
     def _quarantine(self, obj: InputObject, reason: str) -> None:
-        directory = self.lake.quarantine(SOURCE)
-        directory.mkdir(parents=True, exist_ok=True)
-        name = safe_name(f"{obj.fingerprint[:12]}__{Path(obj.source_object).name}")
-        target = self.lake.inside(directory / name)
+        name = safe_name(f"{obj.fingerprint[:12]}__{PurePosixPath(obj.source_object).name}")
         if obj.path.exists():
-            shutil.copyfile(obj.path, target)
+            self.lake.put_file(obj.path, f"{QUARANTINE_PREFIX}/{name}")
         reason_doc = {
             "source_object": obj.source_object,
             "fingerprint": obj.fingerprint,
@@ -296,8 +295,10 @@ class Lander:
             "reason": reason,
             "quarantined_at": datetime.now(UTC).isoformat(),
         }
-        reason_file = self.lake.inside(directory / f"{name}.reason.json")
-        reason_file.write_bytes(orjson.dumps(reason_doc, option=orjson.OPT_INDENT_2))
+        self.lake.put_bytes(
+            orjson.dumps(reason_doc, option=orjson.OPT_INDENT_2),
+            f"{QUARANTINE_PREFIX}/{name}.reason.json",
+        )
 
     def _record(
         self,
@@ -333,6 +334,7 @@ class Lander:
                 )
             )
         state.write_batch(self.lake, SOURCE, batch_id, rows)
+        self.known.update((row.source_object, row.fingerprint) for row in rows)
 
     def forget(self, prefix: str) -> int:
         """Remove every landed batch whose inputs all live under `prefix`; return batches removed.
@@ -340,8 +342,8 @@ class Lander:
         Used when a dataset is regenerated (`ingest demo --replace`) so old records do not mix
         with new ones. A batch that mixes inputs from inside and outside the prefix is refused.
         """
-        directory = state.inputs_dir(self.lake, SOURCE)
-        if not directory.is_dir():
+        inputs = state.inputs_prefix(SOURCE)
+        if not self.lake.list(inputs):
             return 0
         rows = self.con.execute(
             """
@@ -350,14 +352,18 @@ class Lander:
             from read_parquet($pattern)
             group by batch_id
             """,
-            {"prefix": prefix, "pattern": str(directory / "*.parquet")},
+            {"prefix": prefix, "pattern": self.lake.uri(f"{inputs}/*.parquet")},
         ).fetchall()
         mixed = [batch for batch, only, some in rows if some and not only]
         if mixed:
             raise ValueError(f"landing batches mix inputs inside and outside {prefix}: {mixed}")
-        doomed = [batch for batch, only, _ in rows if only]
+        doomed = {batch for batch, only, _ in rows if only}
+        # Data first, then the record of it: a crash in between leaves a stale record, never
+        # records that nothing accounts for.
+        for key, _ in self.lake.list(LANDING_PREFIX):
+            if PurePosixPath(key).name.split("_", 1)[0] in doomed:
+                self.lake.delete(key)
         for batch_id in doomed:
-            for data_file in self.landing.glob(f"event_date=*/{batch_id}_*.parquet"):
-                data_file.unlink()
-            (directory / f"{batch_id}.parquet").unlink(missing_ok=True)
+            self.lake.delete(f"{inputs}/{batch_id}.parquet")
+        self.known = state.seen(self.lake, SOURCE, self.con)
         return len(doomed)

@@ -10,13 +10,12 @@ import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest.settings import Lake
+from ingest.lake import Lake
 
 LANDED = "landed"
 SKIPPED = "skipped"
@@ -48,29 +47,26 @@ class InputRecord:
     recorded_at: datetime
 
 
-def inputs_dir(lake: Lake, source: str) -> Path:
-    return lake.state(source) / "inputs"
+def inputs_prefix(source: str) -> str:
+    return f"_state/{source}/inputs"
 
 
 def write_batch(lake: Lake, source: str, batch_id: str, rows: Iterable[InputRecord]) -> None:
-    """Write one batch's input records atomically (write aside, then rename)."""
+    """Write one batch's input records atomically (write aside, then rename or PUT)."""
     rows = list(rows)
     if not rows:
         return
-    target = inputs_dir(lake, source) / f"{batch_id}.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = lake.tmp / f"state-{source}-{batch_id}-{os.getpid()}.parquet"
-    tmp.parent.mkdir(parents=True, exist_ok=True)
+    local = lake.scratch / f"state-{source}-{batch_id}-{os.getpid()}.parquet"
+    local.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pylist([asdict(r) for r in rows], schema=_SCHEMA)
-    pq.write_table(table, tmp)
-    os.replace(tmp, target)
+    pq.write_table(table, local)
+    lake.put_file(local, f"{inputs_prefix(source)}/{batch_id}.parquet", move=True)
 
 
 def _glob(lake: Lake, source: str) -> str | None:
-    directory = inputs_dir(lake, source)
-    if not directory.is_dir() or not any(directory.glob("*.parquet")):
+    if not any(key.endswith(".parquet") for key, _ in lake.list(inputs_prefix(source))):
         return None
-    return str(directory / "*.parquet")
+    return lake.uri(f"{inputs_prefix(source)}/*.parquet")
 
 
 def seen(lake: Lake, source: str, con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
@@ -95,20 +91,6 @@ def summary(lake: Lake, source: str, con: duckdb.DuckDBPyConnection) -> list[tup
         from read_parquet(?)
         group by status
         order by status
-        """,
-        [pattern],
-    ).fetchall()
-
-
-def quarantined(lake: Lake, source: str, con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    pattern = _glob(lake, source)
-    if pattern is None:
-        return []
-    return con.execute(
-        """
-        select source_object, reason from read_parquet(?)
-        where status = 'quarantined'
-        order by recorded_at desc, source_object
         """,
         [pattern],
     ).fetchall()

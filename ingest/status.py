@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 
 from ingest import state
-from ingest.settings import Lake
+from ingest.lake import Lake
 
 # Lake datasets from the contract, in the order a reader meets them.
 DATASETS = ("cloudtrail_events", "alerts", "http_access_log")
@@ -27,22 +26,25 @@ class DatasetStats:
 
 
 def dataset_stats(lake: Lake, con: duckdb.DuckDBPyConnection, name: str) -> DatasetStats | None:
-    root = lake.root / name
-    files = sorted(root.glob("*=*/*.parquet"))
+    files = [
+        (key, size)
+        for key, size in lake.list(name)
+        if key.endswith(".parquet") and "=" in key.split("/")[-2]
+    ]
     if not files:
         return None
-    partitions = sorted({f.parent.name.split("=", 1)[1] for f in files})
+    partitions = sorted({key.split("/")[-2].split("=", 1)[1] for key, _ in files})
     # Row counts come from Parquet footers; no data pages are read.
     (rows,) = con.execute(
         "select coalesce(sum(num_rows), 0) from parquet_file_metadata(?)",
-        [[str(f) for f in files]],
+        [[lake.uri(key) for key, _ in files]],
     ).fetchone()
     return DatasetStats(
         name=name,
         rows=int(rows),
         partitions=len(partitions),
         files=len(files),
-        size_bytes=sum(f.stat().st_size for f in files),
+        size_bytes=sum(size for _, size in files),
         first_partition=partitions[0],
         last_partition=partitions[-1],
     )
@@ -50,7 +52,3 @@ def dataset_stats(lake: Lake, con: duckdb.DuckDBPyConnection, name: str) -> Data
 
 def landing_stats(lake: Lake, con: duckdb.DuckDBPyConnection, source: str) -> list[tuple]:
     return state.summary(lake, source, con)
-
-
-def landing_files(lake: Lake, source: str) -> list[Path]:
-    return sorted(lake.landing(source).glob("event_date=*/*.parquet"))

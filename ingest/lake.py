@@ -1,0 +1,154 @@
+"""The lake root (TRAILHOUSE_LAKE): a local directory or an s3:// prefix, behind one interface.
+
+Everything ingest writes goes through `Lake.put_*` with a key relative to the root. Keys are
+built by trailhouse from safe names, never from input object keys, and are checked to stay under
+the root. Local writes are atomic renames; S3 writes are single PUTs, atomic by nature.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path, PurePosixPath
+
+from ingest.aws import client, split_s3_url
+
+DEFAULT_LAKE = "./lake"
+
+
+class UsageError(Exception):
+    """A problem with how the command was called (exit code 2)."""
+
+
+def _check_key(key: str) -> str:
+    parts = PurePosixPath(key).parts
+    if not parts or key.startswith("/") or any(p in ("..", ".", "") for p in parts):
+        raise ValueError(f"refusing a lake key that could escape the lake: {key!r}")
+    return key
+
+
+@dataclass(frozen=True)
+class Lake:
+    """The lake root and the well-known places under it."""
+
+    url: str  # absolute local path, or s3://bucket/prefix (no trailing slash)
+    scratch: Path = field(compare=False)  # local working space (spill, files being written)
+
+    @classmethod
+    def from_env(cls) -> Lake:
+        return cls.at(os.environ.get("TRAILHOUSE_LAKE", DEFAULT_LAKE))
+
+    @classmethod
+    def at(cls, raw: str) -> Lake:
+        if raw.startswith("s3://"):
+            url = raw.rstrip("/")
+            digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+            scratch = Path(tempfile.gettempdir()) / f"trailhouse-{digest}"
+            return cls(url, scratch)
+        root = Path(raw).expanduser().resolve()
+        # Scratch lives inside a local lake so that renames into place stay on one file system.
+        return cls(str(root), root / "_tmp")
+
+    @property
+    def is_s3(self) -> bool:
+        return self.url.startswith("s3://")
+
+    @property
+    def root(self) -> Path:
+        """The local root directory (local lakes only)."""
+        if self.is_s3:
+            raise UsageError(f"this needs a local lake, and TRAILHOUSE_LAKE is {self.url}")
+        return Path(self.url)
+
+    def uri(self, key: str) -> str:
+        """Where a key lives, in a form DuckDB and boto3 understand (may contain globs)."""
+        return f"{self.url}/{key}"
+
+    def ensure(self) -> None:
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        if not self.is_s3:
+            for sub in ("landing", "_state", "_quarantine"):
+                (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+    def sources(self, name: str) -> Path:
+        """Raw inputs that trailhouse itself produced (the demo generator)."""
+        return self.root / "_sources" / name
+
+    # -- storage ---------------------------------------------------------------------------
+
+    def put_file(self, local: Path, key: str, *, move: bool = False) -> None:
+        _check_key(key)
+        if self.is_s3:
+            bucket, prefix = _split(self.url)
+            _s3().upload_file(str(local), bucket, f"{prefix}/{key}".lstrip("/"))
+            if move:
+                local.unlink()
+            return
+        target = Path(self.url, key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if move:
+            os.replace(local, target)
+            return
+        aside = self.scratch / f"put-{os.getpid()}-{target.name}"
+        aside.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(local, aside)
+        os.replace(aside, target)
+
+    def put_bytes(self, data: bytes, key: str) -> None:
+        _check_key(key)
+        if self.is_s3:
+            bucket, prefix = _split(self.url)
+            _s3().put_object(Bucket=bucket, Key=f"{prefix}/{key}".lstrip("/"), Body=data)
+            return
+        target = Path(self.url, key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        aside = self.scratch / f"put-{os.getpid()}-{target.name}"
+        aside.parent.mkdir(parents=True, exist_ok=True)
+        aside.write_bytes(data)
+        os.replace(aside, target)
+
+    def list(self, prefix: str) -> list[tuple[str, int]]:
+        """(key, size) of every object under `prefix`, sorted by key."""
+        if self.is_s3:
+            bucket, root = _split(self.url)
+            full = f"{root}/{prefix}".lstrip("/")
+            found = []
+            for page in _s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=full):
+                for item in page.get("Contents", []):
+                    found.append((item["Key"][len(root) + 1 if root else 0 :], item["Size"]))
+            return sorted(found)
+        base = Path(self.url)
+        directory = base / prefix
+        if not directory.is_dir():
+            return []
+        return sorted(
+            (p.relative_to(base).as_posix(), p.stat().st_size)
+            for p in directory.rglob("*")
+            if p.is_file()
+        )
+
+    def delete(self, key: str) -> None:
+        _check_key(key)
+        if self.is_s3:
+            bucket, prefix = _split(self.url)
+            _s3().delete_object(Bucket=bucket, Key=f"{prefix}/{key}".lstrip("/"))
+            return
+        Path(self.url, key).unlink(missing_ok=True)
+
+
+def _split(url: str) -> tuple[str, str]:
+    return split_s3_url(url)
+
+
+def _s3():
+    return _s3_client(os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("AWS_PROFILE"))
+
+
+@cache
+def _s3_client(endpoint: str | None, profile: str | None):
+    # Cached per endpoint and profile: building a client costs more than most uploads.
+    return client("s3", profile)
