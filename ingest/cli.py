@@ -12,20 +12,22 @@ import os
 import shutil
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from ingest import __version__
+from ingest import __version__, aws
 from ingest.console import err, human_bytes, out, progress_bar
 from ingest.duck import connect
 from ingest.lake import Lake, UsageError
 from ingest.landing import InputObject, Lander, LandingSummary
+from ingest.pull import PullSummary, pull_bucket, pull_queue
 from ingest.sources import demo as demo_source
 from ingest.sources import local_files
+from ingest.sources.s3_cloudtrail import S3CloudTrail
 from ingest.status import DATASETS, LANDING_SOURCES, dataset_stats, landing_stats
 
 app = typer.Typer(
@@ -34,11 +36,20 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 load_app = typer.Typer(
-    help="Land local log files (exports, downloads, test fixtures).", no_args_is_help=True
+    help="Land local log files (exports, downloads, test fixtures).",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
 )
 app.add_typer(load_app, name="load")
+pull_app = typer.Typer(
+    help="Collect logs from where AWS delivers them (S3 buckets, SQS notifications).",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(pull_app, name="pull")
 
 
 def _version(value: bool) -> None:
@@ -149,6 +160,176 @@ def load_cloudtrail(
         _usage_error("no .json, .json.gz, .jsonl or .ndjson files found under the given paths")
     summary = _land(lake, objects, "landing")
     _print_landing(summary, time.monotonic() - started)
+
+
+# -- pull ------------------------------------------------------------------------------------
+
+
+def _parse_day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        _usage_error(f"{option} must be a date like 2026-01-31, not {value!r}")
+
+
+@pull_app.command("cloudtrail")
+def pull_cloudtrail(
+    bucket: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="S3 bucket the trail delivers to.", show_default=False),
+    ] = None,
+    prefix: Annotated[str, typer.Option(help="Key prefix the trail was configured with.")] = "",
+    org_id: Annotated[
+        str | None,
+        typer.Option(help="Only this organization trail's accounts (o-...).", show_default=False),
+    ] = None,
+    account: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="ID", help="Only these account ids (repeat the option).", show_default=False
+        ),
+    ] = None,
+    region: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="REGION", help="Only these regions (repeat the option).", show_default=False
+        ),
+    ] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="First day to collect (UTC, YYYY-MM-DD). Default: where the last run stopped, "
+            "or 7 days ago on the first run. Earlier than the saved state backfills.",
+            show_default=False,
+        ),
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option(help="Last day to collect (UTC).  [default: today]")
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option(help="AWS profile (else the standard credential chain).")
+    ] = None,
+    sqs_queue_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Consume S3 or CloudTrail (SNS) object notifications from this SQS queue "
+            "instead of listing the bucket.",
+            show_default=False,
+        ),
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, max=128, help="Concurrent S3 requests.")] = 16,
+    insights: Annotated[
+        bool, typer.Option("--insights", help="Also collect CloudTrail-Insight files.")
+    ] = False,
+    max_messages: Annotated[
+        int | None,
+        typer.Option(min=1, help="SQS: stop after this many messages.", show_default=False),
+    ] = None,
+    until_empty: Annotated[
+        bool,
+        typer.Option(
+            "--until-empty/--forever", help="SQS: stop when the queue is empty (for cron)."
+        ),
+    ] = True,
+    delete: Annotated[
+        bool,
+        typer.Option(
+            "--delete/--no-delete", help="SQS: delete messages once their objects landed."
+        ),
+    ] = True,
+    wait_seconds: Annotated[
+        int, typer.Option(min=0, max=20, help="SQS: long-poll wait per receive.")
+    ] = 20,
+) -> None:
+    """Collect CloudTrail from an S3 bucket (or its SQS notifications) into the lake.
+
+    Lists only the day folders of the requested range in every account and region (organization
+    trails included), fetches only objects not landed before, and keeps its progress in the lake,
+    so the next run, from any machine, continues where this one stopped. Failed objects are
+    reported (exit 1) and retried on the next run.
+    """
+    if not bucket and not sqs_queue_url:
+        _usage_error("give --bucket to list a bucket, or --sqs-queue-url to consume notifications")
+    start, end = _parse_day(from_, "--from"), _parse_day(to, "--to")
+    if start and end and start > end:
+        _usage_error("--from is after --to")
+    lake = _lake()
+    started = time.monotonic()
+    boto_session = aws.session(profile)
+    s3 = aws.client("s3", boto_session=boto_session)
+    con = connect(lake)
+    try:
+        lander = Lander(lake, con)
+        with progress_bar("pulling", total=None, unit="objects") as (progress, task):
+
+            def advance(objects: int, size: int, records: int) -> None:
+                progress.update(
+                    task, advance=objects, detail=f"{human_bytes(size)} · +{records:,} records"
+                )
+
+            if sqs_queue_url:
+                summary = pull_queue(
+                    s3,
+                    aws.client("sqs", boto_session=boto_session),
+                    sqs_queue_url,
+                    lander,
+                    workers=workers,
+                    max_messages=max_messages,
+                    until_empty=until_empty,
+                    delete=delete,
+                    wait_seconds=wait_seconds,
+                    progress=advance,
+                )
+            else:
+                source = S3CloudTrail(
+                    s3,
+                    bucket,
+                    prefix,
+                    org_id=org_id,
+                    accounts=tuple(account or ()),
+                    regions=tuple(region or ()),
+                    insights=insights,
+                )
+                summary = pull_bucket(
+                    source, lander, start=start, end=end, workers=workers, progress=advance
+                )
+    finally:
+        con.close()
+    _print_pull(summary, bool(sqs_queue_url), time.monotonic() - started)
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+def _print_pull(summary: PullSummary, from_queue: bool, seconds: float) -> None:
+    if from_queue:
+        out.print(
+            f"[bold]Messages[/] {summary.messages:,} received · {summary.messages_deleted:,} "
+            f"deleted · {len(summary.messages_kept):,} kept in the queue"
+        )
+    else:
+        out.print(
+            f"[bold]Listed[/] {len(summary.listed_prefixes):,} day folder(s) in "
+            f"{summary.leaves:,} account/region folder(s)"
+        )
+    out.print(
+        f"Objects: {summary.listed_objects:,} seen · {summary.not_log_objects:,} not CloudTrail "
+        f"log files · {summary.already_landed:,} already landed · {summary.downloaded:,} "
+        f"downloaded ({human_bytes(summary.downloaded_bytes)})"
+    )
+    _print_landing(summary.landing, seconds)
+    problems = [*summary.failed, *summary.messages_kept]
+    if problems:
+        table = Table(
+            title=f"Not collected ({len(problems)}); retried on the next run", title_justify="left"
+        )
+        table.add_column("object or message", overflow="fold")
+        table.add_column("reason", overflow="fold")
+        for item, reason in problems:
+            table.add_row(item, reason)
+        out.print(table)
 
 
 # -- demo ------------------------------------------------------------------------------------

@@ -29,7 +29,9 @@ def human_bytes(size: float) -> str:
 
 
 @contextmanager
-def progress_bar(description: str, total: int, unit: str) -> Iterator[tuple[Progress, TaskID]]:
+def progress_bar(
+    description: str, total: int | None, unit: str
+) -> Iterator[tuple[Progress, TaskID]]:
     """A progress bar on stderr; silent when stderr is not a terminal (CI logs, pipes)."""
     progress = Progress(
         TextColumn("[bold]{task.description}"),

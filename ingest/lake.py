@@ -111,6 +111,19 @@ class Lake:
         aside.write_bytes(data)
         os.replace(aside, target)
 
+    def get_bytes(self, key: str) -> bytes | None:
+        """The object's bytes, or None if there is no such object."""
+        _check_key(key)
+        if self.is_s3:
+            bucket, prefix = _split(self.url)
+            try:
+                response = _s3().get_object(Bucket=bucket, Key=f"{prefix}/{key}".lstrip("/"))
+            except _s3().exceptions.NoSuchKey:
+                return None
+            return response["Body"].read()
+        path = Path(self.url, key)
+        return path.read_bytes() if path.is_file() else None
+
     def list(self, prefix: str) -> list[tuple[str, int]]:
         """(key, size) of every object under `prefix`, sorted by key."""
         if self.is_s3:

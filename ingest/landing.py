@@ -33,7 +33,16 @@ QUARANTINE_PREFIX = f"_quarantine/{SOURCE}"
 MAX_OBJECT_BYTES = 128 << 20
 # Errors that mean "this input is bad"; anything else (memory, disk) aborts the run unrecorded,
 # so the next run retries instead of quarantining a good file.
-_BAD_INPUT = (duckdb.InvalidInputException, duckdb.ConversionException)
+_BAD_INPUT = (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException)
+_BAD_IO = re.compile(r"gzip|compress|zstd|malformed|unexpected end", re.IGNORECASE)
+
+
+def _is_bad_input(exc: duckdb.Error) -> bool:
+    if isinstance(exc, duckdb.IOException):
+        return bool(_BAD_IO.search(str(exc)))  # a corrupt stream, not a failing disk
+    return True
+
+
 BATCH_MAX_FILES = 2000
 BATCH_MAX_BYTES = 64 << 20
 
@@ -189,13 +198,17 @@ class Lander:
         return (source_object, fingerprint) in self.known
 
     def land(
-        self, objects: Iterable[InputObject], progress: ProgressCallback | None = None
+        self,
+        objects: Iterable[InputObject],
+        progress: ProgressCallback | None = None,
+        summary: LandingSummary | None = None,
     ) -> LandingSummary:
-        summary = LandingSummary()
+        """Land inputs; pass `summary` to accumulate several calls into one report."""
+        summary = summary if summary is not None else LandingSummary()
         unique: dict[str, InputObject] = {}
         for obj in objects:
             unique.setdefault(obj.source_object, obj)
-        summary.inputs = len(unique)
+        summary.inputs += len(unique)
 
         pending: list[InputObject] = []
         skipped: list[InputObject] = []
@@ -228,13 +241,17 @@ class Lander:
         )
         try:
             self.con.execute(_EXTRACT, {"files": [str(o.path) for o in readable]})
-        except _BAD_INPUT:
+        except _BAD_INPUT as batch_error:
+            if not _is_bad_input(batch_error):
+                raise
             # Isolate the inputs that break the batch; everything else still lands.
             self.con.execute("delete from batch_records")
             for obj in readable:
                 try:
                     self.con.execute(_EXTRACT, {"files": [str(obj.path)]})
                 except _BAD_INPUT as exc:
+                    if not _is_bad_input(exc):
+                        raise
                     problems[obj.source_object] = f"unreadable: {_clean_error(exc)}"
 
         counts: dict[str, int] = {}

@@ -6,12 +6,14 @@ several machines pointed at the same lake see the same history and never clobber
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 import duckdb
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -94,3 +96,32 @@ def summary(lake: Lake, source: str, con: duckdb.DuckDBPyConnection) -> list[tup
         """,
         [pattern],
     ).fetchall()
+
+
+# -- collection cursors ----------------------------------------------------------------------
+# For each collected folder (an S3 account/region prefix), the last day known to be fully
+# collected. The next run lists from that day on; `--from` can always reach further back.
+
+
+def _cursor_key(source: str, collection: str) -> str:
+    digest = hashlib.sha256(collection.encode()).hexdigest()[:24]
+    return f"_state/{source}/cursors/{digest}.json"
+
+
+def read_cursors(lake: Lake, source: str, collection: str) -> dict[str, date]:
+    raw = lake.get_bytes(_cursor_key(source, collection))
+    if raw is None:
+        return {}
+    document = orjson.loads(raw)
+    return {leaf: date.fromisoformat(day) for leaf, day in document["leaves"].items()}
+
+
+def write_cursors(lake: Lake, source: str, collection: str, cursors: dict[str, date]) -> None:
+    document = {
+        "collection": collection,
+        "updated_at": datetime.now(UTC).isoformat(),
+        "leaves": {leaf: day.isoformat() for leaf, day in sorted(cursors.items())},
+    }
+    lake.put_bytes(
+        orjson.dumps(document, option=orjson.OPT_INDENT_2), _cursor_key(source, collection)
+    )

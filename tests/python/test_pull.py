@@ -1,0 +1,404 @@
+"""`ingest pull cloudtrail` against a real S3/SQS server (moto) on loopback."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta
+from itertools import count
+from pathlib import Path
+
+import boto3
+import duckdb
+from botocore.exceptions import ConnectionClosedError
+
+from ingest.duck import connect
+from ingest.lake import Lake
+from ingest.landing import Lander
+from ingest.pull import pull_bucket
+from ingest.sources.s3_cloudtrail import S3CloudTrail
+
+from conftest import FAKE_KEY_ID, FAKE_SECRET, PROJECT_ROOT, cloudtrail_record
+
+ORG = "o-a1b2c3d4e5"
+ACCOUNTS = {"111111111111": ORG, "222222222222": ORG, "333333333333": None}
+REGIONS = ("us-east-1", "eu-west-1")
+DAY1 = date(2026, 1, 1)
+
+
+class Trail:
+    """A CloudTrail bucket in the S3 delivery layout, with org-trail and plain prefixes."""
+
+    def __init__(self, s3, bucket: str = "trail-bucket", prefix: str = "trail") -> None:
+        self.s3, self.bucket, self.prefix = s3, bucket, prefix
+        s3.create_bucket(Bucket=bucket)
+        self.records = 0
+        self.ids = count()
+
+    def key(self, account: str, region: str, day: date, n: int, folder="CloudTrail") -> str:
+        org = ACCOUNTS.get(account)
+        base = f"{self.prefix}/AWSLogs/{org + '/' if org else ''}{account}/{folder}/{region}/"
+        stamp = datetime(day.year, day.month, day.day, n % 24, n % 60)
+        return (
+            f"{base}{day:%Y/%m/%d}/{account}_{folder}_{region}_{stamp:%Y%m%dT%H%MZ}_"
+            f"{n:08d}abcdEFGH.json.gz"
+        )
+
+    def body(self, day: date, records: int) -> bytes:
+        batch = [
+            cloudtrail_record(f"ev-{next(self.ids):07d}", when=f"{day}T10:00:00Z")
+            for _ in range(records)
+        ]
+        self.records += records
+        return gzip.compress(json.dumps({"Records": batch}).encode(), mtime=0)
+
+    def put(self, key: str, body: bytes) -> None:
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+
+    def fill(self, days: list[date], per_day: int, records: int = 2, start: int = 0) -> list[str]:
+        jobs = [
+            (self.key(account, region, day, n), self.body(day, records))
+            for account in ACCOUNTS
+            for region in REGIONS
+            for day in days
+            for n in range(start, start + per_day)
+        ]
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda job: self.put(*job), jobs))
+        return [key for key, _ in jobs]
+
+
+def landed_ids(lake: Path) -> list[str]:
+    files = sorted(str(p) for p in (lake / "landing" / "cloudtrail").rglob("*.parquet"))
+    if not files:
+        return []
+    return [r[0] for r in duckdb.sql(f"select event_id from read_parquet({files})").fetchall()]
+
+
+def pull(ingest, *args: str, expect: int = 0):
+    return ingest(
+        "pull",
+        "cloudtrail",
+        "--bucket",
+        "trail-bucket",
+        "--prefix",
+        "trail",
+        "--workers",
+        "8",
+        *args,
+        expect=expect,
+    )
+
+
+def test_org_and_account_trails_land_every_record_then_only_new_objects(
+    aws, lake: Path, ingest
+) -> None:
+    trail = Trail(aws.s3)
+    days = [DAY1, DAY1 + timedelta(days=1), DAY1 + timedelta(days=2)]
+    trail.fill(days, per_day=110)  # 3 accounts x 2 regions x 3 days x 110 = 1,980 objects
+    digest = trail.key("111111111111", "us-east-1", DAY1, 1, folder="CloudTrail-Digest")
+    trail.put(digest, gzip.compress(b'{"digestStartTime": "x"}'))
+    trail.put(f"trail/AWSLogs/333333333333/CloudTrail/us-east-1/{DAY1:%Y/%m/%d}/notes.txt", b"x")
+
+    first = pull(ingest, "--from", "2026-01-01", "--to", "2026-01-03")
+
+    assert "Listed 18 day folder(s) in 6 account/region folder(s)" in first.output
+    assert "1 not CloudTrail log files" in first.output
+    ids = landed_ids(lake)
+    assert len(ids) == len(set(ids)) == trail.records == 3960
+
+    second = pull(ingest, "--from", "2026-01-01", "--to", "2026-01-03")
+    assert "1,980 already landed · 0 downloaded" in second.output
+    assert len(landed_ids(lake)) == 3960
+
+    added = [trail.key("333333333333", "eu-west-1", days[2], 500 + n) for n in range(10)]
+    for key in added:
+        trail.put(key, trail.body(days[2], 1))
+    third = pull(ingest, "--to", "2026-01-04")  # continues from the saved state
+    assert "Listed 12 day folder(s)" in third.output  # Jan 3 again (cursor day) and Jan 4
+    assert "· 10 downloaded" in third.output
+    assert len(landed_ids(lake)) == 3970
+
+
+def test_lists_only_the_requested_day_prefixes(aws, lake: Path) -> None:
+    trail = Trail(aws.s3)
+    trail.fill([DAY1, DAY1 + timedelta(days=5)], per_day=2)
+    listed: list[tuple[str, str | None]] = []
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.meta.events.register(
+        "before-parameter-build.s3.ListObjectsV2",
+        lambda params, **_: listed.append((params["Prefix"], params.get("Delimiter"))),
+    )
+    source = S3CloudTrail(s3, "trail-bucket", "trail", regions=("eu-west-1",))
+    con = connect(Lake.from_env())
+
+    summary = pull_bucket(
+        source, Lander(Lake.from_env(), con), start=DAY1, end=DAY1 + timedelta(days=1), workers=4
+    )
+
+    full_listings = sorted(prefix for prefix, delimiter in listed if delimiter is None)
+    assert full_listings == sorted(
+        f"trail/AWSLogs/{org + '/' if org else ''}{account}/CloudTrail/eu-west-1/2026/01/{d}/"
+        for account, org in ACCOUNTS.items()
+        for d in ("01", "02")
+    )
+    # Discovery used delimiter listings only, from the AWSLogs/ root down.
+    assert all(prefix.startswith("trail/AWSLogs/") for prefix, _ in listed)
+    assert summary.downloaded == 3 * 2  # the Jan 6 objects were never even listed
+    assert len(landed_ids(lake)) == 12
+
+
+def test_pagination_beyond_a_thousand_keys(aws, lake: Path, ingest) -> None:
+    trail = Trail(aws.s3)
+    jobs = [
+        (trail.key("333333333333", "us-east-1", DAY1, n), trail.body(DAY1, 1)) for n in range(1205)
+    ]
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda job: trail.put(*job), jobs))
+
+    pull(ingest, "--from", "2026-01-01", "--to", "2026-01-01", "--account", "333333333333")
+
+    assert len(landed_ids(lake)) == 1205
+
+
+def test_hostile_keys_are_data_not_paths(aws, tmp_path: Path, lake: Path, ingest) -> None:
+    trail = Trail(aws.s3)
+    day = f"trail/AWSLogs/333333333333/CloudTrail/us-east-1/{DAY1:%Y/%m/%d}/"
+    name = "333333333333_CloudTrail_us-east-1_20260101T0000Z_{}.json.gz"
+    hostile = [
+        day + "../../../../../../../../../tmp/" + name.format("evil1"),
+        day + "/" + name.format("evil2"),
+        day + "%2e%2e/\u202e\t odd ;$(x)/" + name.format("evil3"),
+    ]
+    for key in hostile:
+        trail.put(key, trail.body(DAY1, 1))
+    trail.put(day + "..%2F..%2F/" + name.format("corrupt"), b"\x1f\x8b broken")
+    before = {p for p in tmp_path.rglob("*") if "lake" not in p.parts}
+
+    result = pull(ingest, "--from", "2026-01-01", "--to", "2026-01-01")
+
+    assert len(landed_ids(lake)) == 3
+    sources = duckdb.sql(
+        "select distinct source_object from read_parquet("
+        f"{[str(p) for p in (lake / 'landing').rglob('*.parquet')]})"
+    ).fetchall()
+    assert {s for (s,) in sources} == {f"s3://trail-bucket/{key}" for key in hostile}
+    assert {p for p in tmp_path.rglob("*") if "lake" not in p.parts} == before
+    quarantine = lake / "_quarantine" / "cloudtrail"
+    assert all(p.resolve().parent == quarantine.resolve() for p in quarantine.iterdir())
+    assert "Quarantined 1 input(s)" in result.output
+
+
+def test_transient_failures_are_retried_and_a_failed_object_is_collected_next_run(
+    aws, lake: Path
+) -> None:
+    trail = Trail(aws.s3)
+    keys = trail.fill([DAY1], per_day=3)
+    flaky, broken = keys[0], keys[1]
+    attempts = {flaky: 0, broken: 0}
+
+    def inject(request, **_):
+        for key, failures in ((flaky, 2), (broken, 99)):
+            if request.url.endswith(key) and request.method == "GET":
+                attempts[key] += 1
+                if attempts[key] <= failures:
+                    raise ConnectionClosedError(endpoint_url=request.url)
+        return None
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.meta.events.register("before-send.s3.GetObject", inject)
+    lake_ = Lake.from_env()
+    first = pull_bucket(
+        S3CloudTrail(s3, "trail-bucket", "trail"),
+        Lander(lake_, connect(lake_)),
+        start=DAY1,
+        end=DAY1 + timedelta(days=3),
+        workers=4,
+    )
+    assert attempts[flaky] == 3  # failed twice, then succeeded
+    assert [uri for uri, _ in first.failed] == [f"s3://trail-bucket/{broken}"]
+    assert not first.ok
+    assert len(landed_ids(lake)) == 2 * (len(keys) - 1)
+
+    # The next run, with no --from, goes back to the failed day and collects the object.
+    second = pull_bucket(
+        S3CloudTrail(boto3.client("s3", region_name="us-east-1"), "trail-bucket", "trail"),
+        Lander(lake_, connect(lake_)),
+        start=None,
+        end=DAY1 + timedelta(days=3),
+        workers=4,
+    )
+    assert second.ok and second.downloaded == 1
+    assert len(landed_ids(lake)) == 2 * len(keys)
+
+
+def _send(sqs, url: str, body: dict | str) -> None:
+    sqs.send_message(QueueUrl=url, MessageBody=body if isinstance(body, str) else json.dumps(body))
+
+
+def _queue_depth(sqs, url: str) -> int:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return sum(int(v) for v in attributes.values())
+
+
+def test_sqs_notifications_land_objects_and_delete_only_handled_messages(
+    aws, lake: Path, ingest
+) -> None:
+    trail = Trail(aws.s3, prefix="my trail")
+    k = [trail.key("333333333333", "us-east-1", DAY1, n) for n in range(4)]
+    for key in k:
+        trail.put(key, trail.body(DAY1, 2))
+    url = aws.sqs.create_queue(QueueName="trail-notifications")["QueueUrl"]
+    cloudtrail_note = {"s3Bucket": "trail-bucket", "s3ObjectKey": [k[0], k[1]]}
+    _send(aws.sqs, url, {"Type": "Notification", "Message": json.dumps(cloudtrail_note)})
+    _send(aws.sqs, url, {"s3Bucket": "trail-bucket", "s3ObjectKey": [k[2]]})
+    _send(
+        aws.sqs,
+        url,
+        {
+            "Records": [
+                {
+                    "eventSource": "aws:s3",
+                    "eventName": "ObjectCreated:Put",
+                    "s3": {
+                        "bucket": {"name": "trail-bucket"},
+                        "object": {"key": k[3].replace(" ", "+")},
+                    },
+                }
+            ]
+        },
+    )
+    _send(aws.sqs, url, {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "trail-bucket"})
+    _send(
+        aws.sqs,
+        url,
+        {
+            "s3Bucket": "trail-bucket",
+            "s3ObjectKey": [
+                "my trail/AWSLogs/333333333333/CloudTrail-Digest/us-east-1/2026/01/01/"
+                "333333333333_CloudTrail-Digest_us-east-1_t_us-east-1_20260101T000000Z.json.gz"
+            ],
+        },
+    )
+    _send(aws.sqs, url, "this is not a notification")
+    _send(
+        aws.sqs,
+        url,
+        {
+            "s3Bucket": "trail-bucket",
+            "s3ObjectKey": [trail.key("333333333333", "us-east-1", DAY1, 99)],
+        },
+    )  # never uploaded
+
+    result = ingest("pull", "cloudtrail", "--sqs-queue-url", url, "--wait-seconds", "0", expect=1)
+
+    assert sorted(landed_ids(lake)) == [f"ev-{n:07d}" for n in range(8)]
+    assert "7 received · 5 deleted · 2 kept in the queue" in result.output
+    assert "not an S3 or CloudTrail object notification" not in result.output
+    assert "message body is not JSON" in result.output
+    assert _queue_depth(aws.sqs, url) == 2
+
+
+def test_sqs_no_delete_keeps_every_message(aws, lake: Path, ingest) -> None:
+    trail = Trail(aws.s3)
+    key = trail.key("333333333333", "us-east-1", DAY1, 1)
+    trail.put(key, trail.body(DAY1, 3))
+    url = aws.sqs.create_queue(QueueName="keep")["QueueUrl"]
+    _send(aws.sqs, url, {"s3Bucket": "trail-bucket", "s3ObjectKey": [key]})
+
+    ingest("pull", "cloudtrail", "--sqs-queue-url", url, "--wait-seconds", "0", "--no-delete")
+
+    assert len(landed_ids(lake)) == 3
+    assert _queue_depth(aws.sqs, url) == 1
+
+
+def test_lake_on_s3_with_dbt_s3_target(aws, tmp_path: Path, monkeypatch, ingest) -> None:
+    trail = Trail(aws.s3)
+    trail.fill([DAY1, DAY1 + timedelta(days=1)], per_day=5)
+    aws.s3.create_bucket(Bucket="lake-bucket")
+    monkeypatch.setenv("TRAILHOUSE_LAKE", "s3://lake-bucket/lake")
+
+    pull(ingest, "--from", "2026-01-01", "--to", "2026-01-02")
+    again = pull(ingest, "--from", "2026-01-01", "--to", "2026-01-02")
+    assert "0 downloaded" in again.output
+
+    env = {
+        "PATH": str(Path(sys.executable).parent),
+        "HOME": str(tmp_path),
+        "TRAILHOUSE_LAKE": "s3://lake-bucket/lake",
+        "TRAILHOUSE_DB": str(tmp_path / "s3.duckdb"),
+        "DBT_TARGET_PATH": str(tmp_path / "target"),
+        "DBT_LOG_PATH": str(tmp_path / "logs"),
+        "DO_NOT_TRACK": "1",
+        "AWS_ACCESS_KEY_ID": FAKE_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": FAKE_SECRET,
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": aws.endpoint,
+    }
+    build = subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "build", "--target", "s3", "--debug"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert build.returncode == 0, build.stdout[-3000:]
+
+    keys = [
+        o["Key"]
+        for page in aws.s3.get_paginator("list_objects_v2").paginate(
+            Bucket="lake-bucket", Prefix="lake/cloudtrail_events/"
+        )
+        for o in page.get("Contents", [])
+    ]
+    assert {k.split("/")[2] for k in keys} == {"event_date=2026-01-01", "event_date=2026-01-02"}
+    con = connect(Lake.from_env())
+    (rows,) = con.execute(
+        "select count(distinct event_id) from "
+        "read_parquet('s3://lake-bucket/lake/cloudtrail_events/*/*.parquet')"
+    ).fetchone()
+    assert rows == trail.records == 3 * 2 * 2 * 5 * 2
+    status = ingest("status", "--json")
+    assert json.loads(status.output)["datasets"]["cloudtrail_events"]["rows"] == rows
+
+    logs = "".join(p.read_text() for p in (tmp_path / "logs").rglob("*.log"))
+    for secret in (FAKE_SECRET, FAKE_KEY_ID):
+        assert secret not in build.stdout + build.stderr + logs
+
+
+def test_credentials_never_appear_in_output(aws, lake: Path, tmp_path: Path) -> None:
+    trail = Trail(aws.s3)
+    trail.fill([DAY1], per_day=1)
+    ingest_bin = str(Path(sys.executable).with_name("ingest"))
+    runs = [
+        [
+            ingest_bin,
+            "pull",
+            "cloudtrail",
+            "--bucket",
+            "trail-bucket",
+            "--prefix",
+            "trail",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-01-01",
+        ],
+        [ingest_bin, "pull", "cloudtrail", "--bucket", "no-such-bucket", "--from", "2026-01-01"],
+        [ingest_bin, "status"],
+    ]
+    outputs = []
+    for args in runs:
+        result = subprocess.run(args, capture_output=True, text=True, check=False)
+        outputs.append((result.returncode, result.stdout + result.stderr))
+    assert [code for code, _ in outputs] == [0, 1, 0]
+    assert "NoSuchBucket" in outputs[1][1]
+    for _, output in outputs:
+        assert FAKE_SECRET not in output and FAKE_KEY_ID not in output
