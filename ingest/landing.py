@@ -191,11 +191,24 @@ class Lander:
         self.lake = lake
         self.con = con
         lake.ensure()
-        # (source_object, fingerprint) of every input handled so far, by any run on this lake.
-        self.known = state.seen(lake, SOURCE, con)
+        # (source_object, fingerprint) of inputs handled by any run on this lake, loaded per
+        # delivery day on first use so memory follows the days in play, not the lake's age.
+        self._known: dict[str, set[tuple[str, str]]] = {}
+
+    def preload(self, days: Iterable[str]) -> None:
+        """Load what is known for these delivery days (`YYYY/MM/DD`) in one pass."""
+        missing = set(days) - self._known.keys()
+        if not missing:
+            return
+        for day in missing:
+            self._known[day] = set()
+        for source_object, fingerprint in state.seen(self.lake, SOURCE, self.con, missing):
+            self._known[state.delivery_day(source_object)].add((source_object, fingerprint))
 
     def is_known(self, source_object: str, fingerprint: str) -> bool:
-        return (source_object, fingerprint) in self.known
+        day = state.delivery_day(source_object)
+        self.preload([day])
+        return (source_object, fingerprint) in self._known[day]
 
     def land(
         self,
@@ -351,7 +364,9 @@ class Lander:
                 )
             )
         state.write_batch(self.lake, SOURCE, batch_id, rows)
-        self.known.update((row.source_object, row.fingerprint) for row in rows)
+        for row in rows:
+            day = state.delivery_day(row.source_object)
+            self._known.setdefault(day, set()).add((row.source_object, row.fingerprint))
 
     def forget(self, prefix: str) -> int:
         """Remove every landed batch whose inputs all live under `prefix`; return batches removed.
@@ -382,5 +397,5 @@ class Lander:
                 self.lake.delete(key)
         for batch_id in doomed:
             self.lake.delete(f"{inputs}/{batch_id}.parquet")
-        self.known = state.seen(self.lake, SOURCE, self.con)
+        self._known.clear()
         return len(doomed)

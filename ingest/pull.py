@@ -161,6 +161,7 @@ def pull_bucket(
         return end - timedelta(days=DEFAULT_DAYS - 1)
 
     plan = [(leaf, day) for leaf in leaves for day in days(first_day(leaf), end)]
+    lander.preload({f"{day:%Y/%m/%d}" for _, day in plan})
     failed_days: dict[str, date] = {}
     fetcher = Fetcher(source.s3, lander, workers, progress)
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
@@ -71,13 +72,30 @@ def _glob(lake: Lake, source: str) -> str | None:
     return lake.uri(f"{inputs_prefix(source)}/*.parquet")
 
 
-def seen(lake: Lake, source: str, con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
-    """(source_object, fingerprint) pairs already handled; the same bytes are never landed twice."""
+def delivery_day(source_object: str) -> str:
+    """The `YYYY/MM/DD` folder of a delivered object ('' when its path has none)."""
+    match = _DAY.search(source_object)
+    return match.group(1) if match else ""
+
+
+_DAY = re.compile(r"/(\d{4}/\d{2}/\d{2})/")
+
+
+def seen(
+    lake: Lake, source: str, con: duckdb.DuckDBPyConnection, days: Iterable[str]
+) -> set[tuple[str, str]]:
+    """(source_object, fingerprint) pairs already handled among inputs of the given delivery
+    days (see `delivery_day`), so memory follows the days being collected, not the lake."""
     pattern = _glob(lake, source)
     if pattern is None:
         return set()
     rows = con.execute(
-        "select distinct source_object, fingerprint from read_parquet(?)", [pattern]
+        f"""
+        select distinct source_object, fingerprint
+        from read_parquet(?)
+        where coalesce(regexp_extract(source_object, '{_DAY.pattern}', 1), '') in ?
+        """,
+        [pattern, list(days)],
     ).fetchall()
     return {(s, f) for s, f in rows}
 
