@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import count
 from pathlib import Path
 
@@ -121,6 +122,49 @@ def test_org_and_account_trails_land_every_record_then_only_new_objects(
     assert "Listed 12 day folder(s)" in third.output  # Jan 3 again (cursor day) and Jan 4
     assert "· 10 downloaded" in third.output
     assert len(landed_ids(lake)) == 3970
+
+    build = subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "build"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={
+            **os.environ,
+            "DBT_TARGET_PATH": str(lake.parent / "target"),
+            "DBT_LOG_PATH": str(lake.parent / "logs"),
+            "DO_NOT_TRACK": "1",
+        },
+    )
+    assert build.returncode == 0, build.stdout[-3000:]
+    (rows,) = duckdb.sql(
+        f"select count(*) from read_parquet('{lake}/cloudtrail_events/*/*.parquet')"
+    ).fetchone()
+    assert rows == trail.records
+
+
+def test_first_run_collects_the_last_seven_days(aws, lake: Path, ingest) -> None:
+    trail = Trail(aws.s3)
+    today = datetime.now(UTC).date()
+    trail.fill([today - timedelta(days=n) for n in range(9)], per_day=1, records=1)
+
+    result = pull(ingest, "--account", "333333333333")
+
+    assert "Listed 14 day folder(s) in 2 account/region folder(s)" in result.output
+    assert len(landed_ids(lake)) == 2 * 7
+
+
+def test_insight_files_only_when_asked(aws, lake: Path, ingest) -> None:
+    trail = Trail(aws.s3)
+    trail.fill([DAY1], per_day=1, records=1)
+    insight = trail.key("333333333333", "us-east-1", DAY1, 7, folder="CloudTrail-Insight")
+    trail.put(insight, trail.body(DAY1, 4))
+    window = ("--from", "2026-01-01", "--to", "2026-01-01", "--account", "333333333333")
+
+    pull(ingest, *window)
+    assert len(landed_ids(lake)) == 2
+    pull(ingest, *window, "--insights")
+    assert len(landed_ids(lake)) == 2 + 4
 
 
 def test_lists_only_the_requested_day_prefixes(aws, lake: Path) -> None:
@@ -315,6 +359,23 @@ def test_sqs_no_delete_keeps_every_message(aws, lake: Path, ingest) -> None:
     ingest("pull", "cloudtrail", "--sqs-queue-url", url, "--wait-seconds", "0", "--no-delete")
 
     assert len(landed_ids(lake)) == 3
+    assert _queue_depth(aws.sqs, url) == 1
+
+
+def test_sqs_max_messages_bounds_a_run(aws, lake: Path, ingest) -> None:
+    trail = Trail(aws.s3)
+    url = aws.sqs.create_queue(QueueName="bounded")["QueueUrl"]
+    for n in range(3):
+        key = trail.key("333333333333", "us-east-1", DAY1, n)
+        trail.put(key, trail.body(DAY1, 1))
+        _send(aws.sqs, url, {"s3Bucket": "trail-bucket", "s3ObjectKey": [key]})
+
+    result = ingest(
+        "pull", "cloudtrail", "--sqs-queue-url", url, "--wait-seconds", "0", "--max-messages", "2"
+    )
+
+    assert "2 received · 2 deleted" in result.output
+    assert len(landed_ids(lake)) == 2
     assert _queue_depth(aws.sqs, url) == 1
 
 
