@@ -1,17 +1,52 @@
-"""dbt-duckdb plugin for the `s3` target: S3 access with the same credentials ingest uses.
+"""dbt-duckdb plugin: the lake operations SQL cannot do, for the `lake_partitions` models.
 
-httpfs is installed from its wheel (no download at run time) and the secret is built from the
-boto3 credential chain in memory, so no credential ever appears in profiles.yml or dbt's logs.
+Registers on every dbt connection:
+  trailhouse_scratch()                  local working directory for files being written
+  trailhouse_publish(local, key)        put a finished local file at <lake>/<key> in one step
+                                        (a rename on a local lake, one PUT on S3)
+  trailhouse_delete_prefix(key_prefix)  remove every file under <lake>/<key_prefix>
+and, when the lake is on S3, loads httpfs from its wheel and builds the S3 secret in memory from
+the boto3 credential chain, so no credential is written to profiles.yml or dbt's logs.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb import DuckDBPyConnection
 
 from ingest.duck import enable_s3
+from ingest.lake import Lake
 
 
 class Plugin(BasePlugin):
+    def initialize(self, plugin_config: dict) -> None:
+        root = getattr(self.creds, "external_root", None) or "."
+        self.lake = Lake.at(root)
+
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
-        enable_s3(conn)
+        lake = self.lake
+        lake.scratch.mkdir(parents=True, exist_ok=True)
+        if lake.is_s3:
+            enable_s3(conn)
+
+        def scratch() -> str:
+            return str(lake.scratch)
+
+        def publish(local: str, key: str) -> str:
+            lake.put_file(Path(local), key, move=True)
+            return key
+
+        def delete_prefix(prefix: str) -> str:
+            for key, _ in lake.list(prefix):
+                lake.delete(key)
+            return prefix
+
+        conn.create_function("trailhouse_scratch", scratch, [], "VARCHAR", side_effects=True)
+        conn.create_function(
+            "trailhouse_publish", publish, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True
+        )
+        conn.create_function(
+            "trailhouse_delete_prefix", delete_prefix, ["VARCHAR"], "VARCHAR", side_effects=True
+        )

@@ -1,7 +1,9 @@
 {{
     config(
-        materialized='external',
-        options={'partition_by': 'event_date', 'overwrite': true},
+        materialized='lake_partitions',
+        partition_by='event_date',
+        driven_by='landing/cloudtrail',
+        order_by='event_time, event_id',
     )
 }}
 
@@ -10,6 +12,7 @@ with
 events as (
 
     select * from {{ ref('stg_cloudtrail__events') }}
+    where {{ lake_partition_filter() }}
 
 ),
 

@@ -12,7 +12,8 @@ parsed as (
         {{ json_to_struct('raw', cloudtrail_record_shape()) }} as ct,
         raw,
         source_object,
-        landed_at
+        landed_at,
+        event_date
     from source
 
 ),
@@ -104,6 +105,8 @@ renamed as (
 
         ---------- timestamps
         {{ parse_utc_timestamp('ct.eventTime') }} as event_time,
+        -- The landing partition: the UTC date of eventTime, computed by ingest at landing.
+        event_date,
         landed_at
 
     from with_caller
@@ -112,10 +115,7 @@ renamed as (
 
 final as (
 
-    select
-        *,
-        {{ utc_date('event_time') }} as event_date
-    from renamed
+    select * from renamed
 
 )
 

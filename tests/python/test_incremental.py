@@ -1,0 +1,208 @@
+"""Incremental, crash-safe builds of the `lake_partitions` datasets (cloudtrail_events)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from ingest.cli import app
+
+from conftest import PROJECT_ROOT, cloudtrail_record, write_delivery_file
+
+DBT = str(Path(sys.executable).with_name("dbt"))
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> dict:
+    env = {
+        **os.environ,
+        "TRAILHOUSE_LAKE": str(tmp_path / "lake"),
+        "TRAILHOUSE_DB": str(tmp_path / "trailhouse.duckdb"),
+        "DBT_TARGET_PATH": str(tmp_path / "target"),
+        "DBT_LOG_PATH": str(tmp_path / "logs"),
+        "DO_NOT_TRACK": "1",
+    }
+    return {"env": env, "lake": tmp_path / "lake", "tmp": tmp_path}
+
+
+def ingest(ws: dict, *args: str) -> str:
+    result = CliRunner().invoke(app, list(args), env=ws["env"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def dbt(ws: dict, *args: str) -> str:
+    result = subprocess.run(
+        [DBT, *args], cwd=PROJECT_ROOT, env=ws["env"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    return result.stdout
+
+
+def partitions(ws: dict) -> dict[str, int]:
+    """Rows per partition, reading every file: a partial file would fail here."""
+    counts = {}
+    for path in sorted((ws["lake"] / "cloudtrail_events").glob("*/*.parquet")):
+        (rows,) = duckdb.sql(f"select count(*) from read_parquet('{path}')").fetchone()
+        counts[path.parent.name] = counts.get(path.parent.name, 0) + rows
+    return counts
+
+
+def rows(ws: dict) -> list[tuple]:
+    return duckdb.sql(
+        "select * exclude (landed_at) from read_parquet("
+        f"'{ws['lake']}/cloudtrail_events/*/*.parquet', hive_partitioning = true) order by event_id"
+    ).fetchall()
+
+
+def land_late_records(ws: dict, days: list[str], per_day: int, tag: str) -> None:
+    records = [
+        cloudtrail_record(f"{tag}-{day}-{n}", when=f"{day}T12:{n % 60:02d}:00Z")
+        for day in days
+        for n in range(per_day)
+    ]
+    write_delivery_file(ws["tmp"] / f"{tag}.json.gz", records)
+    ingest(ws, "load", "cloudtrail", str(ws["tmp"] / f"{tag}.json.gz"))
+
+
+def test_only_partitions_with_new_landing_files_are_rebuilt(workspace: dict) -> None:
+    ws = workspace
+    ingest(ws, "demo", "--events", "4000", "--days", "4", "--end", "2026-01-10T00:00:00Z")
+    first = dbt(ws, "build")
+    assert "cloudtrail_events: rebuilt 4 of 4 partition(s)" in first
+    before = {
+        p: p.stat().st_mtime_ns for p in (ws["lake"] / "cloudtrail_events").rglob("*.parquet")
+    }
+
+    assert "rebuilt 0 of 4 partition(s)" in dbt(ws, "build")
+
+    # A late record for an old day, and a day the lake has never seen.
+    land_late_records(ws, ["2026-01-07", "2026-01-12"], per_day=1, tag="late")
+    third = dbt(ws, "build")
+    assert "cloudtrail_events: rebuilt 2 of 5 partition(s)" in third
+    after = {p: p.stat().st_mtime_ns for p in (ws["lake"] / "cloudtrail_events").rglob("*.parquet")}
+    changed = sorted(p.parent.name for p in before if after[p] != before[p])
+    assert changed == ["event_date=2026-01-07"]
+    assert partitions(ws)["event_date=2026-01-12"] == 1
+    assert sum(partitions(ws).values()) == 4002
+
+    incremental = rows(ws)
+    assert "rebuilt 5 of 5 partition(s) (full refresh)" in dbt(ws, "build", "--full-refresh")
+    assert rows(ws) == incremental
+
+
+def test_duplicate_delivery_is_one_row_and_reruns_never_duplicate(workspace: dict) -> None:
+    ws = workspace
+    land_late_records(ws, ["2026-02-01"], per_day=3, tag="dup")
+    # The same records delivered again in another object, and the first object re-landed.
+    same = [
+        cloudtrail_record(f"dup-2026-02-01-{n}", when=f"2026-02-01T12:{n:02d}:00Z")
+        for n in range(3)
+    ]
+    write_delivery_file(ws["tmp"] / "again.json.gz", same)
+    ingest(
+        ws, "load", "cloudtrail", str(ws["tmp"] / "again.json.gz"), str(ws["tmp"] / "dup.json.gz")
+    )
+    for _ in range(2):
+        dbt(ws, "build")
+        assert partitions(ws) == {"event_date=2026-02-01": 3}
+
+
+def test_a_logic_change_rebuilds_every_partition(workspace: dict) -> None:
+    ws = workspace
+    land_late_records(ws, ["2026-02-01", "2026-02-02"], per_day=2, tag="logic")
+    dbt(ws, "build")
+    out = dbt(
+        ws,
+        "run",
+        "-s",
+        "stg_cloudtrail__events",
+        "cloudtrail_events",
+        "--vars",
+        json.dumps({"unused_but_renders": 1}),
+    )
+    assert "rebuilt 0 of 2" in out  # vars that do not change the SQL change nothing
+    project = ws["tmp"] / "project"
+    shutil.copytree(
+        PROJECT_ROOT,
+        project,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "target", "logs", "lake", "build", "*.duckdb"
+        ),
+    )
+    stg = project / "models/staging/cloudtrail/stg_cloudtrail__events.sql"
+    stg.write_text(
+        stg.read_text().replace("ct.userAgent as user_agent", "lower(ct.userAgent) as user_agent")
+    )
+    result = subprocess.run(
+        [DBT, "run"], cwd=project, env=ws["env"], capture_output=True, text=True, check=False
+    )
+    assert "cloudtrail_events: rebuilt 2 of 2 partition(s)" in result.stdout
+
+
+def test_removed_landing_partitions_are_removed_from_the_lake(workspace: dict) -> None:
+    ws = workspace
+    land_late_records(ws, ["2026-02-01", "2026-02-02"], per_day=2, tag="gone")
+    dbt(ws, "build")
+    for path in (ws["lake"] / "landing/cloudtrail/event_date=2026-02-02").iterdir():
+        path.unlink()
+    (ws["lake"] / "landing/cloudtrail/event_date=2026-02-02").rmdir()
+    dbt(ws, "build")
+    assert partitions(ws) == {"event_date=2026-02-01": 2}
+
+
+def test_a_build_killed_mid_write_leaves_old_or_new_partitions_and_the_next_run_repairs(
+    workspace: dict,
+) -> None:
+    ws = workspace
+    ingest(ws, "demo", "--events", "40000", "--days", "6", "--end", "2026-01-10T00:00:00Z")
+    dbt(ws, "build")
+    old = partitions(ws)
+    days = [f"2026-01-{d:02d}" for d in range(4, 10)]
+    land_late_records(ws, days, per_day=50, tag="new")
+    new = {f"event_date={day}": old[f"event_date={day}"] + 50 for day in days}
+    events = ws["lake"] / "cloudtrail_events"
+    scratch = ws["lake"] / "_tmp"
+
+    interrupted = []
+    for moment in ("while writing a partition", "after publishing a partition"):
+        stamps = {p: p.stat().st_mtime_ns for p in events.rglob("*.parquet")}
+        build = subprocess.Popen(
+            [DBT, "run", "-s", "cloudtrail_events"],
+            cwd=PROJECT_ROOT,
+            env=ws["env"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        while build.poll() is None and time.monotonic() < deadline:
+            if moment == "while writing a partition":
+                hit = any(scratch.glob("cloudtrail_events-*.parquet"))
+            else:
+                hit = any(p.stat().st_mtime_ns != stamps.get(p) for p in events.rglob("*.parquet"))
+            if hit:
+                build.send_signal(signal.SIGKILL)
+                interrupted.append(moment)
+                break
+            time.sleep(0.002)
+        build.wait()
+
+        counts = partitions(ws)  # every file readable: none is partial
+        assert set(counts) == set(old)
+        for partition, count in counts.items():
+            assert count in (old[partition], new[partition]), (moment, partition, count)
+        assert not [p for p in events.rglob("*") if p.is_file() and p.suffix != ".parquet"]
+
+    assert interrupted == ["while writing a partition", "after publishing a partition"]
+    dbt(ws, "run", "-s", "cloudtrail_events")
+    assert partitions(ws) == new
