@@ -254,8 +254,8 @@ def pull_cloudtrail(
     if not bucket and not sqs_queue_url:
         _usage_error("give --bucket to list a bucket, or --sqs-queue-url to consume notifications")
     start, end = _parse_day(from_, "--from"), _parse_day(to, "--to")
-    if start and end and start > end:
-        _usage_error("--from is after --to")
+    if start and start > (end or datetime.now(UTC).date()):
+        _usage_error("--from is after --to (which defaults to today, UTC)")
     lake = _lake()
     started = time.monotonic()
     boto_session = aws.session(profile)
@@ -377,7 +377,8 @@ def demo(
             "local TRAILHOUSE_LAKE, or land data with `ingest load` / `ingest pull`"
         )
     directory = lake.sources("demo")
-    existing = demo_source.read_spec(directory)
+    complete = demo_source.is_complete(directory)
+    existing = demo_source.read_spec(directory) if complete else None
     requested = {
         key: value
         for key, value in {
@@ -406,12 +407,14 @@ def demo(
 
     started = time.monotonic()
     if generate:
-        if existing:
+        if directory.exists():
+            # A previous dataset (--replace) or the remains of an interrupted run.
             con = connect(lake)
-            removed = Lander(lake, con).forget(str(directory))
+            removed = Lander(lake, con).forget(f"{directory}/")
             con.close()
             shutil.rmtree(directory)
-            out.print(f"Removed the previous demo dataset ({removed} landing batch(es)).")
+            what = "previous" if complete else "incomplete"
+            out.print(f"Removed the {what} demo dataset ({removed} landing batch(es)).")
         directory.mkdir(parents=True, exist_ok=True)
         with progress_bar("generating", total=spec.events, unit="events") as (progress, task):
             try:

@@ -19,8 +19,10 @@ def connect(lake: Lake | None = None) -> duckdb.DuckDBPyConnection:
     con.execute("set TimeZone = 'UTC'")
     con.execute(f"set memory_limit = '{os.environ.get('TRAILHOUSE_MEMORY_LIMIT', '2GB')}'")
     con.execute("set preserve_insertion_order = false")
-    if threads := os.environ.get("TRAILHOUSE_THREADS"):
-        con.execute(f"set threads = {int(threads)}")
+    # Each thread parsing JSON reserves twice the largest document size, so the thread count,
+    # not the core count, must fit the memory limit.
+    threads = int(os.environ.get("TRAILHOUSE_THREADS") or min(os.cpu_count() or 1, 4))
+    con.execute(f"set threads = {threads}")
     if lake is not None:
         spill = lake.scratch / "duckdb-spill"
         spill.mkdir(parents=True, exist_ok=True)
@@ -47,12 +49,17 @@ def _httpfs_extension() -> str:
 
 
 def enable_s3(con: duckdb.DuckDBPyConnection, profile: str | None = None) -> None:
-    """Load httpfs and create an S3 secret from the credentials boto3 resolves.
+    """Load httpfs and (re)create the S3 secret from the credentials boto3 resolves now.
 
-    The secret is created in memory only (never persisted, never logged).
+    The secret is created in memory only (never persisted, never logged). Long runs call this
+    again before each batch, so expiring temporary credentials are replaced in time.
     """
-    con.execute(f"install {sql_string(_httpfs_extension())}")
-    con.execute("load httpfs")
+    loaded = con.execute(
+        "select count(*) from duckdb_extensions() where extension_name = 'httpfs' and loaded"
+    ).fetchone()[0]
+    if not loaded:
+        con.execute(f"install {sql_string(_httpfs_extension())}")
+        con.execute("load httpfs")
     boto_session = session(profile)
     credentials = boto_session.get_credentials()
     options: dict[str, str] = {

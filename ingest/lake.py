@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -47,7 +48,7 @@ class Lake:
         if raw.startswith("s3://"):
             url = raw.rstrip("/")
             digest = hashlib.sha256(url.encode()).hexdigest()[:12]
-            scratch = Path(tempfile.gettempdir()) / f"trailhouse-{digest}"
+            scratch = Path(tempfile.gettempdir()) / f"trailhouse-{os.getuid()}-{digest}"
             return cls(url, scratch)
         root = Path(raw).expanduser().resolve()
         # Scratch lives inside a local lake so that renames into place stay on one file system.
@@ -69,10 +70,32 @@ class Lake:
         return f"{self.url}/{key}"
 
     def ensure(self) -> None:
-        self.scratch.mkdir(parents=True, exist_ok=True)
         if not self.is_s3:
             for sub in ("landing", "_state", "_quarantine"):
                 (self.root / sub).mkdir(parents=True, exist_ok=True)
+        # Downloaded logs pass through scratch: private to this user, and never a link
+        # another user could have planted in a shared temporary directory.
+        self.scratch.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = self.scratch.lstat()
+        if self.scratch.is_symlink() or info.st_uid != os.getuid():
+            raise UsageError(f"scratch directory {self.scratch} is not a directory of this user")
+        self.scratch.chmod(0o700)
+        self._sweep_scratch()
+
+    def _sweep_scratch(self, max_age_seconds: float = 6 * 3600) -> None:
+        """Remove what crashed runs left in scratch (files are named per process or build)."""
+        cutoff = time.time() - max_age_seconds
+        for entry in self.scratch.iterdir():
+            if entry.name == "duckdb-spill":
+                continue  # shared by live connections; DuckDB cleans its own files
+            try:
+                if entry.lstat().st_mtime < cutoff:
+                    if entry.is_dir() and not entry.is_symlink():
+                        shutil.rmtree(entry, ignore_errors=True)
+                    else:
+                        entry.unlink(missing_ok=True)
+            except FileNotFoundError:
+                continue  # another process cleaned it first
 
     def sources(self, name: str) -> Path:
         """Raw inputs that trailhouse itself produced (the demo generator)."""

@@ -22,7 +22,7 @@ import duckdb
 import orjson
 
 from ingest import state
-from ingest.duck import sql_string
+from ingest.duck import enable_s3, sql_string
 from ingest.lake import Lake
 
 SOURCE = "cloudtrail"
@@ -84,7 +84,7 @@ select
     count(*) filter (where record is null) as foreign_documents,
     count(*) filter (
         where record is not null and (
-            json_extract_string(record, '$.eventID') is null
+            nullif(json_extract_string(record, '$.eventID'), '') is null
             or json_extract_string(record, '$.eventSource') is null
             or json_extract_string(record, '$.eventName') is null
             or try_cast(json_extract_string(record, '$.eventTime') as timestamptz) is null
@@ -173,7 +173,7 @@ def _batches(objects: Sequence[InputObject]) -> Iterator[list[InputObject]]:
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def safe_name(name: str, limit: int = 120) -> str:
+def safe_name(name: str, limit: int = 100) -> str:
     """A file name that is only ever a name: no separators, no dot-dot, bounded length."""
     cleaned = _UNSAFE.sub("_", name).strip("._") or "input"
     return cleaned[-limit:]
@@ -244,6 +244,8 @@ class Lander:
     # -- one batch -------------------------------------------------------------------------
 
     def _land_batch(self, batch: list[InputObject], summary: LandingSummary) -> None:
+        if self.lake.is_s3:
+            enable_s3(self.con)  # fresh credentials for runs that outlive a session token
         batch_id = batch_id_for(batch)
         problems: dict[str, str] = {}
         readable = [o for o in batch if o.size_bytes > 0]
@@ -253,7 +255,8 @@ class Lander:
             "create or replace temp table batch_records (filename varchar, record json)"
         )
         try:
-            self.con.execute(_EXTRACT, {"files": [str(o.path) for o in readable]})
+            if readable:
+                self.con.execute(_EXTRACT, {"files": [str(o.path) for o in readable]})
         except _BAD_INPUT as batch_error:
             if not _is_bad_input(batch_error):
                 raise
@@ -289,10 +292,11 @@ class Lander:
             "create or replace temp table batch_inputs "
             "(path varchar, source_object varchar, is_good boolean)"
         )
-        self.con.executemany(
-            "insert into batch_inputs values (?, ?, ?)",
-            [(str(o.path), o.source_object, o.source_object not in problems) for o in readable],
-        )
+        if readable:
+            self.con.executemany(
+                "insert into batch_inputs values (?, ?, ?)",
+                [(str(o.path), o.source_object, o.source_object not in problems) for o in readable],
+            )
         if any(counts.get(o.source_object) for o in good):
             self._write(batch_id, summary)
         for obj in batch:
@@ -315,7 +319,8 @@ class Lander:
         shutil.rmtree(aside, ignore_errors=True)
 
     def _quarantine(self, obj: InputObject, reason: str) -> None:
-        name = safe_name(f"{obj.fingerprint[:12]}__{PurePosixPath(obj.source_object).name}")
+        # The fingerprint prefix keeps two bad inputs with the same name apart.
+        name = f"{obj.fingerprint[:12]}__{safe_name(PurePosixPath(obj.source_object).name)}"
         if obj.path.exists():
             self.lake.put_file(obj.path, f"{QUARANTINE_PREFIX}/{name}")
         reason_doc = {

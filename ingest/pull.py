@@ -81,6 +81,8 @@ class Fetcher:
     def fetch(self, objects: list[RemoteObject], summary: PullSummary) -> set[str]:
         """Download and land `objects`; return the URIs that failed."""
         failed: set[str] = set()
+        # One download per object, even when several notifications name it.
+        objects = list({obj.uri: obj for obj in objects}.values())
         for batch in _batches(objects):
             with ThreadPoolExecutor(self.workers) as pool:
                 results = list(pool.map(self._download, batch))
@@ -104,7 +106,7 @@ class Fetcher:
         return failed
 
     def _download(self, obj: RemoteObject) -> InputObject | Exception:
-        dest = self.scratch / local_name(obj.key)
+        dest = self.scratch / local_name(obj.uri)
         try:
             etag, size = download(self.s3, obj.bucket, obj.key, dest)
         except DownloadError as exc:
@@ -147,6 +149,8 @@ def pull_bucket(
     """List the requested days of every account/region folder and land what is new."""
     summary = PullSummary()
     end = end or today()
+    # A day is only ever complete once it is over: the cursor never passes today.
+    reached = min(end, today())
     collection = f"s3://{source.bucket}/{source.root}"
     cursors = state.read_cursors(lander.lake, SOURCE, collection)
     leaves = source.leaves()
@@ -189,12 +193,13 @@ def pull_bucket(
     for leaf in leaves:
         previous = cursors.get(leaf.prefix)
         if leaf.prefix in failed_days:
-            # Step back before the failed day, even behind an older cursor, so the next run
-            # lists that day again and retries the object.
-            cursors[leaf.prefix] = failed_days[leaf.prefix] - timedelta(days=1)
+            # Step back before the failed day, so the next run lists it again and retries the
+            # object; never forward over days an older cursor has not collected yet.
+            retry_from = failed_days[leaf.prefix] - timedelta(days=1)
+            cursors[leaf.prefix] = min(retry_from, previous) if previous else retry_from
         elif previous is None or first_day(leaf) <= previous + timedelta(days=1):
             # Advance only over a contiguous collected range, never backwards.
-            cursors[leaf.prefix] = max(end, previous) if previous else end
+            cursors[leaf.prefix] = max(reached, previous) if previous else reached
     state.write_cursors(lander.lake, SOURCE, collection, cursors)
     return summary
 

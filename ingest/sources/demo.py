@@ -43,6 +43,7 @@ from ingest.sources.demo_catalog import (
 WINDOW = timedelta(minutes=5)
 SPEC_FILE = "demo.json"
 SCENARIOS_FILE = "scenarios.json"
+GENERATING_MARKER = ".generating"
 IDENTITY_STORE_ARN = "arn:aws:identitystore::123456789012:identitystore/d-9067a1b2c3"
 FILE_ID_ALPHABET = string.ascii_letters + string.digits
 
@@ -84,6 +85,11 @@ def read_spec(directory: Path) -> DemoSpec | None:
     if not path.is_file():
         return None
     return DemoSpec(**json.loads(path.read_text()))
+
+
+def is_complete(directory: Path) -> bool:
+    """True when a finished dataset is there; False for nothing, or for an interrupted run."""
+    return (directory / SPEC_FILE).is_file() and not (directory / GENERATING_MARKER).exists()
 
 
 def _stable_id(prefix: str, *parts: str, length: int = 16) -> str:
@@ -677,7 +683,13 @@ def _object_key(account_id: str, region: str, delivered: datetime, file_id: str)
 def generate(
     spec: DemoSpec, directory: Path, on_progress: Callable[[int], None] | None = None
 ) -> DemoResult:
-    """Write the dataset under `directory` (an `AWSLogs/` tree plus spec and labels)."""
+    """Write the dataset under `directory` (an `AWSLogs/` tree plus spec and labels).
+
+    A marker file exists while files are being written, so an interrupted run is recognized
+    (see `is_complete`) and regenerated rather than mixed with the next one.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / GENERATING_MARKER).touch()
     gen = Generator(spec)
     labelled = gen.scenarios()
     attack_records = [r for _, records in labelled for r in records]
@@ -712,6 +724,7 @@ def generate(
     scenarios = [meta for meta, _ in labelled]
     (directory / SCENARIOS_FILE).write_text(json.dumps(scenarios, indent=2) + "\n")
     (directory / SPEC_FILE).write_text(json.dumps(asdict(spec), indent=2) + "\n")
+    (directory / GENERATING_MARKER).unlink()
     return DemoResult(spec, logs, events, files, digests, scenarios)
 
 

@@ -55,13 +55,13 @@ class RemoteObject:
         return f"s3://{self.bucket}/{self.key}"
 
 
-def is_log_object(key: str) -> bool:
-    return bool(LOG_FILE.match(key.rsplit("/", 1)[-1]))
+def is_log_object(key: object) -> bool:
+    return isinstance(key, str) and bool(LOG_FILE.match(key.rsplit("/", 1)[-1]))
 
 
-def local_name(key: str) -> str:
-    """A scratch file name for an object: a hash of the key, keeping the .json.gz suffix."""
-    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:40] + ".json.gz"
+def local_name(uri: str) -> str:
+    """A scratch file name for an object: a hash of its URI, keeping the .json.gz suffix."""
+    return hashlib.sha256(uri.encode("utf-8", "surrogateescape")).hexdigest()[:40] + ".json.gz"
 
 
 class DownloadError(Exception):

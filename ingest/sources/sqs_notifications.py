@@ -22,6 +22,16 @@ class Notification:
 
 def parse(body: str) -> Notification:
     try:
+        note = _parse(body)
+    except (KeyError, TypeError, AttributeError) as exc:
+        return Notification((), f"malformed notification ({type(exc).__name__}: {exc})")
+    if any(not isinstance(b, str) or not isinstance(k, str) for b, k in note.objects):
+        return Notification((), "malformed notification (bucket or key is not a string)")
+    return note
+
+
+def _parse(body: str) -> Notification:
+    try:
         message = json.loads(body)
     except ValueError:
         return Notification((), "message body is not JSON")

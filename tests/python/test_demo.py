@@ -190,3 +190,20 @@ def test_demo_command_lands_everything_and_reruns_as_a_no_op(lake: Path, ingest)
         f"select count(*), count(distinct event_id) from read_parquet({[str(f) for f in files]})"
     ).fetchone()
     assert count == distinct == 1600
+
+
+def test_an_interrupted_demo_is_regenerated_not_mixed(lake: Path, ingest) -> None:
+    ingest("demo", "--events", "1500", "--days", "2", "--end", "2026-01-10")
+    # As if a later run had been killed half-way through writing its files.
+    (lake / "_sources" / "demo" / ".generating").touch()
+
+    result = ingest("demo", "--events", "1500", "--days", "2", "--end", "2026-02-10")
+
+    assert "Removed the incomplete demo dataset" in result.output
+    files = sorted((lake / "landing" / "cloudtrail").rglob("*.parquet"))
+    (count, distinct, first) = duckdb.sql(
+        "select count(*), count(distinct event_id), min(event_time) "
+        f"from read_parquet({[str(f) for f in files]})"
+    ).fetchone()
+    assert count == distinct == 1500
+    assert first.isoformat() >= "2026-02-08"

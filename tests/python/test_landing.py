@@ -223,3 +223,39 @@ def test_stratus_detonations_land_completely(lake: Path, ingest, stratus_dir: Pa
     }
     ingest("load", "cloudtrail", stratus_dir)
     assert {row[0] for row in landed(lake)} == expected
+
+
+def test_a_batch_of_only_empty_files_is_quarantined_not_a_crash(
+    tmp_path: Path, lake: Path, ingest
+) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "empty.json").write_bytes(b"")
+
+    result = ingest("load", "cloudtrail", tmp_path / "in")
+
+    assert "empty file" in result.output
+    assert landed(lake) == []
+
+
+def test_records_with_an_empty_event_id_are_not_cloudtrail(
+    tmp_path: Path, lake: Path, ingest
+) -> None:
+    path = write_delivery_file(tmp_path / "blank.json.gz", [cloudtrail_record("")])
+    result = ingest("load", "cloudtrail", path)
+    assert "lack eventID" in result.output
+    assert landed(lake) == []
+
+
+def test_bad_inputs_with_the_same_long_name_are_both_kept(
+    tmp_path: Path, lake: Path, ingest
+) -> None:
+    name = "x" * 130 + ".json"
+    for directory, content in (("a", "{one"), ("b", "{two")):
+        (tmp_path / directory).mkdir()
+        (tmp_path / directory / name).write_text(content)
+
+    ingest("load", "cloudtrail", tmp_path / "a", tmp_path / "b")
+
+    kept = sorted(p for p in (lake / "_quarantine" / "cloudtrail").iterdir())
+    assert len(kept) == 4
+    assert {p.read_text() for p in kept if not p.name.endswith(".reason.json")} == {"{one", "{two"}

@@ -231,6 +231,9 @@ def test_hostile_keys_are_data_not_paths(aws, tmp_path: Path, lake: Path, ingest
     ).fetchall()
     assert {s for (s,) in sources} == {f"s3://trail-bucket/{key}" for key in hostile}
     assert {p for p in tmp_path.rglob("*") if "lake" not in p.parts} == before
+    for key in hostile:  # where a key used as a path would have written
+        assert not (lake / "landing" / key).resolve().exists()
+        assert not (lake.parent / key).resolve().exists()
     quarantine = lake / "_quarantine" / "cloudtrail"
     assert all(p.resolve().parent == quarantine.resolve() for p in quarantine.iterdir())
     assert "Quarantined 1 input(s)" in result.output
@@ -437,29 +440,125 @@ def test_lake_on_s3_with_dbt_s3_target(aws, tmp_path: Path, monkeypatch, ingest)
 def test_credentials_never_appear_in_output(aws, lake: Path, tmp_path: Path) -> None:
     trail = Trail(aws.s3)
     trail.fill([DAY1], per_day=1)
+    aws.s3.create_bucket(Bucket="lake-bucket")
     ingest_bin = str(Path(sys.executable).with_name("ingest"))
+    pull_one_day = [ingest_bin, "pull", "cloudtrail", "--bucket", "trail-bucket"]
+    pull_one_day += ["--prefix", "trail", "--from", "2026-01-01", "--to", "2026-01-01"]
+    missing_bucket = [ingest_bin, "pull", "cloudtrail", "--bucket", "no-such-bucket"]
+    local = dict(os.environ)
+    # A lake on S3 puts the credentials into a DuckDB secret: the riskiest path.
+    on_s3 = {**os.environ, "TRAILHOUSE_LAKE": "s3://lake-bucket/lake"}
     runs = [
-        [
-            ingest_bin,
-            "pull",
-            "cloudtrail",
-            "--bucket",
-            "trail-bucket",
-            "--prefix",
-            "trail",
-            "--from",
-            "2026-01-01",
-            "--to",
-            "2026-01-01",
-        ],
-        [ingest_bin, "pull", "cloudtrail", "--bucket", "no-such-bucket", "--from", "2026-01-01"],
-        [ingest_bin, "status"],
+        (pull_one_day, local, 0),
+        (missing_bucket, local, 1),
+        ([ingest_bin, "status"], local, 0),
+        (pull_one_day, on_s3, 0),
+        ([ingest_bin, "status"], on_s3, 0),
+        (missing_bucket, on_s3, 1),
     ]
-    outputs = []
-    for args in runs:
-        result = subprocess.run(args, capture_output=True, text=True, check=False)
-        outputs.append((result.returncode, result.stdout + result.stderr))
-    assert [code for code, _ in outputs] == [0, 1, 0]
-    assert "NoSuchBucket" in outputs[1][1]
-    for _, output in outputs:
+    for args, env, code in runs:
+        result = subprocess.run(args, capture_output=True, text=True, check=False, env=env)
+        output = result.stdout + result.stderr
+        assert result.returncode == code, output
         assert FAKE_SECRET not in output and FAKE_KEY_ID not in output
+        if code:
+            assert "NoSuchBucket" in output
+
+
+def test_same_key_in_two_buckets_lands_both_objects(aws, lake: Path, ingest) -> None:
+    first, second = Trail(aws.s3, "bucket-a"), Trail(aws.s3, "bucket-b")
+    key = first.key("333333333333", "us-east-1", DAY1, 1)
+    first.put(key, first.body(DAY1, 2))
+    second.ids = count(100)
+    second.put(key, second.body(DAY1, 3))
+    url = aws.sqs.create_queue(QueueName="two-buckets")["QueueUrl"]
+    _send(aws.sqs, url, {"s3Bucket": "bucket-a", "s3ObjectKey": [key]})
+    _send(aws.sqs, url, {"s3Bucket": "bucket-b", "s3ObjectKey": [key, key]})
+
+    ingest("pull", "cloudtrail", "--sqs-queue-url", url, "--wait-seconds", "0")
+
+    assert sorted(landed_ids(lake)) == [
+        "ev-0000000",
+        "ev-0000001",
+        "ev-0000100",
+        "ev-0000101",
+        "ev-0000102",
+    ]
+
+
+def test_malformed_notification_is_kept_and_the_rest_lands(aws, lake: Path, ingest) -> None:
+    trail = Trail(aws.s3)
+    key = trail.key("333333333333", "us-east-1", DAY1, 1)
+    trail.put(key, trail.body(DAY1, 2))
+    url = aws.sqs.create_queue(QueueName="malformed")["QueueUrl"]
+    _send(
+        aws.sqs,
+        url,
+        {
+            "Records": [
+                {
+                    "eventSource": "aws:s3",
+                    "eventName": "ObjectCreated:Put",
+                    "s3": {"object": {"key": key}},
+                }
+            ]
+        },
+    )
+    _send(aws.sqs, url, {"s3Bucket": "trail-bucket", "s3ObjectKey": [7]})
+    _send(aws.sqs, url, {"s3Bucket": "trail-bucket", "s3ObjectKey": [key]})
+
+    result = ingest("pull", "cloudtrail", "--sqs-queue-url", url, "--wait-seconds", "0", expect=1)
+
+    assert "malformed notification" in result.output
+    assert len(landed_ids(lake)) == 2
+    assert _queue_depth(aws.sqs, url) == 2
+
+
+def _cursor(lake: Path) -> dict[str, str]:
+    (path,) = (lake / "_state" / "cloudtrail" / "cursors").glob("*.json")
+    return json.loads(path.read_text())["leaves"]
+
+
+def test_a_failure_never_moves_the_cursor_over_uncollected_days(aws, lake: Path) -> None:
+    trail = Trail(aws.s3)
+    account, region = "333333333333", "us-east-1"
+    gap = trail.key(account, region, DAY1 + timedelta(days=14), 1)
+    trail.put(gap, trail.body(DAY1, 1))
+    bad = trail.key(account, region, DAY1 + timedelta(days=21), 1)
+    trail.put(bad, trail.body(DAY1, 1))
+    lake_ = Lake.from_env()
+
+    def run(start, end, s3=None):
+        source = S3CloudTrail(
+            s3 or boto3.client("s3", region_name="us-east-1"),
+            "trail-bucket",
+            "trail",
+            accounts=(account,),
+        )
+        return pull_bucket(source, Lander(lake_, connect(lake_)), start=start, end=end, workers=2)
+
+    run(DAY1, DAY1 + timedelta(days=9))  # cursor: Jan 10
+    failing = boto3.client("s3", region_name="us-east-1")
+
+    def deny(request, **_):
+        if request.url.endswith(bad):
+            raise ConnectionClosedError(endpoint_url=request.url)
+
+    failing.meta.events.register("before-send.s3.GetObject", deny)
+    # A disjoint backfill (Jan 20-25) with a failure on Jan 22 must not move the cursor.
+    assert not run(DAY1 + timedelta(days=19), DAY1 + timedelta(days=24), failing).ok
+    assert set(_cursor(lake).values()) == {"2026-01-10"}
+
+    run(None, DAY1 + timedelta(days=24))  # resumes at Jan 10: the Jan 15 object is collected
+    assert len(landed_ids(lake)) == 2
+
+
+def test_the_cursor_never_passes_today(aws, lake: Path, ingest) -> None:
+    trail = Trail(aws.s3)
+    trail.fill([datetime.now(UTC).date()], per_day=1, records=1)
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+
+    pull(ingest, "--account", "333333333333", "--to", tomorrow.isoformat())
+
+    assert set(_cursor(lake).values()) == {datetime.now(UTC).date().isoformat()}
+    assert "--from is after --to" in pull(ingest, "--from", tomorrow.isoformat(), expect=2).output
