@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ingest import __version__, aws
+from ingest import __version__, aws, compaction
 from ingest.console import err, human_bytes, out, progress_bar
 from ingest.duck import connect
 from ingest.lake import Lake, UsageError
@@ -92,9 +92,24 @@ def _land(lake: Lake, objects: list[InputObject], description: str) -> LandingSu
                     task, advance=files, detail=f"{records:,} records · {human_bytes(size)}"
                 )
 
-            return Lander(lake, con).land(objects, advance)
+            summary = Lander(lake, con).land(objects, advance)
+        _auto_compact(lake, con, summary)
+        return summary
     finally:
         con.close()
+
+
+def _auto_compact(lake: Lake, con, summary: LandingSummary) -> None:
+    """Keep the partitions this run touched from piling up small files."""
+    merged = compaction.compact_landing(
+        lake, con, min_files=compaction.AUTO_MIN_FILES, only=summary.partitions
+    )
+    compaction.compact_state(lake, con, min_files=compaction.AUTO_MIN_FILES)
+    if merged.partitions:
+        out.print(
+            f"Compacted {len(merged.partitions)} landing partition(s): "
+            f"{merged.files_before:,} files into {merged.files_after:,}."
+        )
 
 
 def _print_landing(summary: LandingSummary, seconds: float) -> None:
@@ -296,6 +311,7 @@ def pull_cloudtrail(
                 summary = pull_bucket(
                     source, lander, start=start, end=end, workers=workers, progress=advance
                 )
+        _auto_compact(lake, con, summary.landing)
     finally:
         con.close()
     _print_pull(summary, bool(sqs_queue_url), time.monotonic() - started)
@@ -410,11 +426,11 @@ def demo(
         if directory.exists():
             # A previous dataset (--replace) or the remains of an interrupted run.
             con = connect(lake)
-            removed = Lander(lake, con).forget(f"{directory}/")
+            removed = compaction.forget(lake, con, f"{directory}/")
             con.close()
             shutil.rmtree(directory)
             what = "previous" if complete else "incomplete"
-            out.print(f"Removed the {what} demo dataset ({removed} landing batch(es)).")
+            out.print(f"Removed the {what} demo dataset ({removed:,} landed records).")
         directory.mkdir(parents=True, exist_ok=True)
         with progress_bar("generating", total=spec.events, unit="events") as (progress, task):
             try:
@@ -458,6 +474,34 @@ def _print_scenarios(scenarios: list[dict]) -> None:
             item["scenario"], str(len(item["event_ids"])), ", ".join(item["mitre_techniques"])
         )
     out.print(table)
+
+
+# -- compact ---------------------------------------------------------------------------------
+
+
+@app.command()
+def compact(
+    min_files: Annotated[
+        int, typer.Option(min=2, help="Compact a partition once it holds this many files.")
+    ] = 2,
+) -> None:
+    """Merge small landing files, per event_date partition, into files of up to 256 MB.
+
+    Landing commands already do this for partitions with 32 files or more. The rows do not
+    change: `cloudtrail_events` rebuilds the compacted partitions on the next `dbt build` and
+    writes the same rows.
+    """
+    lake = _lake()
+    con = connect(lake)
+    try:
+        merged = compaction.compact_landing(lake, con, min_files=min_files)
+        records = compaction.compact_state(lake, con, min_files=min_files)
+    finally:
+        con.close()
+    out.print(
+        f"Compacted {len(merged.partitions)} landing partition(s): {merged.files_before:,} files "
+        f"into {merged.files_after:,}; {records:,} input-record files merged."
+    )
 
 
 # -- status ----------------------------------------------------------------------------------

@@ -372,35 +372,3 @@ class Lander:
         for row in rows:
             day = state.delivery_day(row.source_object)
             self._known.setdefault(day, set()).add((row.source_object, row.fingerprint))
-
-    def forget(self, prefix: str) -> int:
-        """Remove every landed batch whose inputs all live under `prefix`; return batches removed.
-
-        Used when a dataset is regenerated (`ingest demo --replace`) so old records do not mix
-        with new ones. A batch that mixes inputs from inside and outside the prefix is refused.
-        """
-        inputs = state.inputs_prefix(SOURCE)
-        if not self.lake.list(inputs):
-            return 0
-        rows = self.con.execute(
-            """
-            select batch_id, bool_and(starts_with(source_object, $prefix)) as only_prefix,
-                   bool_or(starts_with(source_object, $prefix)) as any_prefix
-            from read_parquet($pattern)
-            group by batch_id
-            """,
-            {"prefix": prefix, "pattern": self.lake.uri(f"{inputs}/*.parquet")},
-        ).fetchall()
-        mixed = [batch for batch, only, some in rows if some and not only]
-        if mixed:
-            raise ValueError(f"landing batches mix inputs inside and outside {prefix}: {mixed}")
-        doomed = {batch for batch, only, _ in rows if only}
-        # Data first, then the record of it: a crash in between leaves a stale record, never
-        # records that nothing accounts for.
-        for key, _ in self.lake.list(LANDING_PREFIX):
-            if PurePosixPath(key).name.split("_", 1)[0] in doomed:
-                self.lake.delete(key)
-        for batch_id in doomed:
-            self.lake.delete(f"{inputs}/{batch_id}.parquet")
-        self._known.clear()
-        return len(doomed)
