@@ -9,7 +9,7 @@ export TRAILHOUSE_DB ?= ./trailhouse.duckdb
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install demo test lint docs clean
+.PHONY: install demo test lint docs clean bench
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,3 +37,7 @@ docs: install ## Static dbt docs site: target/static_index.html
 
 clean: ## Remove build outputs (not the lake)
 	rm -rf target logs build
+
+EVENTS ?= 1000000
+bench: install ## Throughput vs the DuckDB floor and a naive collector (EVENTS=1000000)
+	$(BIN)/python bench/run.py --events $(EVENTS)

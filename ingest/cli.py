@@ -487,9 +487,8 @@ def compact(
 ) -> None:
     """Merge small landing files, per event_date partition, into files of up to 256 MB.
 
-    Landing commands already do this for partitions with 32 files or more. The rows do not
-    change: `cloudtrail_events` rebuilds the compacted partitions on the next `dbt build` and
-    writes the same rows.
+    Landing commands already do this for partitions with 32 files or more. Rows, and when they
+    landed, do not change, so the next `dbt build` has nothing to redo for compacted partitions.
     """
     lake = _lake()
     con = connect(lake)

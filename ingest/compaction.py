@@ -20,7 +20,7 @@ from pathlib import PurePosixPath
 import duckdb
 
 from ingest import state
-from ingest.duck import sql_string
+from ingest.duck import sql_list, sql_string
 from ingest.lake import Lake
 from ingest.landing import LANDING_PREFIX, SOURCE
 
@@ -52,12 +52,12 @@ def rewrite(
     aside = lake.scratch / f"compact-{digest}-{os.getpid()}"
     shutil.rmtree(aside, ignore_errors=True)
     aside.mkdir(parents=True)
-    uris = [lake.uri(key) for key in inputs]
-    (before,) = con.execute("select count(*) from read_parquet(?)", [uris]).fetchone()
+    uris = sql_list(lake.uri(key) for key in inputs)
+    (before,) = con.execute(f"select count(*) from read_parquet({uris})").fetchone()
     con.execute(
         f"""
         copy (
-            select distinct * from read_parquet(?, hive_partitioning = false)
+            select distinct * from read_parquet({uris}, hive_partitioning = false)
             where {keep}
             order by {order_by}
         ) to {sql_string(str(aside))} (
@@ -66,12 +66,11 @@ def rewrite(
             file_size_bytes '{TARGET_FILE_BYTES}',
             filename_pattern 'compact-{digest}-{{i}}'
         )
-        """,
-        [uris],
+        """
     )
     written = sorted(aside.glob("*.parquet"))
     (after,) = (
-        con.execute("select count(*) from read_parquet(?)", [[str(p) for p in written]]).fetchone()
+        con.execute(f"select count(*) from read_parquet({sql_list(map(str, written))})").fetchone()
         if written
         else (0,)
     )
@@ -137,8 +136,8 @@ def forget(lake: Lake, con: duckdb.DuckDBPyConnection, prefix: str) -> int:
     removed = 0
     for directory, keys in sorted(_landing_partitions(lake).items()):
         (hits,) = con.execute(
-            f"select count(*) from read_parquet(?) where not ({keep})",
-            [[lake.uri(k) for k in keys]],
+            f"select count(*) from read_parquet({sql_list(lake.uri(k) for k in keys)}) "
+            f"where not ({keep})"
         ).fetchone()
         if hits:
             removed += rewrite(lake, con, keys, directory, "event_time, event_id", keep)[1]

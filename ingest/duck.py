@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlparse
@@ -35,6 +36,12 @@ def connect(lake: Lake | None = None) -> duckdb.DuckDBPyConnection:
 def sql_string(value: str) -> str:
     """Quote a value as a SQL string literal (for statements that take no parameters)."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def sql_list(values: Iterable[str]) -> str:
+    """A list of SQL string literals. Long lists go in as literals, not parameters: binding a
+    Python list costs DuckDB ~75 microseconds per element (thousands of files per batch)."""
+    return "[" + ", ".join(sql_string(v) for v in values) + "]"
 
 
 @cache

@@ -20,9 +20,10 @@ from pathlib import Path, PurePosixPath
 
 import duckdb
 import orjson
+import pyarrow as pa
 
 from ingest import state
-from ingest.duck import enable_s3, sql_string
+from ingest.duck import enable_s3, sql_list, sql_string
 from ingest.lake import Lake
 
 SOURCE = "cloudtrail"
@@ -43,6 +44,10 @@ def _is_bad_input(exc: duckdb.Error) -> bool:
     return True
 
 
+_INPUTS_SCHEMA = pa.schema(
+    [("path", pa.string()), ("source_object", pa.string()), ("is_good", pa.bool_())]
+)
+
 BATCH_MAX_FILES = 2000
 BATCH_MAX_BYTES = 64 << 20
 
@@ -54,26 +59,45 @@ _EXTRACT = f"""
 insert into batch_records
 select
     filename,
-    unnest(
-        coalesce(
-            case
-                when json_type(json, '$.Records') = 'ARRAY'
-                    then json_extract(json, '$.Records[*]')
-                when json_type(json, '$.Events') = 'ARRAY'
-                    then list_transform(
-                        json_extract_string(json, '$.Events[*].CloudTrailEvent'),
-                        x -> try_cast(x as json)
-                    )
-                when json_type(json) = 'ARRAY'
-                    then json_extract(json, '$[*]')
-                when json_exists(json, '$.eventID')
-                    then [json]
-            end,
-            [null::json]
-        )
-    ) as record
-from read_json_objects(
-    $files, format = 'auto', filename = true, maximum_object_size = {MAX_OBJECT_BYTES}
+    record,
+    -- one parse of the few fields landing needs, instead of a json_extract per field
+    from_json(
+        record,
+        '{{{{"eventID": "VARCHAR", "eventTime": "VARCHAR",
+          "eventSource": "VARCHAR", "eventName": "VARCHAR"}}}}'
+    ) as head,
+from (
+    select
+        filename,
+        unnest(
+            coalesce(
+                case
+                    when json_type(json, '$.Records') = 'ARRAY'
+                        then json_extract(json, '$.Records[*]')
+                    when json_type(json, '$.Events') = 'ARRAY'
+                        then list_transform(
+                            json_extract_string(json, '$.Events[*].CloudTrailEvent'),
+                            x -> try_cast(x as json)
+                        )
+                    when json_type(json) = 'ARRAY'
+                        then json_extract(json, '$[*]')
+                    when json_exists(json, '$.eventID')
+                        then [json]
+                end,
+                [null::json]
+            )
+        ) as record
+    from read_json_objects(
+        {{files}}, format = 'auto', filename = true, maximum_object_size = {MAX_OBJECT_BYTES}
+    )
+)
+"""
+
+_BATCH_RECORDS = """
+create or replace temp table batch_records (
+    filename varchar,
+    record json,
+    head struct(eventID varchar, eventTime varchar, eventSource varchar, eventName varchar)
 )
 """
 
@@ -84,10 +108,10 @@ select
     count(*) filter (where record is null) as foreign_documents,
     count(*) filter (
         where record is not null and (
-            nullif(json_extract_string(record, '$.eventID'), '') is null
-            or json_extract_string(record, '$.eventSource') is null
-            or json_extract_string(record, '$.eventName') is null
-            or try_cast(json_extract_string(record, '$.eventTime') as timestamptz) is null
+            nullif(head.eventID, '') is null
+            or head.eventSource is null
+            or head.eventName is null
+            or try_cast(head.eventTime as timestamptz) is null
         )
     ) as incomplete_records
 from batch_records
@@ -97,8 +121,8 @@ group by filename
 _WRITE = """
 copy (
     select
-        json_extract_string(r.record, '$.eventID') as event_id,
-        cast(json_extract_string(r.record, '$.eventTime') as timestamptz) as event_time,
+        r.head.eventID as event_id,
+        cast(r.head.eventTime as timestamptz) as event_time,
         cast(event_time as date) as event_date,
         r.record as raw,
         i.source_object,
@@ -251,12 +275,10 @@ class Lander:
         readable = [o for o in batch if o.size_bytes > 0]
         problems.update({o.source_object: "empty file" for o in batch if o.size_bytes == 0})
 
-        self.con.execute(
-            "create or replace temp table batch_records (filename varchar, record json)"
-        )
+        self.con.execute(_BATCH_RECORDS)
         try:
             if readable:
-                self.con.execute(_EXTRACT, {"files": [str(o.path) for o in readable]})
+                self.con.execute(_EXTRACT.format(files=sql_list(str(o.path) for o in readable)))
         except _BAD_INPUT as batch_error:
             if not _is_bad_input(batch_error):
                 raise
@@ -264,7 +286,7 @@ class Lander:
             self.con.execute("delete from batch_records")
             for obj in readable:
                 try:
-                    self.con.execute(_EXTRACT, {"files": [str(obj.path)]})
+                    self.con.execute(_EXTRACT.format(files=sql_list([str(obj.path)])))
                 except _BAD_INPUT as exc:
                     if not _is_bad_input(exc):
                         raise
@@ -288,15 +310,16 @@ class Lander:
                 counts[obj.source_object] = records
 
         good = [o for o in readable if o.source_object not in problems]
-        self.con.execute(
-            "create or replace temp table batch_inputs "
-            "(path varchar, source_object varchar, is_good boolean)"
+        # An Arrow table, not executemany: DuckDB inserts those row by row.
+        inputs = pa.table(
+            {
+                "path": [str(o.path) for o in readable],
+                "source_object": [o.source_object for o in readable],
+                "is_good": [o.source_object not in problems for o in readable],
+            },
+            schema=_INPUTS_SCHEMA,
         )
-        if readable:
-            self.con.executemany(
-                "insert into batch_inputs values (?, ?, ?)",
-                [(str(o.path), o.source_object, o.source_object not in problems) for o in readable],
-            )
+        self.con.register("batch_inputs", inputs)
         if any(counts.get(o.source_object) for o in good):
             self._write(batch_id, summary)
         for obj in batch:
@@ -305,6 +328,7 @@ class Lander:
         self._record(batch_id, batch, counts, problems, summary)
         summary.bytes_read += sum(o.size_bytes for o in batch)
         self.con.execute("drop table if exists batch_records")
+        self.con.unregister("batch_inputs")
 
     def _write(self, batch_id: str, summary: LandingSummary) -> None:
         aside = self.lake.scratch / f"landing-{SOURCE}-{batch_id}-{os.getpid()}"

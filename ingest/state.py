@@ -10,7 +10,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import duckdb
@@ -61,7 +61,8 @@ def write_batch(lake: Lake, source: str, batch_id: str, rows: Iterable[InputReco
         return
     local = lake.scratch / f"state-{source}-{batch_id}-{os.getpid()}.parquet"
     local.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pylist([asdict(r) for r in rows], schema=_SCHEMA)
+    columns = {name: [getattr(r, name) for r in rows] for name in _SCHEMA.names}
+    table = pa.Table.from_pydict(columns, schema=_SCHEMA)
     pq.write_table(table, local)
     lake.put_file(local, f"{inputs_prefix(source)}/{batch_id}.parquet", move=True)
 

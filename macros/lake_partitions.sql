@@ -2,26 +2,32 @@
     lake_partitions: an incremental, crash-safe, hive-partitioned Parquet dataset in the lake.
 
     dbt-duckdb's `external` models rewrite every partition on every run. This materialization
-    rebuilds only the partitions whose inputs changed:
+    does the least work each partition needs, judged from the partitioned input the model is
+    `driven_by` (for `cloudtrail_events`, the landing zone) and its `watermark` column (when
+    each input row landed):
 
-      1. It fingerprints each partition of the partitioned input the model is `driven_by` (for
-         `cloudtrail_events`, the landing zone) from its files' names, sizes and modification
-         times, together with the SQL of the model and of every upstream view, so a logic change
-         rebuilds everything.
-      2. A partition is rebuilt when its fingerprint differs from the one recorded at the last
-         build (`<lake>/_state/dbt/<model>.parquet`), when its output file is missing, or on
-         `--full-refresh`. Partitions whose input disappeared are removed.
-      3. Each partition is computed with the model's SQL restricted to that partition: the model
-         marks the spot with `{{ lake_partition_filter() }}`, which is `true` everywhere else
-         (unit tests, compile, lint) and becomes `<column> = '<value>'` here, so DuckDB prunes
-         the input to that partition's files.
-      4. The partition is written to local scratch, then published in one step by the ingest
-         plugin (a rename on a local lake, one PUT on S3): readers see the old file or the new
-         one, never a partial file. The state is recorded only after all partitions are
-         published, so a crash at any point is repaired by the next run.
+      keep    nothing new landed for the partition since its last build;
+      merge   only rows newer than the recorded watermark arrived: the published partition is
+              read back (Parquet, no re-parsing), the new rows are computed from the new input
+              alone, rows whose `unique_key` is already published are dropped, and the union
+              is written as the partition's new file;
+      build   the partition is new, its output is missing, older input changed or vanished
+              (compaction keeps rows and watermarks, so it does not count; `ingest compact
+              --forget` does), the model's SQL or an upstream view's SQL changed, or
+              `--full-refresh`: the partition is computed from all of its input;
+      remove  the partition's input is gone.
 
-    Rows inside a partition are sorted by `order_by`, so a rebuild of unchanged inputs writes
-    the same rows in the same order.
+    The state per partition (logic hash, watermark, input rows) is at
+    `<lake>/_state/dbt/<model>.parquet`. Each partition is computed with the model's SQL, where
+    `{{ lake_partition_filter() }}` (`true` everywhere else: unit tests, compile, lint) becomes
+    the partition and watermark range, so DuckDB prunes the input to those files and row groups.
+    Input that lands during the build is left for the next build.
+
+    Crash safety: every partition is one file, written to local scratch and published in one
+    step by the ingest plugin (a rename on a local lake, one PUT on S3), so readers see the old
+    file or the new one, never a partial file. The state is recorded only after every partition
+    is published; a crash before that makes the next run redo the work, and a merge redone over
+    an already-published partition adds nothing, because its rows are already there.
 #}
 
 {% macro lake_partition_filter() -%}
@@ -59,7 +65,8 @@
 {% materialization lake_partitions, adapter='duckdb' %}
     {%- set partition_by = config.require('partition_by') -%}
     {%- set driven_by = config.require('driven_by') -%}
-    {%- set order_by = config.get('order_by', partition_by) -%}
+    {%- set watermark = config.require('watermark') -%}
+    {%- set unique_key = config.require('unique_key') -%}
     {%- set root = adapter.external_root() -%}
     {%- set dataset = this.identifier -%}
     {%- set target_relation = this.incorporate(type='view') -%}
@@ -105,19 +112,42 @@
         create or replace temp table lake_partitions_plan as
         with
 
+        recorded as (
+            {% if has_state and not full_refresh %}
+            select partition_value, logic, high_mark, input_rows
+            from read_parquet('{{ root }}/{{ state_key }}')
+            {% else %}
+            select
+                null::varchar as partition_value,
+                null::varchar as logic,
+                null::timestamptz as high_mark,
+                null::bigint as input_rows
+            where false
+            {% endif %}
+        ),
+
         inputs as (
             {% if has_input %}
+            {#- Only the partition and watermark columns are read: cheap at any lake size. -#}
             select
-                regexp_extract(filename, '/{{ partition_by }}=([^/]+)/[^/]+$', 1) as partition_value,
-                md5(
-                    '{{ logic }}' || string_agg(
-                        filename || ':' || size || ':' || last_modified, ',' order by filename
-                    )
-                ) as fingerprint
-            from read_blob('{{ root }}/{{ driven_by }}/*/*.parquet')
+                cast(landed.{{ partition_by }} as varchar) as partition_value,
+                count(*) as input_rows,
+                max(landed.{{ watermark }}) as high_mark,
+                count(*) filter (
+                    where landed.{{ watermark }} <= recorded.high_mark
+                ) as rows_at_recorded_mark
+            from read_parquet(
+                '{{ root }}/{{ driven_by }}/*/*.parquet', hive_partitioning = true
+            ) as landed
+            left join recorded
+                on cast(landed.{{ partition_by }} as varchar) = recorded.partition_value
             group by 1
             {% else %}
-            select null::varchar as partition_value, null::varchar as fingerprint
+            select
+                null::varchar as partition_value,
+                null::bigint as input_rows,
+                null::timestamptz as high_mark,
+                null::bigint as rows_at_recorded_mark
             where false
             {% endif %}
         ),
@@ -130,67 +160,100 @@
             {% else %}
             select null::varchar as partition_value where false
             {% endif %}
-        ),
-
-        recorded as (
-            {% if has_state and not full_refresh %}
-            select partition_value, fingerprint
-            from read_parquet('{{ root }}/{{ state_key }}')
-            {% else %}
-            select null::varchar as partition_value, null::varchar as fingerprint where false
-            {% endif %}
         )
 
         select
             coalesce(inputs.partition_value, outputs.partition_value) as partition_value,
-            inputs.fingerprint,
+            inputs.input_rows,
+            inputs.high_mark,
+            -- as text with every microsecond, to go back into SQL as a literal
+            strftime(recorded.high_mark at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%f+00')
+                as recorded_mark,
             case
                 when inputs.partition_value is null then 'remove'
                 when outputs.partition_value is null then 'build'
-                when recorded.fingerprint is distinct from inputs.fingerprint then 'build'
-                else 'keep'
+                when recorded.logic is distinct from '{{ logic }}' then 'build'
+                when inputs.rows_at_recorded_mark != recorded.input_rows then 'build'
+                when inputs.input_rows = recorded.input_rows then 'keep'
+                else 'merge'
             end as action
         from inputs
         full outer join outputs on inputs.partition_value = outputs.partition_value
         left join recorded on inputs.partition_value = recorded.partition_value
-        order by 1
     {%- endset -%}
     {%- do run_query(plan_query) -%}
     {%- set plan = run_query(
-        "select partition_value, action from lake_partitions_plan order by 1") -%}
+        "select partition_value, action, recorded_mark, "
+        ~ "strftime(high_mark at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%f+00') "
+        ~ "from lake_partitions_plan order by 1") -%}
 
-    {%- set built = [] -%}
+    {%- set counts = {'build': 0, 'merge': 0, 'remove': 0} -%}
     {%- for row in plan.rows -%}
-        {%- set value = row[0] -%}
+        {%- set value, action, recorded_mark, high_mark = row[0], row[1], row[2], row[3] -%}
         {%- set key = dataset ~ '/' ~ partition_by ~ '=' ~ value -%}
-        {%- if row[1] == 'build' -%}
-            {%- set local = scratch ~ '/' ~ dataset ~ '-' ~ invocation_id ~ '-' ~ value ~ '.parquet' -%}
-            {%- set partition_sql = compiled_code.replace(
-                marker, '(' ~ partition_by ~ " = '" ~ value ~ "')") -%}
+        {%- set local = scratch ~ '/' ~ dataset ~ '-' ~ invocation_id ~ '-' ~ value ~ '.parquet' -%}
+        {%- set in_partition = '(' ~ partition_by ~ " = '" ~ value ~ "' and "
+            ~ watermark ~ " <= '" ~ high_mark ~ "'" -%}
+        {%- if action == 'build' -%}
             {% call statement('build_' ~ value) -%}
                 copy (
                     select * exclude ({{ partition_by }})
-                    from ({{ partition_sql }}) as model_rows
-                    order by {{ order_by }}
+                    from ({{ compiled_code.replace(marker, in_partition ~ ')') }}) as model_rows
                 ) to '{{ local }}' (format parquet, compression zstd)
             {%- endcall %}
+        {%- elif action == 'merge' -%}
+            {%- set arrived_sql = compiled_code.replace(
+                marker, in_partition ~ ' and ' ~ watermark ~ " > '" ~ recorded_mark ~ "')") -%}
+            {% call statement('merge_' ~ value) -%}
+                copy (
+                    with
+
+                    published as (
+                        select * from read_parquet(
+                            '{{ root }}/{{ key }}/*.parquet', hive_partitioning = false
+                        )
+                    ),
+
+                    arrived as (
+                        select * exclude ({{ partition_by }})
+                        from ({{ arrived_sql }}) as model_rows
+                    )
+
+                    select * from published
+                    union all by name
+                    select * from arrived
+                    where not exists (
+                        select 1 from published
+                        where published.{{ unique_key }} = arrived.{{ unique_key }}
+                    )
+                ) to '{{ local }}' (format parquet, compression zstd)
+            {%- endcall %}
+        {%- elif action == 'remove' -%}
+            {%- do run_query("select trailhouse_delete_prefix('" ~ key ~ "/')") -%}
+        {%- endif -%}
+        {%- if action in ('build', 'merge') -%}
             {%- do run_query(
                 "select trailhouse_publish('" ~ local ~ "', '" ~ key ~ "/data_0.parquet')") -%}
-            {%- do built.append(value) -%}
-        {%- elif row[1] == 'remove' -%}
-            {%- do run_query("select trailhouse_delete_prefix('" ~ key ~ "/')") -%}
+        {%- endif -%}
+        {%- if action != 'keep' -%}
+            {%- do counts.update({action: counts[action] + 1}) -%}
         {%- endif -%}
     {%- endfor -%}
 
-    {#- Record what was built from (the fingerprints planned above: input that arrived during
-        this build is picked up by the next one), only now that every partition is in place. -#}
+    {#- Record what each partition now holds (as planned: input that landed during this build
+        is left for the next), only now that every partition is in place. -#}
     {%- if has_input -%}
         {%- set state_local = scratch ~ '/' ~ dataset ~ '-' ~ invocation_id ~ '-state.parquet' -%}
         {%- call statement('record_state') -%}
             copy (
-                select partition_value, fingerprint, now() as built_at
+                select
+                    partition_value,
+                    '{{ logic }}' as logic,
+                    high_mark,
+                    input_rows,
+                    now() as built_at
                 from lake_partitions_plan
-                where fingerprint is not null
+                where input_rows is not null
                 order by partition_value
             ) to '{{ state_local }}' (format parquet)
         {%- endcall -%}
@@ -213,9 +276,9 @@
         {%- endif %}
     {%- endcall %}
 
-    {{ log(dataset ~ ": rebuilt " ~ (built | length) ~ " of "
-           ~ (plan.rows | length) ~ " partition(s)" ~ (" (full refresh)" if full_refresh else ""),
-           info=True) }}
+    {{ log(dataset ~ ": rebuilt " ~ counts['build'] ~ ", merged " ~ counts['merge']
+           ~ ", removed " ~ counts['remove'] ~ " of " ~ (plan.rows | length) ~ " partition(s)"
+           ~ (" (full refresh)" if full_refresh else ""), info=True) }}
 
     {{ run_hooks(post_hooks, inside_transaction=True) }}
     {% do persist_docs(target_relation, model) %}

@@ -25,7 +25,8 @@ def _walk(directory: Path) -> Iterator[Path]:
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if not name.startswith(".") and name.lower().endswith(JSON_SUFFIXES):
-                yield Path(root) / name
+                file = Path(root) / name
+                yield file.resolve() if file.is_symlink() else file
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[InputObject], list[Path]]:
@@ -35,14 +36,14 @@ def discover(paths: Iterable[Path]) -> tuple[list[InputObject], list[Path]]:
     for given in paths:
         path = given.expanduser()
         if path.is_dir():
-            candidates: Iterable[Path] = _walk(path)
+            # Resolve the directory once; the walk below it only yields real files.
+            candidates: Iterable[Path] = _walk(path.resolve())
         elif path.is_file():
-            candidates = [path]
+            candidates = [path.resolve()]
         else:
             missing.append(given)
             continue
-        for file in candidates:
-            resolved = file.resolve()
+        for resolved in candidates:
             found.append(
                 InputObject(
                     source_object=str(resolved),

@@ -3,7 +3,8 @@
         materialized='lake_partitions',
         partition_by='event_date',
         driven_by='landing/cloudtrail',
-        order_by='event_time, event_id',
+        watermark='landed_at',
+        unique_key='event_id',
     )
 }}
 

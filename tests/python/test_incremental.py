@@ -15,7 +15,10 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
+from ingest import compaction
 from ingest.cli import app
+from ingest.duck import connect
+from ingest.lake import Lake
 
 from conftest import PROJECT_ROOT, cloudtrail_record, write_delivery_file
 
@@ -79,17 +82,22 @@ def test_only_partitions_with_new_landing_files_are_rebuilt(workspace: dict) -> 
     ws = workspace
     ingest(ws, "demo", "--events", "4000", "--days", "4", "--end", "2026-01-10T00:00:00Z")
     first = dbt(ws, "build")
-    assert "cloudtrail_events: rebuilt 4 of 4 partition(s)" in first
+    assert "cloudtrail_events: rebuilt 4, merged 0, removed 0 of 4 partition(s)" in first
     before = {
         p: p.stat().st_mtime_ns for p in (ws["lake"] / "cloudtrail_events").rglob("*.parquet")
     }
 
-    assert "rebuilt 0 of 4 partition(s)" in dbt(ws, "build")
+    assert "rebuilt 0, merged 0, removed 0 of 4 partition(s)" in dbt(ws, "build")
 
-    # A late record for an old day, and a day the lake has never seen.
+    # Compacting the landing zone keeps every row and when it landed: nothing to rebuild.
+    ingest(ws, "compact", "--min-files", "2")
+    assert "rebuilt 0, merged 0, removed 0 of 4 partition(s)" in dbt(ws, "build")
+
+    # A late record for an old day (merged into the published partition, without re-parsing
+    # the day), and a day the lake has never seen (built).
     land_late_records(ws, ["2026-01-07", "2026-01-12"], per_day=1, tag="late")
     third = dbt(ws, "build")
-    assert "cloudtrail_events: rebuilt 2 of 5 partition(s)" in third
+    assert "cloudtrail_events: rebuilt 1, merged 1, removed 0 of 5 partition(s)" in third
     after = {p: p.stat().st_mtime_ns for p in (ws["lake"] / "cloudtrail_events").rglob("*.parquet")}
     changed = sorted(p.parent.name for p in before if after[p] != before[p])
     assert changed == ["event_date=2026-01-07"]
@@ -97,7 +105,9 @@ def test_only_partitions_with_new_landing_files_are_rebuilt(workspace: dict) -> 
     assert sum(partitions(ws).values()) == 4002
 
     incremental = rows(ws)
-    assert "rebuilt 5 of 5 partition(s) (full refresh)" in dbt(ws, "build", "--full-refresh")
+    assert "rebuilt 5, merged 0, removed 0 of 5 partition(s) (full refresh)" in dbt(
+        ws, "build", "--full-refresh"
+    )
     assert rows(ws) == incremental
 
 
@@ -117,6 +127,42 @@ def test_duplicate_delivery_is_one_row_and_reruns_never_duplicate(workspace: dic
         dbt(ws, "build")
         assert partitions(ws) == {"event_date=2026-02-01": 3}
 
+    # Delivered once more after the build, next to one new record: the merge keeps the
+    # published copy and adds only the new record.
+    write_delivery_file(
+        ws["tmp"] / "third.json.gz",
+        [*same, cloudtrail_record("dup-new", when="2026-02-01T13:00:00Z")],
+    )
+    ingest(ws, "load", "cloudtrail", str(ws["tmp"] / "third.json.gz"))
+    assert "merged 1" in dbt(ws, "build")
+    assert partitions(ws) == {"event_date=2026-02-01": 4}
+    (landed_at,) = duckdb.sql(
+        f"select distinct landed_at from '{ws['lake']}/cloudtrail_events/*/*.parquet' "
+        "where event_id = 'dup-2026-02-01-0'"
+    ).fetchone()
+    assert landed_at < max(
+        r[0]
+        for r in duckdb.sql(
+            f"select landed_at from '{ws['lake']}/landing/cloudtrail/*/*.parquet'"
+        ).fetchall()
+    )
+
+
+def test_older_input_that_changes_rebuilds_the_partition(workspace: dict) -> None:
+    ws = workspace
+    land_late_records(ws, ["2026-02-01"], per_day=3, tag="first")
+    land_late_records(ws, ["2026-02-01"], per_day=2, tag="second")
+    dbt(ws, "build")
+    assert partitions(ws) == {"event_date=2026-02-01": 5}
+    # Forgetting an object removes its rows from the landing zone: a merge cannot express
+    # that, so the partition is rebuilt from what is left.
+    lake = Lake.at(str(ws["lake"]))
+    con = connect(lake)
+    compaction.forget(lake, con, str((ws["tmp"] / "first.json.gz").resolve()))
+    con.close()
+    assert "rebuilt 1, merged 0" in dbt(ws, "build")
+    assert partitions(ws) == {"event_date=2026-02-01": 2}
+
 
 def test_a_logic_change_rebuilds_every_partition(workspace: dict) -> None:
     ws = workspace
@@ -131,7 +177,7 @@ def test_a_logic_change_rebuilds_every_partition(workspace: dict) -> None:
         "--vars",
         json.dumps({"unused_but_renders": 1}),
     )
-    assert "rebuilt 0 of 2" in out  # vars that do not change the SQL change nothing
+    assert "rebuilt 0, merged 0, removed 0 of 2" in out  # vars that leave the SQL alone
     project = ws["tmp"] / "project"
     shutil.copytree(
         PROJECT_ROOT,
@@ -147,7 +193,7 @@ def test_a_logic_change_rebuilds_every_partition(workspace: dict) -> None:
     result = subprocess.run(
         [DBT, "run"], cwd=project, env=ws["env"], capture_output=True, text=True, check=False
     )
-    assert "cloudtrail_events: rebuilt 2 of 2 partition(s)" in result.stdout
+    assert "cloudtrail_events: rebuilt 2, merged 0, removed 0 of 2" in result.stdout
 
 
 def test_removed_landing_partitions_are_removed_from_the_lake(workspace: dict) -> None:
