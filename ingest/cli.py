@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ingest import __version__, aws, compaction
+from ingest import __version__, aws, compaction, coverage
 from ingest.console import err, human_bytes, out, progress_bar
 from ingest.duck import connect
 from ingest.lake import Lake, UsageError
@@ -28,7 +28,7 @@ from ingest.pull import PullSummary, pull_bucket, pull_queue
 from ingest.sources import demo as demo_source
 from ingest.sources import local_files
 from ingest.sources.s3_cloudtrail import S3CloudTrail
-from ingest.status import DATASETS, LANDING_SOURCES, dataset_stats, landing_stats
+from ingest.status import DATASETS, LANDING_SOURCES, alert_stats, dataset_stats, landing_stats
 
 app = typer.Typer(
     name="ingest",
@@ -50,6 +50,12 @@ pull_app = typer.Typer(
     rich_markup_mode="markdown",
 )
 app.add_typer(pull_app, name="pull")
+detections_app = typer.Typer(
+    help="The detection library: catalog and coverage.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(detections_app, name="detections")
 
 
 def _version(value: bool) -> None:
@@ -503,6 +509,38 @@ def compact(
     )
 
 
+# -- detections ------------------------------------------------------------------------------
+
+
+@detections_app.command("coverage")
+def detections_coverage(
+    check: Annotated[
+        bool, typer.Option("--check", help="Only check that the files are up to date (CI).")
+    ] = False,
+    project: Annotated[
+        Path, typer.Option(help="The trailhouse project directory.", file_okay=False)
+    ] = Path("."),
+) -> None:
+    """Write `detections/COVERAGE.md` and its dbt docs page from the detections' YAML:
+    detections by MITRE ATT&CK tactic and technique, with their unit tests."""
+    stale = []
+    for path, content in coverage.outputs(project).items():
+        if path.exists() and path.read_text() == content:
+            continue
+        stale.append(path)
+        if not check:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content)
+    if check and stale:
+        err.print(
+            "[red]out of date:[/] "
+            + ", ".join(str(p) for p in stale)
+            + " (run `ingest detections coverage`)"
+        )
+        raise typer.Exit(1)
+    out.print("Detection coverage is up to date." if not stale else f"Wrote {len(stale)} file(s).")
+
+
 # -- status ----------------------------------------------------------------------------------
 
 
@@ -515,6 +553,7 @@ def status(
     con = connect(lake)
     landing = {source: landing_stats(lake, con, source) for source in LANDING_SOURCES}
     datasets = {name: dataset_stats(lake, con, name) for name in DATASETS}
+    alerts = alert_stats(lake, con)
     con.close()
 
     if as_json:
@@ -537,6 +576,16 @@ def status(
                 name: dataclasses.asdict(stats) if stats else None
                 for name, stats in datasets.items()
             },
+            "open_alerts": [
+                {
+                    "severity": severity,
+                    "detection_id": detection,
+                    "title": title,
+                    "alerts": count,
+                    "last_seen_at": last.isoformat() if last else None,
+                }
+                for severity, detection, title, count, last in alerts
+            ],
         }
         out.print_json(json.dumps(payload))
         return
@@ -584,6 +633,21 @@ def status(
             f"{stats.first_partition} … {stats.last_partition}",
         )
     out.print(table)
+
+    if alerts:
+        table = Table(title="Open alerts", title_justify="left")
+        for column in ("severity", "detection", "alerts", "last seen"):
+            table.add_column(column, justify="right" if column == "alerts" else "left")
+        colors = {"critical": "bold red", "high": "red", "medium": "yellow"}
+        for severity, _detection, title, count, last in alerts:
+            color = colors.get(severity, "")
+            table.add_row(
+                f"[{color}]{severity}[/]" if color else severity,
+                title,
+                str(count),
+                f"{last:%Y-%m-%d %H:%M}" if last else "",
+            )
+        out.print(table)
 
 
 def run() -> None:

@@ -5,7 +5,11 @@ Registers on every dbt connection:
   trailhouse_publish(local, key)        put a finished local file at <lake>/<key> in one step
                                         (a rename on a local lake, one PUT on S3)
   trailhouse_delete_prefix(key_prefix)  remove every file under <lake>/<key_prefix>
-and, when the lake is on S3, loads httpfs from its wheel and builds the S3 secret in memory from
+  trailhouse_geoip_country(ip)          ISO country code, and
+  trailhouse_geoip_asn(ip)              autonomous system number, of an address, from the
+                                        MaxMind databases in TRAILHOUSE_GEOIP_DB (see geoip.py)
+loads the inet extension (IP types and CIDR containment, from its wheel), and, when the lake is
+on S3, loads httpfs from its wheel and builds the S3 secret in memory from
 the boto3 credential chain, so no credential is written to profiles.yml or dbt's logs.
 """
 
@@ -16,7 +20,8 @@ from pathlib import Path
 from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb import DuckDBPyConnection
 
-from ingest.duck import enable_s3
+from ingest.duck import enable_s3, load_extension
+from ingest.geoip import GeoIP
 from ingest.lake import Lake
 
 
@@ -28,6 +33,7 @@ class Plugin(BasePlugin):
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
         lake = self.lake
         lake.scratch.mkdir(parents=True, exist_ok=True)
+        load_extension(conn, "inet")
         if lake.is_s3:
             enable_s3(conn)
 
@@ -50,3 +56,17 @@ class Plugin(BasePlugin):
         conn.create_function(
             "trailhouse_delete_prefix", delete_prefix, ["VARCHAR"], "VARCHAR", side_effects=True
         )
+        geo = GeoIP.from_env()
+        if geo is not None:
+            # "special": the lookups return NULL for addresses no database knows.
+            conn.create_function(
+                "trailhouse_geoip_country",
+                geo.country,
+                ["VARCHAR"],
+                "VARCHAR",
+                null_handling="special",
+            )
+            # AS numbers are unsigned 32-bit: BIGINT holds them all.
+            conn.create_function(
+                "trailhouse_geoip_asn", geo.asn, ["VARCHAR"], "BIGINT", null_handling="special"
+            )

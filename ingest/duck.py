@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterable
 from functools import cache
@@ -45,14 +46,24 @@ def sql_list(values: Iterable[str]) -> str:
 
 
 @cache
-def _httpfs_extension() -> str:
-    import duckdb_extension_httpfs  # the extension ships as a wheel: no download at run time
-
-    base = Path(duckdb_extension_httpfs.__file__).parent
-    found = sorted(base.rglob("httpfs.duckdb_extension"))
+def _bundled_extension(name: str) -> str:
+    """Path of a DuckDB extension shipped as a wheel (`duckdb-extension-<name>`): no download
+    at run time, so it works offline."""
+    module = importlib.import_module(f"duckdb_extension_{name}")
+    base = Path(module.__file__).parent
+    found = sorted(base.rglob(f"{name}.duckdb_extension"))
     if not found:
-        raise RuntimeError(f"httpfs extension not found under {base}")
+        raise RuntimeError(f"{name} extension not found under {base}")
     return str(found[0])
+
+
+def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    loaded = con.execute(
+        "select count(*) from duckdb_extensions() where extension_name = ? and loaded", [name]
+    ).fetchone()[0]
+    if not loaded:
+        con.execute(f"install {sql_string(_bundled_extension(name))}")
+        con.execute(f"load {name}")
 
 
 def enable_s3(con: duckdb.DuckDBPyConnection, profile: str | None = None) -> None:
@@ -61,12 +72,7 @@ def enable_s3(con: duckdb.DuckDBPyConnection, profile: str | None = None) -> Non
     The secret is created in memory only (never persisted, never logged). Long runs call this
     again before each batch, so expiring temporary credentials are replaced in time.
     """
-    loaded = con.execute(
-        "select count(*) from duckdb_extensions() where extension_name = 'httpfs' and loaded"
-    ).fetchone()[0]
-    if not loaded:
-        con.execute(f"install {sql_string(_httpfs_extension())}")
-        con.execute("load httpfs")
+    load_extension(con, "httpfs")
     boto_session = session(profile)
     credentials = boto_session.get_credentials()
     options: dict[str, str] = {

@@ -122,7 +122,8 @@ _WRITE = """
 copy (
     select
         r.head.eventID as event_id,
-        cast(r.head.eventTime as timestamptz) as event_time,
+        -- try_cast: rows of bad inputs may be evaluated before the join drops them
+        try_cast(r.head.eventTime as timestamptz) as event_time,
         cast(event_time as date) as event_date,
         r.record as raw,
         i.source_object,

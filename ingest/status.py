@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import duckdb
 
 from ingest import state
+from ingest.duck import sql_string
 from ingest.lake import Lake
 
 # Lake datasets from the contract, in the order a reader meets them.
@@ -52,3 +53,21 @@ def dataset_stats(lake: Lake, con: duckdb.DuckDBPyConnection, name: str) -> Data
 
 def landing_stats(lake: Lake, con: duckdb.DuckDBPyConnection, source: str) -> list[tuple]:
     return state.summary(lake, source, con)
+
+
+def alert_stats(lake: Lake, con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """Open (unsuppressed) alerts per severity and detection, most severe first."""
+    if not any(key.endswith(".parquet") for key, _ in lake.list("alerts")):
+        return []
+    return con.execute(
+        f"""
+        select severity, detection_id, any_value(title), count(*), max(last_seen_at)
+        from read_parquet({sql_string(lake.uri("alerts/*/*.parquet"))}, hive_partitioning = true)
+        where not suppressed
+        group by severity, detection_id
+        order by
+            list_position(['critical', 'high', 'medium', 'low', 'info'], severity),
+            count(*) desc,
+            detection_id
+        """
+    ).fetchall()

@@ -69,3 +69,23 @@
         },
     }) }}
 {% endmacro %}
+
+{#- The request parameters that name the resource a call acts on (for assets and summaries). -#}
+{% macro cloudtrail_resource_shape() %}
+    {{ return({
+        'bucketName': 'VARCHAR',
+        'instanceId': 'VARCHAR',
+        'instancesSet': {'items': [{'instanceId': 'VARCHAR'}]},
+        'roleName': 'VARCHAR',
+        'userName': 'VARCHAR',
+        'groupName': 'VARCHAR',
+        'groupId': 'VARCHAR',
+        'policyArn': 'VARCHAR',
+        'keyId': 'VARCHAR',
+        'functionName': 'VARCHAR',
+        'name': 'VARCHAR',
+        'detectorId': 'VARCHAR',
+        'dBInstanceIdentifier': 'VARCHAR',
+        'secretId': 'VARCHAR',
+    }) }}
+{% endmacro %}

@@ -12,10 +12,17 @@
               alone, rows whose `unique_key` is already published are dropped, and the union
               is written as the partition's new file;
       build   the partition is new, its output is missing, older input changed or vanished
-              (compaction keeps rows and watermarks, so it does not count; `ingest compact
-              --forget` does), the model's SQL or an upstream view's SQL changed, or
-              `--full-refresh`: the partition is computed from all of its input;
+              (compaction keeps rows and watermarks, so it does not count; forgetting inputs
+              does), the model's SQL or an upstream view's SQL changed,
+              a changed upstream seed, or `--full-refresh`: the partition is computed from all
+              of its input;
       remove  the partition's input is gone.
+
+    Config: `partition_by` (the output's partition column), `driven_by` (the partitioned input,
+    relative to the lake root), `watermark` (its landed-at column), `unique_key` (optional:
+    without it a grown partition is rebuilt instead of merged, as `alerts` needs, since new
+    events change existing alerts), `input_partition_by` (the input's partition column when it
+    is named differently: alerts are partitioned by `alert_date`, driven by `event_date`).
 
     The state per partition (logic hash, watermark, input rows) is at
     `<lake>/_state/dbt/<model>.parquet`. Each partition is computed with the model's SQL, where
@@ -35,8 +42,8 @@
 {%- endmacro %}
 
 
-{% macro _lake_upstream_views(node) %}
-    {#- Every model upstream of `node`, found by walking the graph breadth-first. -#}
+{% macro _lake_upstream(node) %}
+    {#- Every model and seed upstream of `node`, found by walking the graph breadth-first. -#}
     {%- set ns = namespace(frontier=node.depends_on.nodes, seen=[]) -%}
     {%- for _ in range(50) -%}
         {%- set next = [] -%}
@@ -51,14 +58,14 @@
         {%- endfor -%}
         {%- set ns.frontier = next -%}
     {%- endfor -%}
-    {%- set names = [] -%}
+    {%- set nodes = [] -%}
     {%- for unique_id in ns.seen -%}
         {%- set parent = graph.nodes.get(unique_id) -%}
         {%- if parent is not none and parent.resource_type in ('model', 'seed') -%}
-            {%- do names.append(parent.alias or parent.name) -%}
+            {%- do nodes.append(parent) -%}
         {%- endif -%}
     {%- endfor -%}
-    {{ return(names) }}
+    {{ return(nodes) }}
 {% endmacro %}
 
 
@@ -66,7 +73,10 @@
     {%- set partition_by = config.require('partition_by') -%}
     {%- set driven_by = config.require('driven_by') -%}
     {%- set watermark = config.require('watermark') -%}
-    {%- set unique_key = config.require('unique_key') -%}
+    {#- Without a unique_key, a partition whose input grew is rebuilt rather than merged. -#}
+    {%- set unique_key = config.get('unique_key') -%}
+    {#- The input's partition column, when it is named differently (alerts: event_date). -#}
+    {%- set input_partition_by = config.get('input_partition_by', partition_by) -%}
     {%- set root = adapter.external_root() -%}
     {%- set dataset = this.identifier -%}
     {%- set target_relation = this.incorporate(type='view') -%}
@@ -84,15 +94,45 @@
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
-    {#- The logic fingerprint: this model's SQL and the SQL of every upstream view. -#}
-    {%- set upstream = _lake_upstream_views(model) -%}
+    {#- The logic fingerprint: this model's SQL, the SQL of every upstream view, and the
+        content of every upstream seed (editing the inventory re-enriches the lake). -#}
+    {%- set upstream = _lake_upstream(model) -%}
     {%- set logic_query -%}
         select md5(
             '{{ local_md5(compiled_code) }}'
-            || coalesce(string_agg(sql, ';' order by view_name), '')
+            || coalesce((
+                -- DuckDB prints a view's EXCLUDE (...) columns in hash order, which changes
+                -- when the view is re-bound: sort them so only real changes count
+                select string_agg(
+                    array_to_string(
+                        list_transform(
+                            string_split(sql, 'EXCLUDE ('),
+                            (part, i) -> case
+                                when i = 1 then part
+                                else array_to_string(
+                                    list_sort(string_split(split_part(part, ')', 1), ', ')), ', '
+                                ) || substr(part, length(split_part(part, ')', 1)) + 1)
+                            end
+                        ),
+                        'EXCLUDE ('
+                    ),
+                    ';' order by view_name
+                )
+                from duckdb_views()
+                where view_name in (''
+                    {%- for node in upstream if node.resource_type == 'model' -%}
+                        , '{{ node.alias or node.name }}'
+                    {%- endfor -%})
+            ), '')
+            {%- for node in upstream if node.resource_type == 'seed' %}
+            || coalesce((
+                select md5(string_agg(cast(seed_row as varchar), ';' order by cast(seed_row as varchar)))
+                from {{ api.Relation.create(
+                    database=node.database, schema=node.schema, identifier=node.alias or node.name
+                ) }} as seed_row
+            ), '')
+            {%- endfor %}
         )
-        from duckdb_views()
-        where view_name in ('' {%- for name in upstream %}, '{{ name }}'{% endfor %})
     {%- endset -%}
     {%- set logic = run_query(logic_query).columns[0].values()[0] -%}
 
@@ -107,6 +147,13 @@
         "select count(*) from glob('" ~ root ~ "/_state/dbt/*.parquet') "
         ~ "where file like '%/" ~ dataset ~ ".parquet'"
     ).columns[0].values()[0] > 0 -%}
+    {%- if has_state -%}
+        {#- State written by an older trailhouse lacks these columns: rebuild everything. -#}
+        {%- set state_columns = run_query(
+            "select name from parquet_schema('" ~ root ~ "/" ~ state_key ~ "')"
+        ).columns[0].values() -%}
+        {%- set has_state = 'logic' in state_columns and 'high_mark' in state_columns -%}
+    {%- endif -%}
 
     {%- set plan_query -%}
         create or replace temp table lake_partitions_plan as
@@ -130,7 +177,7 @@
             {% if has_input %}
             {#- Only the partition and watermark columns are read: cheap at any lake size. -#}
             select
-                cast(landed.{{ partition_by }} as varchar) as partition_value,
+                cast(landed.{{ input_partition_by }} as varchar) as partition_value,
                 count(*) as input_rows,
                 max(landed.{{ watermark }}) as high_mark,
                 count(*) filter (
@@ -140,7 +187,7 @@
                 '{{ root }}/{{ driven_by }}/*/*.parquet', hive_partitioning = true
             ) as landed
             left join recorded
-                on cast(landed.{{ partition_by }} as varchar) = recorded.partition_value
+                on cast(landed.{{ input_partition_by }} as varchar) = recorded.partition_value
             group by 1
             {% else %}
             select
@@ -175,7 +222,7 @@
                 when recorded.logic is distinct from '{{ logic }}' then 'build'
                 when inputs.rows_at_recorded_mark != recorded.input_rows then 'build'
                 when inputs.input_rows = recorded.input_rows then 'keep'
-                else 'merge'
+                {% if unique_key %}else 'merge'{% else %}else 'build'{% endif %}
             end as action
         from inputs
         full outer join outputs on inputs.partition_value = outputs.partition_value
@@ -192,7 +239,7 @@
         {%- set value, action, recorded_mark, high_mark = row[0], row[1], row[2], row[3] -%}
         {%- set key = dataset ~ '/' ~ partition_by ~ '=' ~ value -%}
         {%- set local = scratch ~ '/' ~ dataset ~ '-' ~ invocation_id ~ '-' ~ value ~ '.parquet' -%}
-        {%- set in_partition = '(' ~ partition_by ~ " = '" ~ value ~ "' and "
+        {%- set in_partition = '(' ~ input_partition_by ~ " = '" ~ value ~ "' and "
             ~ watermark ~ " <= '" ~ high_mark ~ "'" -%}
         {%- if action == 'build' -%}
             {% call statement('build_' ~ value) -%}
@@ -240,6 +287,25 @@
         {%- endif -%}
     {%- endfor -%}
 
+    {#- How many input rows of the written partitions the model left out (filters before
+        storage); duplicates of one `unique_key` count once. Only key columns are read. -#}
+    {%- set filtered = 0 -%}
+    {%- if unique_key and counts['build'] + counts['merge'] > 0 -%}
+        {%- set filtered = run_query(
+            "with written as (select partition_value, high_mark from lake_partitions_plan "
+            ~ "where action in ('build', 'merge')), "
+            ~ "landed as (select count(distinct landed." ~ unique_key ~ ") as n "
+            ~ "from read_parquet('" ~ root ~ "/" ~ driven_by ~ "/*/*.parquet', "
+            ~ "hive_partitioning = true) as landed inner join written "
+            ~ "on cast(landed." ~ input_partition_by ~ " as varchar) = written.partition_value "
+            ~ "and landed." ~ watermark ~ " <= written.high_mark), "
+            ~ "stored as (select count(*) as n from read_parquet('" ~ root ~ "/" ~ dataset
+            ~ "/*/*.parquet', hive_partitioning = true) as stored inner join written "
+            ~ "on cast(stored." ~ partition_by ~ " as varchar) = written.partition_value) "
+            ~ "select landed.n - stored.n from landed, stored"
+        ).columns[0].values()[0] -%}
+    {%- endif -%}
+
     {#- Record what each partition now holds (as planned: input that landed during this build
         is left for the next), only now that every partition is in place. -#}
     {%- if has_input -%}
@@ -278,7 +344,9 @@
 
     {{ log(dataset ~ ": rebuilt " ~ counts['build'] ~ ", merged " ~ counts['merge']
            ~ ", removed " ~ counts['remove'] ~ " of " ~ (plan.rows | length) ~ " partition(s)"
-           ~ (" (full refresh)" if full_refresh else ""), info=True) }}
+           ~ (" (full refresh)" if full_refresh else "")
+           ~ ("; " ~ filtered ~ " row(s) of them filtered before storage" if filtered else ""),
+           info=True) }}
 
     {{ run_hooks(post_hooks, inside_transaction=True) }}
     {% do persist_docs(target_relation, model) %}

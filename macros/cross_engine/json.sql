@@ -42,3 +42,13 @@
 {% macro duckdb__json_text(column) -%}
     cast({{ column }} as varchar)
 {%- endmacro %}
+
+
+{% macro json_string_list(column, path) %}
+    {#- The text values at a JSONPath with a wildcard (`$[*].ARN`) as a list; NULL when absent. -#}
+    {{ return(adapter.dispatch('json_string_list', 'trailhouse')(column, path)) }}
+{% endmacro %}
+
+{% macro duckdb__json_string_list(column, path) -%}
+    json_extract_string({{ column }}, '{{ path }}')
+{%- endmacro %}

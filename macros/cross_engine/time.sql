@@ -16,3 +16,13 @@
 {% macro duckdb__utc_date(timestamp) -%}
     cast(timezone('UTC', {{ timestamp }}) as date)
 {%- endmacro %}
+
+
+{% macro utc_part(part, timestamp) %}
+    {#- `year`, `month`, `day` or `hour` of a timestamp in UTC, whatever the session zone. -#}
+    {{ return(adapter.dispatch('utc_part', 'trailhouse')(part, timestamp)) }}
+{% endmacro %}
+
+{% macro duckdb__utc_part(part, timestamp) -%}
+    cast(date_part('{{ part }}', timezone('UTC', {{ timestamp }})) as integer)
+{%- endmacro %}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +19,7 @@ os.environ["COLUMNS"] = "200"
 from ingest.cli import app
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DBT = str(Path(sys.executable).with_name("dbt"))
 SHARED_FIXTURES = Path(os.environ.get("TRAILHOUSE_SHARED", PROJECT_ROOT.parent / "shared")) / (
     "fixtures"
 )
@@ -142,3 +145,38 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch):
         sqs = boto3.client("sqs", region_name="us-east-1")
 
     return Clients
+
+
+# -- a throwaway lake, DuckDB file and dbt target per test -------------------------------------
+
+
+def make_workspace(root: Path) -> dict:
+    """A throwaway lake, DuckDB file and dbt target/log directories under `root`."""
+    env = {
+        **os.environ,
+        "TRAILHOUSE_LAKE": str(root / "lake"),
+        "TRAILHOUSE_DB": str(root / "trailhouse.duckdb"),
+        "DBT_TARGET_PATH": str(root / "target"),
+        "DBT_LOG_PATH": str(root / "logs"),
+        "DO_NOT_TRACK": "1",
+    }
+    return {"env": env, "lake": root / "lake", "tmp": root}
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> dict:
+    return make_workspace(tmp_path)
+
+
+def run_ingest(ws: dict, *args: str) -> str:
+    result = CliRunner().invoke(app, list(args), env=ws["env"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def run_dbt(ws: dict, *args: str) -> str:
+    result = subprocess.run(
+        [DBT, *args], cwd=PROJECT_ROOT, env=ws["env"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    return result.stdout

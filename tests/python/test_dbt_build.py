@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -20,9 +19,7 @@ from typer.testing import CliRunner
 from ingest.cli import app
 from ingest.duck import sql_string
 
-from conftest import PROJECT_ROOT, cloudtrail_record, write_delivery_file
-
-DBT = Path(sys.executable).with_name("dbt")
+from conftest import DBT, PROJECT_ROOT, cloudtrail_record, write_delivery_file
 
 
 class Workspace:
@@ -62,6 +59,14 @@ class Workspace:
         con.execute("set TimeZone = 'UTC'")
         con.execute(f"create view cloudtrail_events as select * from read_parquet({pattern})")
         return con.execute(sql).fetchall()
+
+    def catalog(self, sql: str) -> list[tuple]:
+        """Query the views dbt built (events, the ECS and OCSF views) in the DuckDB file."""
+        con = duckdb.connect(self.env["TRAILHOUSE_DB"], read_only=True)
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
 
     def content_digest(self) -> str:
         rows = self.query("select * exclude (landed_at) from cloudtrail_events order by event_id")
@@ -158,6 +163,58 @@ def test_attack_scenarios_reach_the_lake(demo_lake: Workspace) -> None:
         "where principal_type = 'Root' and event_name = 'ConsoleLogin'"
     )
     assert root == [("root", True)]
+
+
+def test_event_shell_rates_and_summarizes_the_attack_scenarios(demo_lake: Workspace) -> None:
+    scenarios = json.loads((demo_lake.lake / "_sources/demo/scenarios.json").read_text())
+    by_label = {s["scenario"]: s["event_ids"] for s in scenarios}
+    (root_login,) = by_label["root-console-login"]
+    rows = demo_lake.catalog(
+        "select source, category, severity, summary, tags, year, month, "
+        f"json_extract_string(details, '$.event_name') from events where event_id = '{root_login}'"
+    )
+    assert len(rows) == 1
+    source, category, severity, summary, tags, year, month, detail_name = rows[0]
+    assert (source, category, severity) == ("cloudtrail", "authentication", "high")
+    assert summary.startswith("root authenticated with ConsoleLogin from ")
+    assert {"root", "console"} <= set(tags)
+    assert (year, detail_name) == (2026, "ConsoleLogin") and month == 1
+    stop_logging = demo_lake.catalog(
+        "select severity, category from events where summary like '%StopLogging%'"
+    )
+    assert stop_logging and all(row == ("high", "logging") for row in stop_logging)
+    # Every event has the shell's required columns, and reads are mostly `info`.
+    assert demo_lake.catalog(
+        "select count(*), count(category), count(summary), count(severity) from events"
+    ) == [(3000, 3000, 3000, 3000)]
+    assert demo_lake.catalog("select count(*) from events where summary like '%{%'") == [(0,)]
+
+
+def test_ecs_and_ocsf_views_use_the_standard_field_names(demo_lake: Workspace) -> None:
+    ecs = demo_lake.catalog(
+        'select "event.action", "cloud.provider", "ecs.version", "source.ip" '
+        "from events_ecs where \"event.action\" = 'ConsoleLogin' limit 1"
+    )
+    assert ecs and ecs[0][:3] == ("ConsoleLogin", "aws", "8.11.0")
+    (api_calls,) = demo_lake.catalog(
+        "select count(*) from ocsf_api_activity where class_uid = 6003 "
+        "and type_uid = 600300 + activity_id"
+    )[0]
+    assert api_calls > 2000
+    (logons, mfa_known) = demo_lake.catalog(
+        "select count(*), count(is_mfa) from ocsf_authentication where type_uid = 300201"
+    )[0]
+    assert logons > 0 and mfa_known > 0
+    changes = dict(
+        demo_lake.catalog(
+            'select "metadata.uid", activity_id from ocsf_account_change where class_uid = 3001'
+        )
+    )
+    scenarios = json.loads((demo_lake.lake / "_sources/demo/scenarios.json").read_text())
+    (key_event,) = next(
+        s["event_ids"] for s in scenarios if s["scenario"] == "create-access-key-other-user"
+    )
+    assert changes[key_event] == 1  # Create
 
 
 def test_rerun_changes_nothing(demo_lake: Workspace) -> None:

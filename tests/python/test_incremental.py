@@ -3,53 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import duckdb
-import pytest
-from typer.testing import CliRunner
 
 from ingest import compaction
-from ingest.cli import app
 from ingest.duck import connect
 from ingest.lake import Lake
 
-from conftest import PROJECT_ROOT, cloudtrail_record, write_delivery_file
-
-DBT = str(Path(sys.executable).with_name("dbt"))
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> dict:
-    env = {
-        **os.environ,
-        "TRAILHOUSE_LAKE": str(tmp_path / "lake"),
-        "TRAILHOUSE_DB": str(tmp_path / "trailhouse.duckdb"),
-        "DBT_TARGET_PATH": str(tmp_path / "target"),
-        "DBT_LOG_PATH": str(tmp_path / "logs"),
-        "DO_NOT_TRACK": "1",
-    }
-    return {"env": env, "lake": tmp_path / "lake", "tmp": tmp_path}
-
-
-def ingest(ws: dict, *args: str) -> str:
-    result = CliRunner().invoke(app, list(args), env=ws["env"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def dbt(ws: dict, *args: str) -> str:
-    result = subprocess.run(
-        [DBT, *args], cwd=PROJECT_ROOT, env=ws["env"], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stdout[-3000:]
-    return result.stdout
+from conftest import DBT, PROJECT_ROOT, cloudtrail_record, run_dbt, run_ingest, write_delivery_file
 
 
 def partitions(ws: dict) -> dict[str, int]:
@@ -75,28 +40,28 @@ def land_late_records(ws: dict, days: list[str], per_day: int, tag: str) -> None
         for n in range(per_day)
     ]
     write_delivery_file(ws["tmp"] / f"{tag}.json.gz", records)
-    ingest(ws, "load", "cloudtrail", str(ws["tmp"] / f"{tag}.json.gz"))
+    run_ingest(ws, "load", "cloudtrail", str(ws["tmp"] / f"{tag}.json.gz"))
 
 
 def test_only_partitions_with_new_landing_files_are_rebuilt(workspace: dict) -> None:
     ws = workspace
-    ingest(ws, "demo", "--events", "4000", "--days", "4", "--end", "2026-01-10T00:00:00Z")
-    first = dbt(ws, "build")
+    run_ingest(ws, "demo", "--events", "4000", "--days", "4", "--end", "2026-01-10T00:00:00Z")
+    first = run_dbt(ws, "build")
     assert "cloudtrail_events: rebuilt 4, merged 0, removed 0 of 4 partition(s)" in first
     before = {
         p: p.stat().st_mtime_ns for p in (ws["lake"] / "cloudtrail_events").rglob("*.parquet")
     }
 
-    assert "rebuilt 0, merged 0, removed 0 of 4 partition(s)" in dbt(ws, "build")
+    assert "rebuilt 0, merged 0, removed 0 of 4 partition(s)" in run_dbt(ws, "build")
 
     # Compacting the landing zone keeps every row and when it landed: nothing to rebuild.
-    ingest(ws, "compact", "--min-files", "2")
-    assert "rebuilt 0, merged 0, removed 0 of 4 partition(s)" in dbt(ws, "build")
+    run_ingest(ws, "compact", "--min-files", "2")
+    assert "rebuilt 0, merged 0, removed 0 of 4 partition(s)" in run_dbt(ws, "build")
 
     # A late record for an old day (merged into the published partition, without re-parsing
     # the day), and a day the lake has never seen (built).
     land_late_records(ws, ["2026-01-07", "2026-01-12"], per_day=1, tag="late")
-    third = dbt(ws, "build")
+    third = run_dbt(ws, "build")
     assert "cloudtrail_events: rebuilt 1, merged 1, removed 0 of 5 partition(s)" in third
     after = {p: p.stat().st_mtime_ns for p in (ws["lake"] / "cloudtrail_events").rglob("*.parquet")}
     changed = sorted(p.parent.name for p in before if after[p] != before[p])
@@ -105,7 +70,7 @@ def test_only_partitions_with_new_landing_files_are_rebuilt(workspace: dict) -> 
     assert sum(partitions(ws).values()) == 4002
 
     incremental = rows(ws)
-    assert "rebuilt 5, merged 0, removed 0 of 5 partition(s) (full refresh)" in dbt(
+    assert "rebuilt 5, merged 0, removed 0 of 5 partition(s) (full refresh)" in run_dbt(
         ws, "build", "--full-refresh"
     )
     assert rows(ws) == incremental
@@ -120,11 +85,11 @@ def test_duplicate_delivery_is_one_row_and_reruns_never_duplicate(workspace: dic
         for n in range(3)
     ]
     write_delivery_file(ws["tmp"] / "again.json.gz", same)
-    ingest(
+    run_ingest(
         ws, "load", "cloudtrail", str(ws["tmp"] / "again.json.gz"), str(ws["tmp"] / "dup.json.gz")
     )
     for _ in range(2):
-        dbt(ws, "build")
+        run_dbt(ws, "build")
         assert partitions(ws) == {"event_date=2026-02-01": 3}
 
     # Delivered once more after the build, next to one new record: the merge keeps the
@@ -133,8 +98,8 @@ def test_duplicate_delivery_is_one_row_and_reruns_never_duplicate(workspace: dic
         ws["tmp"] / "third.json.gz",
         [*same, cloudtrail_record("dup-new", when="2026-02-01T13:00:00Z")],
     )
-    ingest(ws, "load", "cloudtrail", str(ws["tmp"] / "third.json.gz"))
-    assert "merged 1" in dbt(ws, "build")
+    run_ingest(ws, "load", "cloudtrail", str(ws["tmp"] / "third.json.gz"))
+    assert "merged 1" in run_dbt(ws, "build")
     assert partitions(ws) == {"event_date=2026-02-01": 4}
     (landed_at,) = duckdb.sql(
         f"select distinct landed_at from '{ws['lake']}/cloudtrail_events/*/*.parquet' "
@@ -152,7 +117,7 @@ def test_older_input_that_changes_rebuilds_the_partition(workspace: dict) -> Non
     ws = workspace
     land_late_records(ws, ["2026-02-01"], per_day=3, tag="first")
     land_late_records(ws, ["2026-02-01"], per_day=2, tag="second")
-    dbt(ws, "build")
+    run_dbt(ws, "build")
     assert partitions(ws) == {"event_date=2026-02-01": 5}
     # Forgetting an object removes its rows from the landing zone: a merge cannot express
     # that, so the partition is rebuilt from what is left.
@@ -160,15 +125,15 @@ def test_older_input_that_changes_rebuilds_the_partition(workspace: dict) -> Non
     con = connect(lake)
     compaction.forget(lake, con, str((ws["tmp"] / "first.json.gz").resolve()))
     con.close()
-    assert "rebuilt 1, merged 0" in dbt(ws, "build")
+    assert "rebuilt 1, merged 0" in run_dbt(ws, "build")
     assert partitions(ws) == {"event_date=2026-02-01": 2}
 
 
 def test_a_logic_change_rebuilds_every_partition(workspace: dict) -> None:
     ws = workspace
     land_late_records(ws, ["2026-02-01", "2026-02-02"], per_day=2, tag="logic")
-    dbt(ws, "build")
-    out = dbt(
+    run_dbt(ws, "build")
+    out = run_dbt(
         ws,
         "run",
         "-s",
@@ -195,15 +160,29 @@ def test_a_logic_change_rebuilds_every_partition(workspace: dict) -> None:
     )
     assert "cloudtrail_events: rebuilt 2, merged 0, removed 0 of 2" in result.stdout
 
+    # Editing an inventory seed re-enriches the lake too.
+    accounts = project / "seeds/inventory_accounts.csv"
+    accounts.write_text(accounts.read_text() + "111122223333,example,test,qa-team\n")
+    result = subprocess.run(
+        [DBT, "build"], cwd=project, env=ws["env"], capture_output=True, text=True, check=False
+    )
+    assert "cloudtrail_events: rebuilt 2, merged 0, removed 0 of 2" in result.stdout, result.stdout[
+        -3000:
+    ]
+    names = duckdb.sql(
+        f"select distinct account_name from '{ws['lake']}/cloudtrail_events/*/*.parquet'"
+    ).fetchall()
+    assert names == [("example",)]
+
 
 def test_removed_landing_partitions_are_removed_from_the_lake(workspace: dict) -> None:
     ws = workspace
     land_late_records(ws, ["2026-02-01", "2026-02-02"], per_day=2, tag="gone")
-    dbt(ws, "build")
+    run_dbt(ws, "build")
     for path in (ws["lake"] / "landing/cloudtrail/event_date=2026-02-02").iterdir():
         path.unlink()
     (ws["lake"] / "landing/cloudtrail/event_date=2026-02-02").rmdir()
-    dbt(ws, "build")
+    run_dbt(ws, "build")
     assert partitions(ws) == {"event_date=2026-02-01": 2}
 
 
@@ -211,8 +190,8 @@ def test_a_build_killed_mid_write_leaves_old_or_new_partitions_and_the_next_run_
     workspace: dict,
 ) -> None:
     ws = workspace
-    ingest(ws, "demo", "--events", "40000", "--days", "6", "--end", "2026-01-10T00:00:00Z")
-    dbt(ws, "build")
+    run_ingest(ws, "demo", "--events", "40000", "--days", "6", "--end", "2026-01-10T00:00:00Z")
+    run_dbt(ws, "build")
     old = partitions(ws)
     days = [f"2026-01-{d:02d}" for d in range(4, 10)]
     land_late_records(ws, days, per_day=50, tag="new")
@@ -250,5 +229,5 @@ def test_a_build_killed_mid_write_leaves_old_or_new_partitions_and_the_next_run_
         assert not [p for p in events.rglob("*") if p.is_file() and p.suffix != ".parquet"]
 
     assert interrupted == ["while writing a partition", "after publishing a partition"]
-    dbt(ws, "run", "-s", "cloudtrail_events")
+    run_dbt(ws, "run", "-s", "cloudtrail_events")
     assert partitions(ws) == new

@@ -1,0 +1,228 @@
+{#
+    Detections as code. A detection is one model under models/detections/ that selects the
+    events that match (every column of `cloudtrail_events`), with its metadata in YAML `meta`
+    (detection_id, title, description, severity, mitre_tactics, mitre_techniques,
+    false_positives, references, dedup_window in minutes, dedup_key columns, summary template).
+    `alerts` turns the matches of every detection into alert rows (`detection_alerts`).
+#}
+
+{#- The lake events detections read: everything, or the replay window given by the vars
+    `detections_from` / `detections_to` (ISO dates or timestamps, UTC). -#}
+{% macro detection_events() -%}
+    (
+        select * from {{ ref('cloudtrail_events') }}
+        where
+            event_time >= cast('{{ var("detections_from", "1970-01-01") }}' as timestamptz)
+            and event_time < cast('{{ var("detections_to", "9999-12-31") }}' as timestamptz)
+    )
+{%- endmacro %}
+
+
+{#- Start of the fixed `minutes`-long window holding `timestamp` (windows tile each UTC day). -#}
+{% macro window_start(timestamp, minutes) -%}
+    to_timestamp(floor(epoch({{ timestamp }}) / {{ minutes * 60 }}) * {{ minutes * 60 }})
+{%- endmacro %}
+
+
+{#-
+    Threshold detections: the events of `relation` that belong to a group (`group_by` columns,
+    within one `minutes`-long window) of at least `at_least` events, or of at least `at_least`
+    distinct values of `distinct` when given.
+-#}
+{% macro threshold_matches(relation, group_by, minutes, at_least, distinct=none) -%}
+    select * exclude (group_size)
+    from (
+        select
+            *,
+            {%- if distinct %}
+            count(distinct {{ distinct }}) over (
+            {%- else %}
+            count(*) over (
+            {%- endif %}
+                {#- event_date is implied by the window; listing it lets a partition filter
+                    through, so building one day of alerts reads one day of events -#}
+                partition by
+                    event_date, {{ group_by | join(', ') }}, {{ window_start('event_time', minutes) }}
+            ) as group_size
+        from {{ relation }}
+    ) as grouped
+    where group_size >= {{ at_least }}
+{%- endmacro %}
+
+
+{#-
+    First-seen detections: events of `relation` whose `key` columns were never seen in the
+    lake (`history`, all of `cloudtrail_events`) before the event's day, for subjects with at
+    least `min_history_days` days of history (so a new lake does not call everything new).
+-#}
+{% macro first_seen_matches(relation, subject, key, min_history_days=3) -%}
+    select candidates.*
+    from {{ relation }} as candidates
+    where
+        (
+            select count(distinct history.event_date)
+            from {{ ref('cloudtrail_events') }} as history
+            where
+                history.{{ subject }} = candidates.{{ subject }}
+                and history.event_date < candidates.event_date
+        ) >= {{ min_history_days }}
+        and not exists (
+            select 1
+            from {{ ref('cloudtrail_events') }} as history
+            where
+                history.{{ subject }} = candidates.{{ subject }}
+                {%- for column in key %}
+                and history.{{ column }} = candidates.{{ column }}
+                {%- endfor %}
+                and history.event_date < candidates.event_date
+        )
+{%- endmacro %}
+
+
+{#- The metadata of a detection model, validated (at execution time; placeholders at parse). -#}
+{% macro detection_meta(name) %}
+    {%- if not execute -%}
+        {{ return({'detection_id': name, 'title': name, 'severity': 'info',
+                   'mitre_tactics': [], 'mitre_techniques': [], 'dedup_window': 60,
+                   'dedup_key': ['principal_arn'], 'summary': ''}) }}
+    {%- endif -%}
+    {%- set node = graph.nodes.get('model.' ~ project_name ~ '.' ~ name) -%}
+    {%- if node is none -%}
+        {{ exceptions.raise_compiler_error("no detection model named " ~ name) }}
+    {%- endif -%}
+    {%- set meta = node.config.meta -%}
+    {%- for required in ['detection_id', 'title', 'description', 'severity', 'mitre_tactics',
+                         'mitre_techniques', 'false_positives', 'references', 'dedup_window',
+                         'dedup_key', 'summary'] -%}
+        {%- if required not in meta -%}
+            {{ exceptions.raise_compiler_error(name ~ ": meta." ~ required ~ " is missing") }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if meta.severity not in ['info', 'low', 'medium', 'high', 'critical'] -%}
+        {{ exceptions.raise_compiler_error(name ~ ": unknown severity " ~ meta.severity) }}
+    {%- endif -%}
+    {%- if 1440 % (meta.dedup_window | int) != 0 -%}
+        {{ exceptions.raise_compiler_error(
+            name ~ ": dedup_window must divide a day (minutes: 5, 10, 15, 30, 60, ..., 1440)") }}
+    {%- endif -%}
+    {{ return(meta) }}
+{% endmacro %}
+
+
+{% macro sql_string_list(values) -%}
+    [{%- for value in values -%}'{{ value | replace("'", "''") }}'{{ ', ' if not loop.last }}{%- endfor -%}]::varchar[]
+{%- endmacro %}
+
+
+{#-
+    Alerts from the matches of `detections` (model names). Matches of one detection with the
+    same dedup key in the same dedup window are one alert; its id hashes the three, so it is
+    stable across reruns and full refreshes. A match covered by an unexpired suppression is
+    kept, flagged; an alert is suppressed when all its matches are.
+-#}
+{% macro detection_alerts(detections) -%}
+    {%- if execute -%}
+        {%- for node in graph.nodes.values()
+            if node.resource_type == 'model' and 'detection' in node.tags
+            and node.name not in detections -%}
+            {{ exceptions.raise_compiler_error(
+                node.name ~ " is tagged detection but not listed in " ~ model.name) }}
+        {%- endfor -%}
+    {%- endif -%}
+with
+
+suppressions as (
+
+    select * from {{ ref('detection_suppressions') }}
+    where expires_at is null or expires_at > now()
+
+),
+
+matches as (
+    {% for name in detections %}
+    {%- set meta = detection_meta(name) %}
+    select
+        '{{ meta.detection_id }}' as detection_id,
+        '{{ meta.title | replace("'", "''") }}' as title,
+        '{{ meta.severity }}' as severity,
+        {{ sql_string_list(meta.mitre_tactics) }} as mitre_tactics,
+        {{ sql_string_list(meta.mitre_techniques) }} as mitre_techniques,
+        event_id,
+        event_time,
+        event_date,
+        landed_at,
+        recipient_account_id as account_id,
+        aws_region,
+        principal_arn,
+        source_ip_address,
+        source_ip,
+        concat_ws(
+            '|', {% for column in meta.dedup_key %}coalesce(cast({{ column }} as varchar), '-')
+            {{- ', ' if not loop.last }}{% endfor %}
+        ) as dedup_key,
+        {{ window_start('event_time', meta.dedup_window | int) }} as window_started_at,
+        {{ render_summary("'" ~ (meta.summary | replace("'", "''")) ~ "'", [
+            'principal_name', 'event_name', 'event_source', 'resource_name',
+            'source_ip_address', 'account_name', 'aws_region', 'error_code',
+        ]) }} as summary
+    from {{ ref(name) }}
+    where {{ lake_partition_filter() }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+judged as (
+
+    select
+        matches.*,
+        exists (
+            select 1
+            from suppressions
+            where
+                suppressions.detection_id in ('*', matches.detection_id)
+                and (
+                    suppressions.principal_pattern is null
+                    or {{ matches_glob('matches.principal_arn', 'suppressions.principal_pattern') }}
+                )
+                and (
+                    suppressions.source_cidr is null
+                    or coalesce({{ ip_in_cidr('matches.source_ip', 'suppressions.source_cidr') }}, false)
+                )
+                and (
+                    suppressions.account_id is null
+                    or suppressions.account_id = matches.account_id
+                )
+        ) as is_suppressed
+    from matches
+
+),
+
+final as (
+
+    select
+        md5(detection_id || '|' || dedup_key || '|' || cast(window_started_at as varchar))
+            as alert_id,
+        detection_id,
+        any_value(title) as title,
+        any_value(severity) as severity,
+        any_value(mitre_tactics) as mitre_tactics,
+        any_value(mitre_techniques) as mitre_techniques,
+        arg_min(account_id, (event_time, event_id)) as account_id,
+        arg_min(aws_region, (event_time, event_id)) as aws_region,
+        arg_min(principal_arn, (event_time, event_id)) as principal_arn,
+        arg_min(source_ip_address, (event_time, event_id)) as source_ip_address,
+        min(event_time) as first_seen_at,
+        max(event_time) as last_seen_at,
+        cast(count(distinct event_id) as integer) as event_count,
+        list_sort(list_distinct(list(event_id))) as event_ids,
+        dedup_key,
+        arg_min(summary, (event_time, event_id)) as summary,
+        bool_and(is_suppressed) as suppressed,
+        cast(window_started_at as date) as alert_date
+    from judged
+    group by detection_id, dedup_key, window_started_at
+
+)
+
+select * from final
+{%- endmacro %}

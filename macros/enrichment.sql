@@ -1,0 +1,51 @@
+{#
+    The enrichment chain: ordered `int_` models between staging and a lake dataset.
+
+    `vars.enrichment_steps.<source>` lists the steps in order. Each step selects from
+    `enrichment_input(source, its own name)` — the step before it, or the staging model for the
+    first — adds columns or drops rows, and the lake dataset selects from
+    `enrichment_output(source)`, the last step. A step left out of the list is disabled
+    (`config(enabled=is_enrichment_step(...))`), so adding, removing or reordering a step is
+    one line of `dbt_project.yml`.
+#}
+
+{% macro enrichment_steps(source) -%}
+    {{ return(var('enrichment_steps', {}).get(source, [])) }}
+{%- endmacro %}
+
+{% macro is_enrichment_step(source, step) -%}
+    {{ return(step in enrichment_steps(source)) }}
+{%- endmacro %}
+
+{% macro enrichment_input(source, step) -%}
+    {%- set steps = enrichment_steps(source) -%}
+    {%- if step not in steps -%}
+        {{ exceptions.raise_compiler_error(
+            step ~ " is not in vars.enrichment_steps." ~ source ~ " (" ~ steps | join(", ") ~ ")") }}
+    {%- endif -%}
+    {%- set position = steps.index(step) -%}
+    {{ return(ref(steps[position - 1]) if position > 0 else ref('stg_' ~ source ~ '__events')) }}
+{%- endmacro %}
+
+{% macro enrichment_output(source) -%}
+    {%- set steps = enrichment_steps(source) -%}
+    {{ return(ref(steps[-1]) if steps else ref('stg_' ~ source ~ '__events')) }}
+{%- endmacro %}
+
+
+{#-
+    Filters before storage: `vars.storage_filters.<source>` is a list of SQL conditions over the
+    step's input columns, ANDed. A row is dropped when a condition is false; a condition that is
+    NULL for a row (a column it compares is NULL) keeps the row, so a filter written for one kind
+    of caller never drops events it cannot judge.
+-#}
+{% macro storage_filter(source) -%}
+    {%- set conditions = var('storage_filters', {}).get(source, []) -%}
+    {%- if conditions -%}
+        {%- for condition in conditions %}
+        coalesce(({{ condition }}), true){{ ' and' if not loop.last }}
+        {%- endfor -%}
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}

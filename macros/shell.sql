@@ -1,0 +1,50 @@
+{#
+    The event shell: the shape every source is mapped to in `events` (see
+    models/intermediate/*/int_<source>__shell.sql), and the helpers its columns use.
+#}
+
+{#- Severity names in increasing order; rules combine by taking the highest. -#}
+{% macro severity_rank(severity) -%}
+    case {{ severity }}
+        when 'info' then 0
+        when 'low' then 1
+        when 'medium' then 2
+        when 'high' then 3
+        when 'critical' then 4
+    end
+{%- endmacro %}
+
+
+{#-
+    Render a summary template: `{column}` is replaced by that column's value; a `[...]` segment
+    is dropped when a column inside it is NULL (so "[ from {source_ip_address}]" disappears
+    for events without an address); a NULL outside brackets renders as "unknown".
+-#}
+{% macro render_summary(template, columns) -%}
+    {#- `{?}` marks a NULL value until the segments holding one are dropped. -#}
+    {%- set ns = namespace(sql=template) -%}
+    {%- for column in columns -%}
+        {%- set ns.sql = "replace(" ~ ns.sql ~ ", '{" ~ column ~ "}', coalesce(cast("
+            ~ column ~ " as varchar), '{?}'))" -%}
+    {%- endfor -%}
+    replace(
+        replace(
+            replace(
+                regexp_replace({{ ns.sql }}, '\[[^\]]*[{][?][}][^\]]*\]', '', 'g'),
+                '{?}', 'unknown'
+            ),
+            '[', ''
+        ),
+        ']', ''
+    )
+{%- endmacro %}
+
+
+{#- A struct (or any value) as a JSON document. -#}
+{% macro to_json_document(expression) %}
+    {{ return(adapter.dispatch('to_json_document', 'trailhouse')(expression)) }}
+{% endmacro %}
+
+{% macro duckdb__to_json_document(expression) -%}
+    to_json({{ expression }})
+{%- endmacro %}

@@ -1,0 +1,30 @@
+-- IAM Access Analyzer or Macie disabled
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        error_code is null
+        and (
+            (
+                event_source = 'access-analyzer.amazonaws.com'
+                and event_name = 'DeleteAnalyzer'
+            )
+            or (
+                event_source in ('macie2.amazonaws.com', 'macie.amazonaws.com')
+                and event_name in ('DisableMacie', 'DisassociateFromAdministratorAccount')
+            )
+        )
+
+)
+
+select * from final

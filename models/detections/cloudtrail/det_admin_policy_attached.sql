@@ -1,0 +1,24 @@
+-- Administrator policy attached
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'iam.amazonaws.com'
+        and event_name in ('AttachUserPolicy', 'AttachRolePolicy', 'AttachGroupPolicy')
+        and error_code is null
+        and {{ json_string('request_parameters', '$.policyArn') }}
+        like '%:policy/AdministratorAccess'
+
+)
+
+select * from final

@@ -1,0 +1,29 @@
+-- AssumeRole from an address new for the caller
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+assumptions as (
+
+    select * from events
+    where
+        event_source = 'sts.amazonaws.com'
+        and event_name like 'AssumeRole%'
+        and error_code is null
+        and source_ip is not null
+
+),
+
+final as (
+
+    {{ first_seen_matches('assumptions', 'principal_arn', ['source_ip'], min_history_days=3) }}
+
+)
+
+select * from final

@@ -1,0 +1,31 @@
+-- API calls from an offensive tool or OS
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+suspicious_user_agents as (
+
+    select * from {{ ref('suspicious_user_agents') }}
+
+),
+
+final as (
+
+    select * from events
+    where exists (
+        select 1
+        from suspicious_user_agents
+        where {{ matches_glob(
+            'lower(events.user_agent)', 'suspicious_user_agents.user_agent_pattern'
+        ) }}
+    )
+
+)
+
+select * from final

@@ -1,0 +1,26 @@
+-- Bedrock model access enabled or models invoked
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'bedrock.amazonaws.com'
+        and error_code is null
+        and event_name in (
+            'PutFoundationModelEntitlement',
+            'CreateFoundationModelAgreement',
+            'PutUseCaseForModelAccess'
+        )
+
+)
+
+select * from final

@@ -1,0 +1,22 @@
+-- CloudTrail logging stopped, deleted or changed
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'cloudtrail.amazonaws.com'
+        and event_name in ('StopLogging', 'DeleteTrail', 'UpdateTrail', 'PutEventSelectors')
+        and error_code is null
+
+)
+
+select * from final

@@ -1,0 +1,24 @@
+-- AWS Config recording stopped or deleted
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'config.amazonaws.com'
+        and error_code is null
+        and event_name in (
+            'StopConfigurationRecorder', 'DeleteConfigurationRecorder', 'DeleteDeliveryChannel'
+        )
+
+)
+
+select * from final

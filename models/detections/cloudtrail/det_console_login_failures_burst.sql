@@ -1,0 +1,27 @@
+-- Burst of failed console sign-ins
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+failures as (
+
+    select * from events
+    where
+        event_name = 'ConsoleLogin'
+        and {{ json_string('response_elements', '$.ConsoleLogin') }} = 'Failure'
+
+),
+
+final as (
+
+    {{ threshold_matches('failures', ['source_ip_address'], minutes=10, at_least=5) }}
+
+)
+
+select * from final

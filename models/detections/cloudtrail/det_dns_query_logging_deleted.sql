@@ -1,0 +1,22 @@
+-- Route 53 Resolver query logging removed
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'route53resolver.amazonaws.com'
+        and event_name in ('DeleteResolverQueryLogConfig', 'DisassociateResolverQueryLogConfig')
+        and error_code is null
+
+)
+
+select * from final

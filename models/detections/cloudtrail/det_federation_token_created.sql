@@ -1,0 +1,22 @@
+-- Federation token obtained by an IAM user
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'sts.amazonaws.com'
+        and event_name = 'GetFederationToken'
+        and error_code is null
+
+)
+
+select * from final

@@ -1,0 +1,34 @@
+-- GuardDuty disabled or weakened
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'guardduty.amazonaws.com'
+        and error_code is null
+        and (
+            event_name in (
+                'DeleteDetector',
+                'DisassociateFromMasterAccount',
+                'DisassociateFromAdministratorAccount',
+                'StopMonitoringMembers',
+                'DeleteMembers'
+            )
+            or (
+                event_name = 'UpdateDetector'
+                and {{ json_string('request_parameters', '$.enable') }} = 'false'
+            )
+        )
+
+)
+
+select * from final

@@ -1,0 +1,23 @@
+-- Instance user data modified
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'ec2.amazonaws.com'
+        and event_name = 'ModifyInstanceAttribute'
+        and error_code is null
+        and {{ json_value('request_parameters', '$.userData') }} is not null
+
+)
+
+select * from final

@@ -1,0 +1,22 @@
+-- KMS key disabled or scheduled for deletion
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'kms.amazonaws.com'
+        and event_name in ('ScheduleKeyDeletion', 'DisableKey')
+        and error_code is null
+
+)
+
+select * from final

@@ -1,0 +1,23 @@
+-- Lambda layer attached to a function
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'lambda.amazonaws.com'
+        and event_name like 'UpdateFunctionConfiguration%'
+        and error_code is null
+        and len(coalesce({{ json_string_list('request_parameters', '$.layers[*]') }}, [])) > 0
+
+)
+
+select * from final

@@ -1,0 +1,31 @@
+-- Lambda function opened to everyone
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'lambda.amazonaws.com'
+        and error_code is null
+        and (
+            (
+                event_name like 'AddPermission%'
+                and {{ json_string('request_parameters', '$.principal') }} = '*'
+            )
+            or (
+                event_name like '%FunctionUrlConfig%'
+                and {{ json_string('request_parameters', '$.authType') }} = 'NONE'
+            )
+        )
+
+)
+
+select * from final

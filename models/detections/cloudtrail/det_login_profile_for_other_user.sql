@@ -1,0 +1,24 @@
+-- Console password set for another user
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'iam.amazonaws.com'
+        and event_name in ('CreateLoginProfile', 'UpdateLoginProfile')
+        and error_code is null
+        and resource_name is not null
+        and resource_name != coalesce(principal_name, '')
+
+)
+
+select * from final

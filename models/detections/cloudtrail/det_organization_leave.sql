@@ -1,0 +1,22 @@
+-- Account left or removed from the organization
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'organizations.amazonaws.com'
+        and event_name in ('LeaveOrganization', 'RemoveAccountFromOrganization')
+        and error_code is null
+
+)
+
+select * from final

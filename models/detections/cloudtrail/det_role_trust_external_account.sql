@@ -1,0 +1,40 @@
+-- Role trust policy opened to another account
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+trust_changes as (
+
+    select
+        *,
+        regexp_extract_all(
+            coalesce(
+                {{ json_string('request_parameters', '$.assumeRolePolicyDocument') }},
+                {{ json_string('request_parameters', '$.policyDocument') }}
+            ),
+            'arn:aws:iam::([0-9]{12}):',
+            1
+        ) as trusted_accounts
+    from events
+    where
+        event_source = 'iam.amazonaws.com'
+        and event_name in ('CreateRole', 'UpdateAssumeRolePolicy')
+        and error_code is null
+
+),
+
+final as (
+
+    select * exclude (trusted_accounts)
+    from trust_changes
+    where len(list_filter(trusted_accounts, account -> account != recipient_account_id)) > 0
+
+)
+
+select * from final

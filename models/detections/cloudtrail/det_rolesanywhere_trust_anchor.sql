@@ -1,0 +1,22 @@
+-- IAM Roles Anywhere trust anchor created
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'rolesanywhere.amazonaws.com'
+        and event_name in ('CreateTrustAnchor', 'UpdateTrustAnchor', 'CreateProfile')
+        and error_code is null
+
+)
+
+select * from final

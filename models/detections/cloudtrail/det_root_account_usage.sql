@@ -1,0 +1,23 @@
+-- Root user API activity
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        principal_type = 'Root'
+        and event_name != 'ConsoleLogin'
+        and invoked_by is null
+        and event_type = 'AwsApiCall'
+
+)
+
+select * from final

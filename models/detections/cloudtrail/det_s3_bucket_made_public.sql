@@ -1,0 +1,37 @@
+-- S3 bucket policy or ACL made public
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 's3.amazonaws.com'
+        and error_code is null
+        and (
+            (
+                event_name = 'PutBucketPolicy'
+                and regexp_matches(
+                    replace({{ json_text('request_parameters') }}, ' ', ''),
+                    '"Principal":(\{"AWS":)?(\[)?"\*"'
+                )
+            )
+            or (
+                event_name = 'PutBucketAcl'
+                and regexp_matches(
+                    {{ json_text('request_parameters') }},
+                    'acs\.amazonaws\.com/groups/global/(AllUsers|AuthenticatedUsers)'
+                )
+            )
+        )
+
+)
+
+select * from final

@@ -1,0 +1,39 @@
+-- S3 Block Public Access removed
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        error_code is null
+        and (
+            event_name in (
+                'DeleteBucketPublicAccessBlock',
+                'DeletePublicAccessBlock',
+                'DeleteAccountPublicAccessBlock'
+            )
+            or (
+                event_name in (
+                    'PutBucketPublicAccessBlock',
+                    'PutPublicAccessBlock',
+                    'PutAccountPublicAccessBlock'
+                )
+                and regexp_matches(
+                    {{ json_text('request_parameters') }},
+                    '"(BlockPublicAcls|IgnorePublicAcls|BlockPublicPolicy'
+                    || '|RestrictPublicBuckets)": ?false'
+                )
+            )
+        )
+
+)
+
+select * from final

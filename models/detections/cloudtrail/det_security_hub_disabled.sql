@@ -1,0 +1,27 @@
+-- Security Hub disabled
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'securityhub.amazonaws.com'
+        and error_code is null
+        and event_name in (
+            'DisableSecurityHub',
+            'BatchDisableStandards',
+            'DisassociateFromMasterAccount',
+            'DisassociateFromAdministratorAccount'
+        )
+
+)
+
+select * from final

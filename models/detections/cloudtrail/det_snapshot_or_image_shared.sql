@@ -1,0 +1,34 @@
+-- Snapshot or AMI shared outside the account
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        error_code is null
+        and (
+            (
+                event_source = 'ec2.amazonaws.com'
+                and event_name in ('ModifySnapshotAttribute', 'ModifyImageAttribute')
+                and regexp_matches({{ json_text('request_parameters') }}, '"add"')
+            )
+            or (
+                event_source = 'rds.amazonaws.com'
+                and event_name in (
+                    'ModifyDBSnapshotAttribute', 'ModifyDBClusterSnapshotAttribute'
+                )
+                and {{ json_value('request_parameters', '$.valuesToAdd') }} is not null
+            )
+        )
+
+)
+
+select * from final

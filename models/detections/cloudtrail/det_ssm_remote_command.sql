@@ -1,0 +1,22 @@
+-- Command or shell sent to an instance with SSM
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'ssm.amazonaws.com'
+        and event_name in ('SendCommand', 'StartSession')
+        and error_code is null
+
+)
+
+select * from final

@@ -1,0 +1,22 @@
+-- VPC flow logs deleted
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'ec2.amazonaws.com'
+        and event_name = 'DeleteFlowLogs'
+        and error_code is null
+
+)
+
+select * from final

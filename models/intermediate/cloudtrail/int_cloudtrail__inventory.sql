@@ -1,0 +1,160 @@
+{{ config(enabled=is_enrichment_step('cloudtrail', 'int_cloudtrail__inventory')) }}
+
+with
+
+events as (
+
+    select * from {{ enrichment_input('cloudtrail', 'int_cloudtrail__inventory') }}
+
+),
+
+accounts as (
+
+    select * from {{ ref('inventory_accounts') }}
+
+),
+
+networks as (
+
+    select * from {{ ref('inventory_networks') }}
+
+),
+
+principals as (
+
+    select * from {{ ref('inventory_principals') }}
+
+),
+
+assets as (
+
+    select * from {{ ref('inventory_assets') }}
+
+),
+
+with_resources as (
+
+    select
+        *,
+        {{ json_to_struct('request_parameters', cloudtrail_resource_shape()) }} as request_target,
+        {{ json_string_list('resources', '$[*].ARN') }} as resource_arns
+    from events
+
+),
+
+identified as (
+
+    select
+        *,
+        -- every identifier of a resource the call acted on, most telling first
+        -- (sqlfluff takes the struct fields below for table references)
+        -- noqa: disable=RF01
+        list_concat(
+            list_value(
+                request_target.bucketName,
+                request_target.instanceId,
+                request_target.roleName,
+                request_target.userName,
+                request_target.groupName,
+                request_target.groupId,
+                request_target.policyArn,
+                request_target.keyId,
+                request_target.functionName,
+                request_target.detectorId,
+                request_target.dBInstanceIdentifier,
+                request_target.secretId,
+                request_target.name
+            ),
+            list_transform(
+                request_target.instancesSet.items, item -> item.instanceId
+            ),
+            resource_arns
+        ) as resource_candidates
+    -- noqa: enable=RF01
+    from with_resources
+
+),
+
+named as (
+
+    select
+        * exclude (request_target, resource_arns, resource_candidates),
+        list_filter(
+            resource_candidates, candidate -> candidate is not null and candidate != ''
+        ) as resource_ids
+    from identified
+
+),
+
+primary_resource as (
+
+    select
+        *,
+        -- the resource a call is about: what summaries name and assets are matched on
+        resource_ids[1] as resource_name
+    from named
+
+),
+
+matched as (
+
+    select
+        resourced.*,
+        accounts.account_name,
+        accounts.account_environment,
+        accounts.account_owner,
+        -- correlated lookups, computed once per distinct value: the most specific match wins
+        (
+            select
+                max_by(
+                    struct_pack(networks.network_name, networks.network_trust),
+                    {{ cidr_prefix_length('networks.cidr') }}
+                )
+            from networks
+            where {{ ip_in_cidr('resourced.source_ip', 'networks.cidr') }}
+        ) as network,
+        (
+            select
+                max_by(
+                    struct_pack(
+                        principals.principal_owner,
+                        principals.principal_team,
+                        principals.is_break_glass
+                    ),
+                    length(principals.arn_pattern)
+                )
+            from principals
+            where
+                {{ matches_glob('resourced.principal_arn', 'principals.arn_pattern') }}
+                or {{ matches_glob('resourced.session_issuer_arn', 'principals.arn_pattern') }}
+        ) as principal,
+        (
+            select
+                max_by(
+                    struct_pack(assets.asset_owner, assets.asset_criticality),
+                    length(assets.asset_pattern)
+                )
+            from assets
+            where {{ matches_glob('resourced.resource_name', 'assets.asset_pattern') }}
+        ) as asset_match
+    from primary_resource as resourced
+    left join accounts on resourced.recipient_account_id = accounts.account_id
+
+),
+
+final as (
+
+    select
+        * exclude (network, principal, asset_match),
+        network.network_name as source_network_name,
+        network.network_trust as source_network_trust,
+        principal.principal_owner,
+        principal.principal_team,
+        coalesce(principal.is_break_glass, false) as is_break_glass,
+        asset_match.asset_owner,
+        asset_match.asset_criticality
+    from matched
+
+)
+
+select * from final

@@ -1,0 +1,287 @@
+"""Optional GeoIP enrichment: `ingest.geoip.GeoIP`, the plugin's UDFs, and the lake's
+`source_country` / `source_asn` columns, over small MaxMind databases written here."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import duckdb
+import maxminddb
+import pytest
+from mmdb_writer import MMDBWriter
+from netaddr import IPSet
+from typer.testing import CliRunner
+
+from ingest.cli import app
+from ingest.dbt_plugin import Plugin
+from ingest.geoip import ENV, GeoIP
+
+from conftest import PROJECT_ROOT, cloudtrail_record, write_delivery_file
+
+DBT = str(Path(sys.executable).with_name("dbt"))
+
+NL_NET, NL_IP = "91.240.118.0/24", "91.240.118.172"
+DE_NET, DE_IP = "45.142.214.0/24", "45.142.214.19"
+PRIVATE_IP = "10.20.1.34"
+
+
+def write_mmdb(path: Path, database_type: str, networks: dict[str, dict], ip_version=6) -> Path:
+    """A MaxMind DB shaped like the real ones: IPv6 tree, IPv4 networks under ::/96 (where
+    readers look up IPv4 addresses in an IPv6 database)."""
+    writer = MMDBWriter(
+        ip_version=ip_version,
+        ipv4_compatible=ip_version == 6,
+        database_type=database_type,
+        languages=["en"],
+        description=f"trailhouse test {database_type}",
+    )
+    for network, record in networks.items():
+        writer.insert_network(IPSet([network]), record)
+    writer.to_db_file(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def mmdb(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    root = tmp_path_factory.mktemp("mmdb")
+    country = write_mmdb(
+        root / "country.mmdb",
+        "GeoLite2-Country",
+        {NL_NET: {"country": {"iso_code": "NL"}}, DE_NET: {"country": {"iso_code": "DE"}}},
+    )
+    asn = write_mmdb(
+        root / "asn.mmdb",
+        "GeoLite2-ASN",
+        {NL_NET: {"autonomous_system_number": 64500, "autonomous_system_organization": "Example"}},
+    )
+    return SimpleNamespace(country=country, asn=asn, root=root)
+
+
+# -- the fixture itself -----------------------------------------------------------------------
+
+
+def test_fixture_databases_read_back_with_maxminddb(mmdb: SimpleNamespace) -> None:
+    with maxminddb.open_database(str(mmdb.country)) as reader:
+        meta = reader.metadata()
+        assert (meta.ip_version, meta.database_type) == (6, "GeoLite2-Country")
+        assert reader.get_with_prefix_len(NL_IP) == ({"country": {"iso_code": "NL"}}, 24)
+        assert reader.get_with_prefix_len(DE_IP) == ({"country": {"iso_code": "DE"}}, 24)
+        assert reader.get(PRIVATE_IP) is None
+    with maxminddb.open_database(str(mmdb.asn)) as reader:
+        assert reader.metadata().database_type == "GeoLite2-ASN"
+        assert reader.get(NL_IP) == {
+            "autonomous_system_number": 64500,
+            "autonomous_system_organization": "Example",
+        }
+        assert reader.get(DE_IP) is None
+
+
+# -- GeoIP --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ip", "expected"),
+    [
+        (NL_IP, ("NL", 64500)),
+        (DE_IP, ("DE", None)),
+        ("10.0.0.1", (None, None)),
+        ("ec2.amazonaws.com", (None, None)),
+        ("not an address", (None, None)),
+        ("2001:db8::1", (None, None)),
+        (None, (None, None)),
+        ("", (None, None)),
+    ],
+)
+def test_country_and_asn_of_an_address(mmdb: SimpleNamespace, ip, expected) -> None:
+    geo = GeoIP([mmdb.country, mmdb.asn])
+    assert (geo.country(ip), geo.asn(ip)) == expected
+    # The order of the databases does not matter, and a second (cached) lookup agrees.
+    other = GeoIP([mmdb.asn, mmdb.country])
+    assert (other.country(ip), other.asn(ip)) == expected
+    assert (other.country(ip), other.asn(ip)) == expected
+
+
+def test_from_env(mmdb: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV, raising=False)
+    assert GeoIP.from_env() is None
+    monkeypatch.setenv(ENV, "")
+    assert GeoIP.from_env() is None
+    monkeypatch.setenv(ENV, f"{mmdb.country}{os.pathsep}{mmdb.asn}")
+    geo = GeoIP.from_env()
+    assert geo is not None and len(geo.readers) == 2
+    assert (geo.country(NL_IP), geo.asn(NL_IP)) == ("NL", 64500)
+
+
+def test_a_missing_database_is_a_clear_error(mmdb: SimpleNamespace, tmp_path: Path) -> None:
+    missing = tmp_path / "GeoLite2-ASN.mmdb"
+    with pytest.raises(FileNotFoundError) as raised:
+        GeoIP([mmdb.country, missing])
+    message = str(raised.value)
+    assert ENV in message and str(missing) in message
+    assert str(mmdb.country) not in message  # only the missing file is named
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        GeoIP([tmp_path])  # a directory is not a database
+
+
+def test_an_ipv4_only_database_does_not_hide_another_databases_answer(tmp_path: Path) -> None:
+    country = write_mmdb(
+        tmp_path / "country.mmdb",
+        "GeoLite2-Country",
+        {"2001:db8::/32": {"country": {"iso_code": "NL"}}},
+    )
+    asn = write_mmdb(
+        tmp_path / "asn4.mmdb",
+        "GeoLite2-ASN",
+        {NL_NET: {"autonomous_system_number": 64500}},
+        ip_version=4,
+    )
+    geo = GeoIP([country, asn])
+    assert (geo.country(NL_IP), geo.asn(NL_IP)) == (None, 64500)  # IPv4 works either way
+    assert geo.country("2001:db8::1") == "NL"
+
+
+# -- the dbt plugin's UDFs ----------------------------------------------------------------------
+
+
+def plugin_connection(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    plugin = Plugin(
+        name="dbt_plugin",
+        plugin_config={},
+        credentials=SimpleNamespace(external_root=str(tmp_path / "lake")),
+    )
+    con = duckdb.connect()
+    plugin.configure_connection(con)
+    return con
+
+
+def test_plugin_registers_no_udfs_without_databases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ENV, raising=False)
+    con = plugin_connection(tmp_path)
+    for udf in ("trailhouse_geoip_country", "trailhouse_geoip_asn"):
+        with pytest.raises(duckdb.CatalogException, match=udf):
+            con.sql(f"select {udf}('{NL_IP}')")
+
+
+def test_plugin_udfs_look_up_known_addresses(
+    mmdb: SimpleNamespace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV, f"{mmdb.country}{os.pathsep}{mmdb.asn}")
+    con = plugin_connection(tmp_path)
+    assert con.sql(
+        f"select trailhouse_geoip_country('{NL_IP}'), trailhouse_geoip_asn('{NL_IP}'), "
+        f"trailhouse_geoip_country('{DE_IP}'), "
+        "trailhouse_geoip_country(null), trailhouse_geoip_asn(null)"
+    ).fetchone() == ("NL", 64500, "DE", None, None)
+
+
+def test_plugin_udfs_are_null_for_addresses_the_databases_do_not_know(
+    mmdb: SimpleNamespace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV, f"{mmdb.country}{os.pathsep}{mmdb.asn}")
+    con = plugin_connection(tmp_path)
+    got = con.sql(
+        "select ip, trailhouse_geoip_country(ip), trailhouse_geoip_asn(ip) from (values "
+        f"('{NL_IP}'), ('{DE_IP}'), ('{PRIVATE_IP}'), ('ec2.amazonaws.com')) as t(ip) "
+        "order by ip"
+    ).fetchall()
+    assert got == [
+        (PRIVATE_IP, None, None),
+        (DE_IP, "DE", None),
+        (NL_IP, "NL", 64500),
+        ("ec2.amazonaws.com", None, None),
+    ]
+
+
+def test_a_four_byte_asn_above_2_31_does_not_fail_the_query(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asn = write_mmdb(
+        tmp_path / "asn.mmdb", "GeoLite2-ASN", {NL_NET: {"autonomous_system_number": 4200000001}}
+    )
+    monkeypatch.setenv(ENV, str(asn))
+    con = plugin_connection(tmp_path)
+    assert con.sql(f"select trailhouse_geoip_asn('{NL_IP}')").fetchone() == (4200000001,)
+
+
+# -- end to end ---------------------------------------------------------------------------------
+
+
+# sourceIPAddress -> (source_ip, source_country, source_asn) in the lake, with the databases
+CALLERS = {
+    NL_IP: (NL_IP, "NL", 64500),
+    DE_IP: (DE_IP, "DE", None),
+    PRIVATE_IP: (PRIVATE_IP, None, None),
+    "ec2.amazonaws.com": (None, None, None),  # no address: the UDFs are never called
+}
+
+
+def test_dbt_build_enriches_the_lake_and_unsetting_the_databases_rebuilds_it(
+    mmdb: SimpleNamespace, tmp_path: Path
+) -> None:
+    callers = list(CALLERS)
+    env = {key: value for key, value in os.environ.items() if key != ENV}
+    env.update(
+        {
+            "TRAILHOUSE_LAKE": str(tmp_path / "lake"),
+            "TRAILHOUSE_DB": str(tmp_path / "trailhouse.duckdb"),
+            "DBT_TARGET_PATH": str(tmp_path / "target"),
+            "DBT_LOG_PATH": str(tmp_path / "logs"),
+            "DO_NOT_TRACK": "1",
+        }
+    )
+    delivery = write_delivery_file(
+        tmp_path / "geo.json.gz",
+        [
+            cloudtrail_record(f"geo-{n}", when=f"2026-03-01T10:0{n}:00Z", sourceIPAddress=ip)
+            for n, ip in enumerate(callers)
+        ],
+    )
+    result = CliRunner().invoke(
+        app, ["load", "cloudtrail", str(delivery)], env=env, catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+
+    def build(extra: dict[str, str]) -> str:
+        done = subprocess.run(
+            [DBT, "build"],
+            cwd=PROJECT_ROOT,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+        assert " ERROR=0 " in done.stdout and " WARN=0 " in done.stdout, done.stdout[-4000:]
+        return done.stdout
+
+    events = f"read_parquet('{tmp_path}/lake/cloudtrail_events/*/*.parquet')"
+
+    def lake_rows() -> dict[str, tuple]:
+        query = "select source_ip_address, source_ip, source_country, source_asn from " + events
+        found = duckdb.sql(query).fetchall()
+        assert len(found) == len(callers)
+        return {row[0]: row[1:] for row in found}
+
+    def lake_types() -> dict[str, str]:
+        query = f"describe select source_country, source_asn from {events}"
+        return {row[0]: row[1] for row in duckdb.sql(query).fetchall()}
+
+    enriched = build({ENV: f"{mmdb.country}{os.pathsep}{mmdb.asn}"})
+    assert "cloudtrail_events: rebuilt 1, merged 0, removed 0 of 1 partition(s)" in enriched
+    assert lake_rows() == {ip: CALLERS[ip] for ip in callers}
+    types = lake_types()
+    assert types["source_country"] == "VARCHAR"
+    assert types["source_asn"] in ("INTEGER", "UINTEGER", "BIGINT", "UBIGINT")
+
+    # Without the databases the lookups are NULL constants: the SQL changed, so the partition
+    # is rebuilt (no UDF registered, none called), with the same columns and types.
+    plain = build({})
+    assert "cloudtrail_events: rebuilt 1, merged 0, removed 0 of 1 partition(s)" in plain
+    assert lake_rows() == {ip: (CALLERS[ip][0], None, None) for ip in callers}
+    assert lake_types() == types
