@@ -1,0 +1,23 @@
+-- Cost and billing data read by a workload identity
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source in ('ce.amazonaws.com', 'billing.amazonaws.com', 'cur.amazonaws.com')
+        and error_code is null
+        and coalesce(user_agent, '') not like '%console.amazonaws.com%'
+        and coalesce(user_agent, '') not like 'Mozilla/%'
+
+)
+
+select * from final

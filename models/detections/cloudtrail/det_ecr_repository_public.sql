@@ -1,0 +1,26 @@
+-- ECR repository policy open to everyone
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'ecr.amazonaws.com'
+        and event_name = 'SetRepositoryPolicy'
+        and error_code is null
+        and regexp_matches(
+            regexp_replace({{ json_string('request_parameters', '$.policyText') }}, '\s', '', 'g'),
+            '"Principal":(\{"AWS":)?\[?"\*"'
+        )
+
+)
+
+select * from final

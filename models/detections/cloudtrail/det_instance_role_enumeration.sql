@@ -1,0 +1,31 @@
+-- Enumeration with instance credentials
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+instance_reads as (
+
+    select * from events
+    where
+        principal_type = 'AssumedRole'
+        and regexp_matches(coalesce(principal_session_name, ''), '^i-[0-9a-fA-F]{8,17}$')
+        and read_only
+        and regexp_matches(event_name, '^(Describe|List|Get)')
+
+),
+
+final as (
+
+    {{ threshold_matches(
+        'instance_reads', ['principal_arn'], minutes=10, at_least=20, distinct='event_name'
+    ) }}
+
+)
+
+select * from final

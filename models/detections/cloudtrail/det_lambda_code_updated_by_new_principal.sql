@@ -1,0 +1,29 @@
+-- Lambda code updated by a principal new to the function
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+code_updates as (
+
+    select * from events
+    where
+        event_source = 'lambda.amazonaws.com'
+        and event_name like 'UpdateFunctionCode%'
+        and error_code is null
+        and resource_name is not null
+
+),
+
+final as (
+
+    {{ first_seen_matches('code_updates', 'resource_name', ['principal_arn'], min_history_days=3) }}
+
+)
+
+select * from final

@@ -1,0 +1,29 @@
+-- Enumeration across many regions
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+reads as (
+
+    select * from events
+    where
+        read_only
+        and principal_type not in ('AWSService', 'AWSAccount')
+
+),
+
+final as (
+
+    {{ threshold_matches(
+        'reads', ['principal_arn'], minutes=10, at_least=8, distinct='aws_region'
+    ) }}
+
+)
+
+select * from final

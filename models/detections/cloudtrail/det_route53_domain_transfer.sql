@@ -1,0 +1,27 @@
+-- Route 53 domain transfer or transfer lock removed
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'route53domains.amazonaws.com'
+        and error_code is null
+        and event_name in (
+            'TransferDomain',
+            'TransferDomainToAnotherAwsAccount',
+            'DisableDomainTransferLock',
+            'RetrieveDomainAuthCode'
+        )
+
+)
+
+select * from final

@@ -1,0 +1,22 @@
+-- S3 bucket default encryption removed
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 's3.amazonaws.com'
+        and event_name = 'DeleteBucketEncryption'
+        and error_code is null
+
+)
+
+select * from final

@@ -1,0 +1,28 @@
+-- Mass deletion of S3 objects
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+deletions as (
+
+    select * from events
+    where
+        event_source = 's3.amazonaws.com'
+        and event_name in ('DeleteObject', 'DeleteObjects')
+        and error_code is null
+
+),
+
+final as (
+
+    {{ threshold_matches('deletions', ['principal_arn'], minutes=10, at_least=50) }}
+
+)
+
+select * from final

@@ -1,0 +1,35 @@
+-- S3 replication to another account
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+replications as (
+
+    select
+        *,
+        regexp_extract_all(
+            {{ json_text('request_parameters') }}, '"Account": ?"([0-9]{12})"', 1
+        ) as destination_accounts
+    from events
+    where
+        event_source = 's3.amazonaws.com'
+        and event_name = 'PutBucketReplication'
+        and error_code is null
+
+),
+
+final as (
+
+    select * exclude (destination_accounts)
+    from replications
+    where len(list_filter(destination_accounts, account -> account != recipient_account_id)) > 0
+
+)
+
+select * from final

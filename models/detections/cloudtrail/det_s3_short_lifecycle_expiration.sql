@@ -1,0 +1,31 @@
+-- S3 lifecycle rule deleting objects within days
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 's3.amazonaws.com'
+        and event_name in ('PutBucketLifecycle', 'PutBucketLifecycleConfiguration')
+        and error_code is null
+        -- the shortest "Days" of any rule
+        and list_min(
+            list_transform(
+                regexp_extract_all(
+                    {{ json_text('request_parameters') }}, '"Days": ?"?([0-9]+)', 1
+                ),
+                days -> cast(days as integer)
+            )
+        ) <= 7
+
+)
+
+select * from final

@@ -1,0 +1,28 @@
+-- Secrets Manager resource policy open to everyone
+-- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'secretsmanager.amazonaws.com'
+        and event_name = 'PutResourcePolicy'
+        and error_code is null
+        and regexp_matches(
+            regexp_replace(
+                {{ json_string('request_parameters', '$.resourcePolicy') }}, '\s', '', 'g'
+            ),
+            '"Principal":(\{"AWS":)?\[?"\*"'
+        )
+
+)
+
+select * from final
