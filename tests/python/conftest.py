@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -172,6 +173,27 @@ def run_ingest(ws: dict, *args: str) -> str:
     result = CliRunner().invoke(app, list(args), env=ws["env"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.output
+
+
+def project_copy(ws: dict) -> Path:
+    """A fresh copy of the dbt project in the workspace, for tests that edit models or seeds."""
+    project = ws["tmp"] / "project"
+    shutil.rmtree(project, ignore_errors=True)
+    shutil.copytree(
+        PROJECT_ROOT,
+        project,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "target", "logs", "lake", "build", "*.duckdb"
+        ),
+    )
+    return project
+
+
+def dbt_in(project: Path, ws: dict, *args: str) -> subprocess.CompletedProcess:
+    """dbt in another project directory (a `project_copy`); the caller checks the outcome."""
+    return subprocess.run(
+        [DBT, *args], cwd=project, env=ws["env"], capture_output=True, text=True, check=False
+    )
 
 
 def run_dbt(ws: dict, *args: str) -> str:

@@ -4,7 +4,6 @@ Team detonations raise the right alerts, noise raises none, and alerts are stabl
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,7 +13,15 @@ from typer.testing import CliRunner
 
 from ingest.cli import app
 
-from conftest import DBT, PROJECT_ROOT, SHARED_FIXTURES, make_workspace, run_dbt, run_ingest
+from conftest import (
+    PROJECT_ROOT,
+    SHARED_FIXTURES,
+    dbt_in,
+    make_workspace,
+    project_copy,
+    run_dbt,
+    run_ingest,
+)
 
 # Each demo scenario, and the detection that must raise exactly one alert for it.
 DEMO_EXPECTED = {
@@ -177,23 +184,13 @@ def test_stratus_detonations_raise_the_mapped_detections(stratus: dict) -> None:
     assert len(files) - len(missing) >= 0.9 * len(files)
 
 
-def run_in_copy(ws: dict, edit: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    """dbt in a copy of the project with some files appended to (seeds are project files)."""
-    project = ws["tmp"] / "project"
-    shutil.rmtree(project, ignore_errors=True)
-    shutil.copytree(
-        PROJECT_ROOT,
-        project,
-        ignore=shutil.ignore_patterns(
-            ".venv", ".git", "target", "logs", "lake", "build", "*.duckdb"
-        ),
-    )
-    for relative, appended in edit.items():
+def run_in_copy(ws: dict, appended: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """dbt in a copy of the project with lines appended to some files (seeds are files)."""
+    project = project_copy(ws)
+    for relative, lines in appended.items():
         path = project / relative
-        path.write_text(path.read_text() + appended)
-    return subprocess.run(
-        [DBT, *args], cwd=project, env=ws["env"], capture_output=True, text=True, check=False
-    )
+        path.write_text(path.read_text() + lines)
+    return dbt_in(project, ws, *args)
 
 
 def test_suppressions_flag_matches_and_expired_ones_fail_the_build(demo: dict) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import time
@@ -14,7 +13,16 @@ from ingest import compaction
 from ingest.duck import connect
 from ingest.lake import Lake
 
-from conftest import DBT, PROJECT_ROOT, cloudtrail_record, run_dbt, run_ingest, write_delivery_file
+from conftest import (
+    DBT,
+    PROJECT_ROOT,
+    cloudtrail_record,
+    dbt_in,
+    project_copy,
+    run_dbt,
+    run_ingest,
+    write_delivery_file,
+)
 
 
 def partitions(ws: dict) -> dict[str, int]:
@@ -143,29 +151,18 @@ def test_a_logic_change_rebuilds_every_partition(workspace: dict) -> None:
         json.dumps({"unused_but_renders": 1}),
     )
     assert "rebuilt 0, merged 0, removed 0 of 2" in out  # vars that leave the SQL alone
-    project = ws["tmp"] / "project"
-    shutil.copytree(
-        PROJECT_ROOT,
-        project,
-        ignore=shutil.ignore_patterns(
-            ".venv", ".git", "target", "logs", "lake", "build", "*.duckdb"
-        ),
-    )
+    project = project_copy(ws)
     stg = project / "models/staging/cloudtrail/stg_cloudtrail__events.sql"
     stg.write_text(
         stg.read_text().replace("ct.userAgent as user_agent", "lower(ct.userAgent) as user_agent")
     )
-    result = subprocess.run(
-        [DBT, "run"], cwd=project, env=ws["env"], capture_output=True, text=True, check=False
-    )
+    result = dbt_in(project, ws, "run")
     assert "cloudtrail_events: rebuilt 2, merged 0, removed 0 of 2" in result.stdout
 
     # Editing an inventory seed re-enriches the lake too.
     accounts = project / "seeds/inventory_accounts.csv"
     accounts.write_text(accounts.read_text() + "111122223333,example,test,qa-team\n")
-    result = subprocess.run(
-        [DBT, "build"], cwd=project, env=ws["env"], capture_output=True, text=True, check=False
-    )
+    result = dbt_in(project, ws, "build")
     assert "cloudtrail_events: rebuilt 2, merged 0, removed 0 of 2" in result.stdout, result.stdout[
         -3000:
     ]
