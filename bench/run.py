@@ -183,7 +183,7 @@ def floor(source: Path, target: Path) -> None:
 
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
-    con.execute(f"set memory_limit = '{os.environ.get('TRAILHOUSE_MEMORY_LIMIT', '2GB')}'")
+    con.execute(f"set memory_limit = '{os.environ.get('TRAILHOUSE_MEMORY_LIMIT', '1536MB')}'")
     con.execute("set preserve_insertion_order = false")
     files = f"'{source}/AWSLogs/*/CloudTrail/*/*/*/*/*.json.gz'"
     sql = (ROOT / "bench" / "floor.sql").read_text().format(files=files, target=f"'{target}'")

@@ -19,7 +19,7 @@ def connect(lake: Lake | None = None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     # Partition dates must not depend on the machine's time zone.
     con.execute("set TimeZone = 'UTC'")
-    con.execute(f"set memory_limit = '{os.environ.get('TRAILHOUSE_MEMORY_LIMIT', '2GB')}'")
+    con.execute(f"set memory_limit = '{os.environ.get('TRAILHOUSE_MEMORY_LIMIT', '1536MB')}'")
     con.execute("set preserve_insertion_order = false")
     # Each thread parsing JSON reserves twice the largest document size, so the thread count,
     # not the core count, must fit the memory limit.
