@@ -179,15 +179,12 @@ def render(events: int, steps: dict, targets: dict, machine: dict) -> str:
 
 
 def floor(source: Path, target: Path) -> None:
-    import duckdb
+    from ingest.duck import connect, sql_string
 
-    con = duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")
-    con.execute(f"set memory_limit = '{os.environ.get('TRAILHOUSE_MEMORY_LIMIT', '1536MB')}'")
-    con.execute("set preserve_insertion_order = false")
-    files = f"'{source}/AWSLogs/*/CloudTrail/*/*/*/*/*.json.gz'"
-    sql = (ROOT / "bench" / "floor.sql").read_text().format(files=files, target=f"'{target}'")
-    con.execute(sql)
+    con = connect()  # the session settings ingest uses (UTC, memory limit, threads)
+    files = sql_string(f"{source}/AWSLogs/*/CloudTrail/*/*/*/*/*.json.gz")
+    template = (ROOT / "bench" / "floor.sql").read_text()
+    con.execute(template.format(files=files, target=sql_string(str(target))))
 
 
 def naive(source: Path, target: Path) -> None:
