@@ -161,10 +161,7 @@ matches as (
             {{- ', ' if not loop.last }}{% endfor %}
         ) as dedup_key,
         {{ window_start('event_time', meta.dedup_window | int) }} as window_started_at,
-        {{ render_summary("'" ~ (meta.summary | replace("'", "''")) ~ "'", [
-            'principal_name', 'event_name', 'event_source', 'resource_name',
-            'source_ip_address', 'account_name', 'aws_region', 'error_code',
-        ]) }} as summary
+        {{ render_summary("'" ~ (meta.summary | replace("'", "''")) ~ "'") }} as summary
     from {{ ref(name) }}
     where {{ lake_partition_filter() }}
     {% if not loop.last %}union all{% endif %}

@@ -16,11 +16,16 @@
 
 
 {#-
-    Render a summary template: `{column}` is replaced by that column's value; a `[...]` segment
-    is dropped when a column inside it is NULL (so "[ from {source_ip_address}]" disappears
-    for events without an address); a NULL outside brackets renders as "unknown".
+    Render a summary template (the shell's `event_summary_templates`, a detection's
+    `meta.summary`): `{column}` is replaced by that column's value, for the columns below; a
+    `[...]` segment is dropped when a column inside it is NULL (so "[ from {source_ip_address}]"
+    disappears for events without an address); a NULL outside brackets renders as "unknown".
 -#}
-{% macro render_summary(template, columns) -%}
+{% macro render_summary(template) -%}
+    {%- set columns = [
+        'principal_name', 'event_name', 'event_source', 'resource_name',
+        'source_ip_address', 'account_name', 'aws_region', 'error_code',
+    ] -%}
     {#- `{?}` marks a NULL value until the segments holding one are dropped. -#}
     {%- set ns = namespace(sql=template) -%}
     {%- for column in columns -%}

@@ -82,10 +82,7 @@ final as (
         rated.*,
         'cloudtrail' as source,  -- noqa: RF04
         rated.landed_at as received_at,
-        {{ render_summary('summary_templates.template', [
-            'principal_name', 'event_name', 'event_source', 'resource_name',
-            'source_ip_address', 'account_name', 'aws_region', 'error_code',
-        ]) }} as summary,  -- noqa: RF04
+        {{ render_summary('summary_templates.template') }} as summary,  -- noqa: RF04
         list_filter(
             [
                 case when rated.read_only then 'read_only' end,
