@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,15 +12,11 @@ import maxminddb
 import pytest
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
-from typer.testing import CliRunner
 
-from ingest.cli import app
 from ingest.dbt_plugin import Plugin
 from ingest.geoip import ENV, GeoIP
 
-from conftest import PROJECT_ROOT, cloudtrail_record, write_delivery_file
-
-DBT = str(Path(sys.executable).with_name("dbt"))
+from conftest import cloudtrail_record, make_workspace, run_dbt, run_ingest, write_delivery_file
 
 NL_NET, NL_IP = "91.240.118.0/24", "91.240.118.172"
 DE_NET, DE_IP = "45.142.214.0/24", "45.142.214.19"
@@ -225,16 +219,8 @@ def test_dbt_build_enriches_the_lake_and_unsetting_the_databases_rebuilds_it(
     mmdb: SimpleNamespace, tmp_path: Path
 ) -> None:
     callers = list(CALLERS)
-    env = {key: value for key, value in os.environ.items() if key != ENV}
-    env.update(
-        {
-            "TRAILHOUSE_LAKE": str(tmp_path / "lake"),
-            "TRAILHOUSE_DB": str(tmp_path / "trailhouse.duckdb"),
-            "DBT_TARGET_PATH": str(tmp_path / "target"),
-            "DBT_LOG_PATH": str(tmp_path / "logs"),
-            "DO_NOT_TRACK": "1",
-        }
-    )
+    ws = make_workspace(tmp_path)
+    ws["env"].pop(ENV, None)
     delivery = write_delivery_file(
         tmp_path / "geo.json.gz",
         [
@@ -242,23 +228,12 @@ def test_dbt_build_enriches_the_lake_and_unsetting_the_databases_rebuilds_it(
             for n, ip in enumerate(callers)
         ],
     )
-    result = CliRunner().invoke(
-        app, ["load", "cloudtrail", str(delivery)], env=env, catch_exceptions=False
-    )
-    assert result.exit_code == 0, result.output
+    run_ingest(ws, "load", "cloudtrail", str(delivery))
 
     def build(extra: dict[str, str]) -> str:
-        done = subprocess.run(
-            [DBT, "build"],
-            cwd=PROJECT_ROOT,
-            env={**env, **extra},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-        assert " ERROR=0 " in done.stdout and " WARN=0 " in done.stdout, done.stdout[-4000:]
-        return done.stdout
+        out = run_dbt({**ws, "env": {**ws["env"], **extra}}, "build")
+        assert " ERROR=0 " in out and " WARN=0 " in out, out[-4000:]
+        return out
 
     events = f"read_parquet('{tmp_path}/lake/cloudtrail_events/*/*.parquet')"
 

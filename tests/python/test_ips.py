@@ -15,23 +15,27 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from ingest.cli import app
 from ingest.duck import load_extension, sql_string
 
-from conftest import PROJECT_ROOT, SHARED_FIXTURES, cloudtrail_record, write_delivery_file
+from conftest import (
+    DBT,
+    PROJECT_ROOT,
+    SHARED_FIXTURES,
+    cloudtrail_record,
+    make_workspace,
+    run_dbt,
+    run_ingest,
+    write_delivery_file,
+)
 
-DBT = Path(sys.executable).with_name("dbt")
 SEED = PROJECT_ROOT / "seeds" / "ip_address_classes.csv"
 STRATUS = SHARED_FIXTURES / "stratus"
 
@@ -690,26 +694,12 @@ def lake_rows(tmp_path_factory: pytest.TempPathFactory) -> dict[str, LakeRow]:
     if not STRATUS.is_dir():
         pytest.skip(f"public fixtures not found at {STRATUS} (set TRAILHOUSE_SHARED)")
     root = tmp_path_factory.mktemp("ips-lake")
-    env = {
-        **os.environ,
-        "TRAILHOUSE_LAKE": str(root / "lake"),
-        "TRAILHOUSE_DB": str(root / "trailhouse.duckdb"),
-        "DBT_TARGET_PATH": str(root / "target"),
-        "DBT_LOG_PATH": str(root / "logs"),
-        "DO_NOT_TRACK": "1",
-    }
+    ws = make_workspace(root)
     crafted = write_delivery_file(root / "crafted.json.gz", CRAFTED)
-    for args in (
-        ["load", "cloudtrail", str(STRATUS)],
-        ["load", "cloudtrail", str(crafted)],
-        ["demo", "--events", "3000", "--days", "2", "--end", "2026-01-10T00:00:00Z"],
-    ):
-        result = CliRunner().invoke(app, args, env=env, catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-    build = subprocess.run(
-        [str(DBT), "build"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False
-    )
-    assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-2000:]
+    run_ingest(ws, "load", "cloudtrail", str(STRATUS))
+    run_ingest(ws, "load", "cloudtrail", str(crafted))
+    run_ingest(ws, "demo", "--events", "3000", "--days", "2", "--end", "2026-01-10T00:00:00Z")
+    run_dbt(ws, "build")
     pattern = sql_string(f"{root}/lake/cloudtrail_events/*/*.parquet")
     rows = duckdb.connect().execute(
         "select event_id, raw, source_ip_address, source_ip, ips, source_ip_class "
