@@ -56,6 +56,12 @@ detections_app = typer.Typer(
     rich_markup_mode="markdown",
 )
 app.add_typer(detections_app, name="detections")
+sigma_app = typer.Typer(
+    help="Sigma rules as an input format: compile them into tested dbt detections.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(sigma_app, name="sigma")
 
 
 def _version(value: bool) -> None:
@@ -523,14 +529,7 @@ def detections_coverage(
 ) -> None:
     """Write `detections/COVERAGE.md` and its dbt docs page from the detections' YAML:
     detections by MITRE ATT&CK tactic and technique, with their unit tests."""
-    stale = []
-    for path, content in coverage.outputs(project).items():
-        if path.exists() and path.read_text() == content:
-            continue
-        stale.append(path)
-        if not check:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(content)
+    stale = coverage.refresh(project, check)
     if check and stale:
         err.print(
             "[red]out of date:[/] "
@@ -539,6 +538,75 @@ def detections_coverage(
         )
         raise typer.Exit(1)
     out.print("Detection coverage is up to date." if not stale else f"Wrote {len(stale)} file(s).")
+
+
+# -- sigma -------------------------------------------------------------------------------------
+
+
+@sigma_app.command("import")
+def sigma_import(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Sigma rule files (.yml) or directories of them.", exists=True),
+    ],
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Write nothing; exit 1 if the models differ from the rules."),
+    ] = False,
+    prune: Annotated[
+        bool,
+        typer.Option("--prune", help="Also remove imported models whose rule is not given."),
+    ] = False,
+    project: Annotated[
+        Path, typer.Option(help="The trailhouse project directory.", file_okay=False)
+    ] = Path("."),
+) -> None:
+    """Compile Sigma rules for AWS CloudTrail into detection models under
+    `models/detections/sigma/`: one model per rule, its meta (severity, ATT&CK, provenance)
+    and two generated unit tests (a true positive from the selection, a true negative from
+    the filter). Their alerts land in `alerts` with the native detections'.
+
+    A rule that cannot be compiled is listed with the reason and writes nothing. Re-importing
+    is idempotent; a changed rule updates its model. Run `dbt build` afterwards."""
+    from ingest.sigma import importer
+
+    outcomes = importer.read(paths)
+    changes = importer.plan(project, outcomes, prune)
+    compiled = [o for o in outcomes if not o.error]
+    shown = [o for o in compiled if o.status != "unchanged" or o.warnings]
+    if shown:
+        table = Table(title="Sigma import" + (" (check)" if check else ""))
+        for column in ("rule", "model", "result"):
+            table.add_column(column, overflow="fold")
+        for outcome in sorted(shown, key=lambda o: o.source.name):
+            notes = "".join(f"; [yellow]{w}[/]" for w in outcome.warnings)
+            table.add_row(outcome.source.name, outcome.model, outcome.status + notes)
+        out.print(table)
+    for outcome in sorted(outcomes, key=lambda o: o.source.name):
+        if outcome.error:
+            out.print(
+                f"[red]not compiled[/] {outcome.source.name}: {outcome.error}", soft_wrap=True
+            )
+    removed = sorted(p.stem for p, c in changes.items() if c is None and p.suffix == ".sql")
+    counts = {s: sum(o.status == s for o in compiled) for s in ("created", "updated", "unchanged")}
+    out.print(
+        f"{len(outcomes)} rule(s): {len(compiled)} compiled ({counts['created']} new, "
+        f"{counts['updated']} changed, {counts['unchanged']} unchanged), "
+        f"{len(outcomes) - len(compiled)} not compiled"
+        + (f"; {len(removed)} model(s) to remove: {', '.join(removed)}" if removed else "")
+    )
+    if check:
+        if changes:
+            err.print(f"[red]{len(changes)} file(s) differ from the rules[/] (run without --check)")
+            raise typer.Exit(1)
+        return
+    importer.apply(project, changes)
+    coverage.refresh(project)
+    if changes:
+        out.print(
+            f"Wrote {len(changes)} file(s). Next: `dbt build` (or `dbt test --select "
+            "tag:detection` for the unit tests)."
+        )
 
 
 # -- status ----------------------------------------------------------------------------------

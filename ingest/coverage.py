@@ -121,3 +121,16 @@ def outputs(project: Path) -> dict[Path, str]:
         project / "detections" / "COVERAGE.md": markdown,
         project / "models" / "detections" / "coverage.md": docs,
     }
+
+
+def refresh(project: Path, check: bool = False) -> list[Path]:
+    """The generated files that were out of date (rewritten unless `check`)."""
+    stale = []
+    for path, content in outputs(project).items():
+        if path.exists() and path.read_text() == content:
+            continue
+        stale.append(path)
+        if not check:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content)
+    return stale

@@ -42,7 +42,7 @@
                 {#- event_date is implied by the window; listing it lets a partition filter
                     through, so building one day of alerts reads one day of events -#}
                 partition by
-                    event_date, {{ group_by | join(', ') }}, {{ window_start('event_time', minutes) }}
+                    {{ (['event_date'] + group_by + [window_start('event_time', minutes)]) | join(', ') }}
             ) as group_size
         from {{ relation }}
     ) as grouped

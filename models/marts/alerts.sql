@@ -12,7 +12,8 @@
 -- to <lake>/alerts/alert_date=YYYY-MM-DD/. A day of alerts is rebuilt when its day of
 -- cloudtrail_events changed, or when a detection, a suppression or any upstream SQL did (so a
 -- new or changed detection retro-hunts the whole lake). Every model tagged `detection` must be
--- listed here; the build fails otherwise.
+-- listed here (imported Sigma rules are, through sigma_detection_models()); the build fails
+-- otherwise.
 
 {{ detection_alerts([
     'det_access_analyzer_or_macie_disabled',
@@ -78,4 +79,4 @@
     'det_ssm_parameters_bulk_read',
     'det_ssm_remote_command',
     'det_vpc_flow_logs_deleted',
-]) }}
+] + sigma_detection_models()) }}
