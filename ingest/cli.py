@@ -189,6 +189,78 @@ def load_cloudtrail(
     _print_landing(summary, time.monotonic() - started)
 
 
+def _land_lines(paths: list[Path], line_format, dataset: str) -> None:
+    """Land line-oriented log files of one format into `landing/<dataset>/`, and report."""
+    from ingest.line_landing import LineLander
+
+    lake = _lake()
+    started = time.monotonic()
+    objects, _ = local_files.discover(paths, suffixes=None, cloudtrail=False)
+    if not objects:
+        _usage_error("no files found under the given paths")
+    con = connect(lake)
+    try:
+        with progress_bar("landing", total=len(objects), unit="files") as (progress, task):
+
+            def advance(files: int, size: int, records: int) -> None:
+                progress.update(
+                    task, advance=files, detail=f"{records:,} lines · {human_bytes(size)}"
+                )
+
+            summary = LineLander(lake, con, dataset).land(objects, line_format, advance)
+    finally:
+        con.close()
+    _print_landing(summary, time.monotonic() - started)
+    if summary.rejected_lines:
+        out.print(
+            f"{summary.rejected_lines:,} malformed line(s) were quarantined with their line "
+            f"numbers under _quarantine/{dataset}/ (*.rejected.jsonl); every other line landed."
+        )
+
+
+@load_app.command("access-log")
+def load_access_log(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="PATH...",
+            exists=True,
+            readable=True,
+            help="Access log files (plain or gzip, rotated files included) or directories.",
+        ),
+    ],
+    log_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="combined (Apache/nginx default), common, nginx (combined + X-Forwarded-For), "
+            "or custom (with --log-format).",
+        ),
+    ] = "combined",
+    custom: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            help="For --format custom: the server's own format string, Apache `LogFormat` "
+            '(e.g. \'%h %l %u %t "%r" %>s %b %D\') or nginx `log_format` ($remote_addr ...).',
+        ),
+    ] = None,
+) -> None:
+    """Land web server access logs; `dbt build` turns them into `http_access_log`.
+
+    Times keep the line's own UTC offset and are stored in UTC. A line that does not match the
+    format is quarantined with its line number (never dropped) while the rest of the file
+    lands; rerunning with the same files lands nothing twice.
+    """
+    from ingest.sources.access_log import access_log_format
+
+    try:
+        line_format = access_log_format(log_format, custom)
+    except ValueError as exc:
+        _usage_error(str(exc))
+    _land_lines(paths, line_format, "http_access_log")
+
+
 # -- pull ------------------------------------------------------------------------------------
 
 

@@ -162,6 +162,7 @@ class LandingSummary:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     quarantined: list[tuple[str, str]] = field(default_factory=list)
     partitions: set[str] = field(default_factory=set)
+    rejected_lines: int = 0  # line formats: malformed lines quarantined from landed files
 
 
 ProgressCallback = Callable[[int, int, int], None]  # files, bytes, records

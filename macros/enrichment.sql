@@ -49,3 +49,30 @@
         true
     {%- endif -%}
 {%- endmacro %}
+
+
+{#-
+    A landing-zone source that may not exist yet (no web logs landed on this lake): the source
+    itself when it has files, otherwise no rows with its columns (`columns`: name → type), so
+    views over it still build. Re-evaluated by every build.
+-#}
+{% macro landing_or_empty(source_relation, dataset, columns) -%}
+    {%- set has_files = false -%}
+    {%- if execute -%}
+        {%- set has_files = run_query(
+            "select count(*) from glob('" ~ adapter.external_root() ~ "/landing/" ~ dataset
+            ~ "/*/*.parquet')"
+        ).columns[0].values()[0] > 0 -%}
+    {%- endif -%}
+    {%- if has_files -%}
+        {{ source_relation }}
+    {%- else -%}
+        (
+            select
+                {%- for name, type in columns.items() %}
+                cast(null as {{ type }}) as {{ name }}{{ ',' if not loop.last }}
+                {%- endfor %}
+            where false
+        )
+    {%- endif -%}
+{%- endmacro %}

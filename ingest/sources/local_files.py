@@ -1,4 +1,4 @@
-"""Local CloudTrail files and directories (`ingest load cloudtrail PATH...`)."""
+"""Local files and directories for `ingest load` (CloudTrail, access logs, custom formats)."""
 
 from __future__ import annotations
 
@@ -20,24 +20,29 @@ def skip_reason(name: str) -> str | None:
     return None
 
 
-def _walk(directory: Path) -> Iterator[Path]:
+def _walk(directory: Path, suffixes: tuple[str, ...] | None) -> Iterator[Path]:
     for root, dirs, files in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if not name.startswith(".") and name.lower().endswith(JSON_SUFFIXES):
+            if name.startswith("."):
+                continue
+            if suffixes is None or name.lower().endswith(suffixes):
                 file = Path(root) / name
                 yield file.resolve() if file.is_symlink() else file
 
 
-def discover(paths: Iterable[Path]) -> tuple[list[InputObject], list[Path]]:
-    """Expand files and directories into landing inputs; also return paths that do not exist."""
+def discover(
+    paths: Iterable[Path], suffixes: tuple[str, ...] | None = JSON_SUFFIXES, cloudtrail: bool = True
+) -> tuple[list[InputObject], list[Path]]:
+    """Expand files and directories into landing inputs; also return paths that do not exist.
+    A directory is walked for files ending in `suffixes` (every file when None)."""
     found: list[InputObject] = []
     missing: list[Path] = []
     for given in paths:
         path = given.expanduser()
         if path.is_dir():
             # Resolve the directory once; the walk below it only yields real files.
-            candidates: Iterable[Path] = _walk(path.resolve())
+            candidates: Iterable[Path] = _walk(path.resolve(), suffixes)
         elif path.is_file():
             candidates = [path.resolve()]
         else:
@@ -50,7 +55,7 @@ def discover(paths: Iterable[Path]) -> tuple[list[InputObject], list[Path]]:
                     path=resolved,
                     fingerprint=fingerprint_file(resolved),
                     size_bytes=resolved.stat().st_size,
-                    skip_reason=skip_reason(str(resolved)),
+                    skip_reason=skip_reason(str(resolved)) if cloudtrail else None,
                 )
             )
     return found, missing

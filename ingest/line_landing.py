@@ -1,0 +1,223 @@
+"""Land line-oriented logs (web access logs, custom formats) into `<lake>/landing/<dataset>/`.
+
+Every line is kept (`raw`) with its parsed fields (`fields`, JSON), its `line_number` and the
+file it came from. A line that does not parse is never dropped: it goes to
+`_quarantine/<dataset>/<file>.rejected.jsonl` with its line number and the reason, and the rest
+of the file lands. A file where no line parses is quarantined whole. Inputs already landed
+(same path, same bytes) are skipped, so reruns are idempotent; files are written aside and
+moved into place, like CloudTrail's landing.
+
+`event_id` hashes the log stream (directory and file name without rotation suffixes such as
+`.1`, `.2.gz`, `-20240101`), the line, and how many identical lines came before it in the file:
+a file that grew, or was rotated and re-read, gives its old lines the same ids, so the dataset
+(de-duplicated on `event_id`) holds each request once.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import re
+import shutil
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from ingest import state
+from ingest.duck import sql_string
+from ingest.lake import Lake
+from ingest.landing import InputObject, LandingSummary, batch_id_for, safe_name
+from ingest.sources.access_log import LineFormat
+
+CHUNK_LINES = 200_000
+_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("event_time", pa.timestamp("us", tz="UTC")),
+        ("line_number", pa.int64()),
+        ("raw", pa.string()),
+        ("fields", pa.string()),
+        ("log_format", pa.string()),
+        ("source_object", pa.string()),
+    ]
+)
+_ROTATION = re.compile(r"(\.\d+)?(\.gz)?$|-\d{8}(\.gz)?$")
+
+ProgressCallback = Callable[[int, int, int], None]
+
+
+def log_stream(source_object: str) -> str:
+    path = PurePosixPath(source_object)
+    return f"{path.parent}/{_ROTATION.sub('', path.name, count=1)}"
+
+
+def _lines(path: Path) -> Iterator[str]:
+    with path.open("rb") as raw:
+        is_gzip = raw.read(2) == b"\x1f\x8b"
+    opener = gzip.open if is_gzip else open
+    with opener(path, "rb") as handle:
+        text = io.TextIOWrapper(handle, encoding="utf-8", errors="backslashreplace", newline="")
+        for line in text:
+            yield line.rstrip("\r\n")
+
+
+class LineLander:
+    """Lands files of one `LineFormat` into `landing/<dataset>/`."""
+
+    def __init__(self, lake: Lake, con: duckdb.DuckDBPyConnection, dataset: str) -> None:
+        self.lake, self.con, self.dataset = lake, con, dataset
+        lake.ensure()
+
+    def land(
+        self,
+        objects: list[InputObject],
+        line_format: LineFormat,
+        progress: ProgressCallback | None = None,
+    ) -> LandingSummary:
+        summary = LandingSummary(inputs=len(objects))
+        days = {state.delivery_day(o.source_object) for o in objects}
+        self.known = state.seen(self.lake, self.dataset, self.con, days)
+        for obj in objects:
+            if (obj.source_object, obj.fingerprint) in self.known:
+                summary.already_landed += 1
+                continue
+            self._land_file(obj, line_format, summary)
+            if progress:
+                progress(1, obj.size_bytes, summary.records)
+        return summary
+
+    def _land_file(self, obj: InputObject, line_format: LineFormat, summary: LandingSummary) -> None:
+        batch_id = batch_id_for([obj])
+        stream = log_stream(obj.source_object)
+        landed_at = datetime.now(UTC)
+        aside = self.lake.scratch / f"landing-{self.dataset}-{batch_id}-{os.getpid()}"
+        shutil.rmtree(aside, ignore_errors=True)
+        rejected: list[dict] = []
+        seen: Counter[str] = Counter()
+        good = lines = 0
+        chunk: list[tuple] = []
+        try:
+            for number, line in enumerate(_lines(obj.path), 1):
+                lines += 1
+                if not line.strip():
+                    continue  # blank lines carry nothing (trailing newlines, padding)
+                try:
+                    event_time, fields = line_format.parse(line)
+                except (ValueError, KeyError, OverflowError) as exc:
+                    rejected.append({"line_number": number, "reason": str(exc), "line": line})
+                    continue
+                occurrence = seen[line]
+                seen[line] += 1
+                digest = hashlib.sha256(f"{stream}\n{occurrence}\n{line}".encode()).hexdigest()
+                chunk.append((digest[:32], event_time, number, line,
+                              orjson.dumps(fields).decode(), line_format.name, obj.source_object))  # fmt: skip
+                good += 1
+                if len(chunk) >= CHUNK_LINES:
+                    self._write_chunk(chunk, aside, batch_id, landed_at)
+                    chunk = []
+            if chunk:
+                self._write_chunk(chunk, aside, batch_id, landed_at)
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            shutil.rmtree(aside, ignore_errors=True)
+            self._quarantine(obj, f"unreadable: {exc}", rejected)
+            self._record(batch_id, obj, state.QUARANTINED, f"unreadable: {exc}", 0, summary)
+            return
+        if good == 0 and rejected:
+            shutil.rmtree(aside, ignore_errors=True)
+            first = rejected[0]
+            reason = (f"no line is in the {line_format.name} format "
+                      f"(line {first['line_number']}: {first['reason']})")  # fmt: skip
+            self._quarantine(obj, reason, rejected)
+            self._record(batch_id, obj, state.QUARANTINED, reason, 0, summary)
+            return
+        for written in sorted(aside.glob("event_date=*/*.parquet")):
+            partition = written.parent.name
+            key = f"landing/{self.dataset}/{partition}/{written.name}"
+            self.lake.put_file(written, key, move=True)
+            summary.partitions.add(partition.removeprefix("event_date="))
+        shutil.rmtree(aside, ignore_errors=True)
+        reason = None
+        if rejected:
+            self._quarantine(obj, f"{len(rejected)} of {lines} line(s) malformed", rejected)
+            reason = f"{len(rejected)} malformed line(s) quarantined"
+            summary.rejected_lines += len(rejected)
+            summary.quarantined.append((obj.source_object, reason))
+        self._record(batch_id, obj, state.LANDED, reason, good, summary)
+
+    def _write_chunk(self, chunk: list[tuple], aside: Path, batch_id: str, landed_at: datetime) -> None:
+        table = pa.Table.from_pylist(
+            [dict(zip(_SCHEMA.names, row, strict=True)) for row in chunk], schema=_SCHEMA
+        )
+        part = len(list(aside.glob("event_date=*/*.parquet"))) if aside.exists() else 0
+        self.con.register("line_chunk", table)
+        try:
+            self.con.execute(
+                f"""
+                copy (
+                    select
+                        * exclude (event_time),
+                        event_time,
+                        cast(event_time as date) as event_date,
+                        $landed_at::timestamptz as landed_at
+                    from line_chunk
+                ) to {sql_string(str(aside))} (
+                    format parquet, compression zstd, partition_by (event_date),
+                    filename_pattern {sql_string(f"{batch_id}_{part}_{{i}}")},
+                    overwrite_or_ignore true
+                )
+                """,
+                {"landed_at": landed_at},
+            )
+        finally:
+            self.con.unregister("line_chunk")
+
+    def _quarantine(self, obj: InputObject, reason: str, rejected: list[dict]) -> None:
+        name = f"{obj.fingerprint[:12]}__{safe_name(PurePosixPath(obj.source_object).name)}"
+        prefix = f"_quarantine/{self.dataset}/{name}"
+        if rejected:
+            self.lake.put_bytes(
+                b"".join(orjson.dumps(r) + b"\n" for r in rejected), f"{prefix}.rejected.jsonl"
+            )
+        document = {
+            "source_object": obj.source_object,
+            "fingerprint": obj.fingerprint,
+            "reason": reason,
+            "rejected_lines": len(rejected),
+            "quarantined_at": datetime.now(UTC).isoformat(),
+        }
+        self.lake.put_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2), f"{prefix}.reason.json")
+
+    def _record(
+        self,
+        batch_id: str,
+        obj: InputObject,
+        status: str,
+        reason: str | None,
+        records: int,
+        summary: LandingSummary,
+    ) -> None:
+        if status == state.LANDED:
+            summary.landed += 1
+            summary.records += records
+        else:
+            summary.quarantined.append((obj.source_object, reason or ""))
+        summary.bytes_read += obj.size_bytes
+        row = state.InputRecord(
+            source_object=obj.source_object,
+            fingerprint=obj.fingerprint,
+            size_bytes=obj.size_bytes,
+            status=status,
+            reason=reason,
+            records=records,
+            batch_id=batch_id,
+            recorded_at=datetime.now(UTC),
+        )
+        state.write_batch(self.lake, self.dataset, batch_id, [row])
+        self.known.add((obj.source_object, obj.fingerprint))
