@@ -242,7 +242,7 @@ def load_access_log(
         typer.Option(
             "--log-format",
             help="For --format custom: the server's own format string, Apache `LogFormat` "
-            '(e.g. \'%h %l %u %t "%r" %>s %b %D\') or nginx `log_format` ($remote_addr ...).',
+            "(e.g. '%h %l %u %t \"%r\" %>s %b %D') or nginx `log_format` ($remote_addr ...).",
         ),
     ] = None,
 ) -> None:

@@ -93,7 +93,9 @@ class LineLander:
                 progress(1, obj.size_bytes, summary.records)
         return summary
 
-    def _land_file(self, obj: InputObject, line_format: LineFormat, summary: LandingSummary) -> None:
+    def _land_file(
+        self, obj: InputObject, line_format: LineFormat, summary: LandingSummary
+    ) -> None:
         batch_id = batch_id_for([obj])
         stream = log_stream(obj.source_object)
         landed_at = datetime.now(UTC)
@@ -116,8 +118,9 @@ class LineLander:
                 occurrence = seen[line]
                 seen[line] += 1
                 digest = hashlib.sha256(f"{stream}\n{occurrence}\n{line}".encode()).hexdigest()
-                chunk.append((digest[:32], event_time, number, line,
-                              orjson.dumps(fields).decode(), line_format.name, obj.source_object))  # fmt: skip
+                fields_json = orjson.dumps(fields).decode()
+                row = (digest[:32], event_time, number, line, fields_json, line_format.name)
+                chunk.append((*row, obj.source_object))
                 good += 1
                 if len(chunk) >= CHUNK_LINES:
                     self._write_chunk(chunk, aside, batch_id, landed_at)
@@ -151,7 +154,9 @@ class LineLander:
             summary.quarantined.append((obj.source_object, reason))
         self._record(batch_id, obj, state.LANDED, reason, good, summary)
 
-    def _write_chunk(self, chunk: list[tuple], aside: Path, batch_id: str, landed_at: datetime) -> None:
+    def _write_chunk(
+        self, chunk: list[tuple], aside: Path, batch_id: str, landed_at: datetime
+    ) -> None:
         table = pa.Table.from_pylist(
             [dict(zip(_SCHEMA.names, row, strict=True)) for row in chunk], schema=_SCHEMA
         )
@@ -192,7 +197,9 @@ class LineLander:
             "rejected_lines": len(rejected),
             "quarantined_at": datetime.now(UTC).isoformat(),
         }
-        self.lake.put_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2), f"{prefix}.reason.json")
+        self.lake.put_bytes(
+            orjson.dumps(document, option=orjson.OPT_INDENT_2), f"{prefix}.reason.json"
+        )
 
     def _record(
         self,

@@ -11,9 +11,37 @@
 {% macro detection_events() -%}
     (
         select * from {{ ref('cloudtrail_events') }}
-        where
-            event_time >= cast('{{ var("detections_from", "1970-01-01") }}' as timestamptz)
-            and event_time < cast('{{ var("detections_to", "9999-12-31") }}' as timestamptz)
+        where {{ replay_window() }}
+    )
+{%- endmacro %}
+
+
+{% macro replay_window() -%}
+    event_time >= cast('{{ var("detections_from", "1970-01-01") }}' as timestamptz)
+    and event_time < cast('{{ var("detections_to", "9999-12-31") }}' as timestamptz)
+{%- endmacro %}
+
+
+{#- The web requests detections read (`http_access_log`, in the same replay window), with
+    the columns alerts are made of named as for CloudTrail: the client is the source address
+    and, when it authenticated, the principal; the request is the "event". -#}
+{% macro web_detection_events() -%}
+    (
+        select
+            *,
+            client_ip as source_ip_address,
+            {{ normalize_ip('client_ip') }} as source_ip,
+            remote_user as principal_arn,
+            coalesce(remote_user, client_ip) as principal_name,
+            cast(null as varchar) as recipient_account_id,
+            cast(null as varchar) as account_name,
+            cast(null as varchar) as aws_region,
+            http_method || ' ' || coalesce(path, '') as event_name,
+            coalesce(host, 'http') as event_source,
+            path as resource_name,
+            cast(status as varchar) as error_code
+        from {{ ref('http_access_log') }}
+        where {{ replay_window() }}
     )
 {%- endmacro %}
 

@@ -19,7 +19,7 @@
       remove  the partition's input is gone.
 
     Config: `partition_by` (the output's partition column), `driven_by` (the partitioned input,
-    relative to the lake root), `watermark` (its landed-at column), `unique_key` (optional:
+    relative to the lake root, or a list of them), `watermark` (its landed-at column), `unique_key` (optional:
     without it a grown partition is rebuilt instead of merged, as `alerts` needs, since new
     events change existing alerts), `input_partition_by` (the input's partition column when it
     is named differently: alerts are partitioned by `alert_date`, driven by `event_date`).
@@ -72,6 +72,18 @@
 {% materialization lake_partitions, adapter='duckdb' %}
     {%- set partition_by = config.require('partition_by') -%}
     {%- set driven_by = config.require('driven_by') -%}
+    {#- One partitioned input, or several with the same partition and watermark columns
+        (`alerts` is driven by every dataset that has detections). -#}
+    {%- set inputs = [driven_by] if driven_by is string else driven_by -%}
+    {#- Only inputs that have files: read_parquet fails on a pattern that matches nothing. -#}
+    {%- set input_globs = [] -%}
+    {%- for input in inputs -%}
+        {%- set pattern = "'" ~ adapter.external_root() ~ "/" ~ input ~ "/*/*.parquet'" -%}
+        {%- if run_query("select count(*) from glob(" ~ pattern ~ ")").columns[0].values()[0] > 0 -%}
+            {%- do input_globs.append(pattern) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set input_files = "[" ~ input_globs | join(", ") ~ "]" -%}
     {%- set watermark = config.require('watermark') -%}
     {#- Without a unique_key, a partition whose input grew is rebuilt rather than merged. -#}
     {%- set unique_key = config.get('unique_key') -%}
@@ -136,9 +148,7 @@
     {%- endset -%}
     {%- set logic = run_query(logic_query).columns[0].values()[0] -%}
 
-    {%- set has_input = run_query(
-        "select count(*) from glob('" ~ root ~ "/" ~ driven_by ~ "/*/*.parquet')"
-    ).columns[0].values()[0] > 0 -%}
+    {%- set has_input = input_globs | length > 0 -%}
     {%- set has_output = run_query(
         "select count(*) from glob('" ~ root ~ "/" ~ dataset ~ "/*/*.parquet')"
     ).columns[0].values()[0] > 0 -%}
@@ -184,7 +194,7 @@
                     where landed.{{ watermark }} <= recorded.high_mark
                 ) as rows_at_recorded_mark
             from read_parquet(
-                '{{ root }}/{{ driven_by }}/*/*.parquet', hive_partitioning = true
+                {{ input_files }}, hive_partitioning = true, union_by_name = true
             ) as landed
             left join recorded
                 on cast(landed.{{ input_partition_by }} as varchar) = recorded.partition_value
@@ -295,8 +305,8 @@
             "with written as (select partition_value, high_mark from lake_partitions_plan "
             ~ "where action in ('build', 'merge')), "
             ~ "landed as (select count(distinct landed." ~ unique_key ~ ") as n "
-            ~ "from read_parquet('" ~ root ~ "/" ~ driven_by ~ "/*/*.parquet', "
-            ~ "hive_partitioning = true) as landed inner join written "
+            ~ "from read_parquet(" ~ input_files ~ ", "
+            ~ "hive_partitioning = true, union_by_name = true) as landed inner join written "
             ~ "on cast(landed." ~ input_partition_by ~ " as varchar) = written.partition_value "
             ~ "and landed." ~ watermark ~ " <= written.high_mark), "
             ~ "stored as (select count(*) as n from read_parquet('" ~ root ~ "/" ~ dataset

@@ -3,7 +3,7 @@
         materialized='lake_partitions',
         partition_by='alert_date',
         input_partition_by='event_date',
-        driven_by='cloudtrail_events',
+        driven_by=['cloudtrail_events', 'http_access_log'],
         watermark='landed_at',
     )
 }}
@@ -79,4 +79,10 @@
     'det_ssm_parameters_bulk_read',
     'det_ssm_remote_command',
     'det_vpc_flow_logs_deleted',
+    'det_web_4xx_burst',
+    'det_web_5xx_spike',
+    'det_web_admin_probe',
+    'det_web_path_traversal',
+    'det_web_scanner_user_agent',
+    'det_web_sql_injection',
 ] + sigma_detection_models()) }}

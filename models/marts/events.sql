@@ -11,9 +11,15 @@ cloudtrail as (
 
 ),
 
+http_access_log as (
+
+    select * from {{ ref('int_web__shell') }}
+
+),
+
 unioned as (
 
-    {% for relation in ['cloudtrail'] %}
+    {% for relation in ['cloudtrail', 'http_access_log'] %}
         select
             event_id,
             event_time,

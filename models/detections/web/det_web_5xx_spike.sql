@@ -1,0 +1,25 @@
+-- Sudden spike of server errors (5xx) on one host
+-- meta (id, severity, ATT&CK, dedup) in _web__detections.yml
+
+with
+
+requests as (
+
+    select * from {{ web_detection_events() }}
+
+),
+
+server_errors as (
+
+    select * from requests
+    where status between 500 and 599
+
+),
+
+final as (
+
+    {{ threshold_matches('server_errors', ['event_source'], minutes=5, at_least=20) }}
+
+)
+
+select * from final

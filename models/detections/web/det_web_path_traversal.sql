@@ -1,0 +1,36 @@
+-- Path traversal attempt in the request target
+-- meta (id, severity, ATT&CK, dedup) in _web__detections.yml
+
+with
+
+requests as (
+
+    select * from {{ web_detection_events() }}
+
+),
+
+decoded as (
+
+    select
+        *,
+        {#- twice: attackers double-encode (%252e%252e) to slip past a single decode -#}
+        {%- set raw_target = "coalesce(path, '') || '?' || coalesce(query_string, '')" %}
+        lower({{ url_decode(url_decode(raw_target)) }}) as request_target
+    from requests
+
+),
+
+final as (
+
+    select * exclude (request_target) from decoded
+    where
+        request_target like '%../%'
+        or request_target like '%..\%'
+        or request_target like '%/etc/passwd%'
+        or request_target like '%/etc/shadow%'
+        or request_target like '%win.ini%'
+        or request_target like '%/proc/self/%'
+
+)
+
+select * from final
