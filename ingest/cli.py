@@ -6,6 +6,7 @@ Every command works on the lake named by TRAILHOUSE_LAKE (default ./lake). Exit 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -16,6 +17,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
+import jinja2
 import typer
 from rich.table import Table
 
@@ -679,6 +682,156 @@ def sigma_import(
             f"Wrote {len(changes)} file(s). Next: `dbt build` (or `dbt test --select "
             "tag:detection` for the unit tests)."
         )
+
+
+# -- query -------------------------------------------------------------------------------------
+
+
+def _print_table(columns: list[str], rows: list[tuple], limit: int) -> None:
+    table = Table(show_lines=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows[:limit]:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    out.print(table)
+    shown = f"{limit:,} of " if len(rows) > limit else ""
+    out.print(f"{shown}{len(rows):,} row(s)" + (" (--limit to show more)" if shown else ""))
+
+
+@app.command()
+def query(
+    sql: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[QUERY]",
+            help="SQL, a .sql file, or the name of an analysis (`analyses/<name>.sql`). "
+            "Without it: an interactive shell (statements end with `;`).",
+        ),
+    ] = None,
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="table, csv, json, jsonl or parquet.")
+    ] = "table",
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file (needed for parquet).")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--from", help="First day (YYYY-MM-DD): only these partitions are read."),
+    ] = None,
+    until: Annotated[str | None, typer.Option("--to", help="Last day (YYYY-MM-DD).")] = None,
+    variables: Annotated[
+        list[str] | None,
+        typer.Option("--var", help="An analysis variable, NAME=VALUE (repeatable)."),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Rows drawn by --output table.")] = 200,
+    list_all: Annotated[
+        bool, typer.Option("--list", help="List the tables, views and analyses.")
+    ] = False,
+    project: Annotated[
+        Path, typer.Option(help="The trailhouse project (for analyses/).", file_okay=False)
+    ] = Path("."),
+) -> None:
+    """Query the lake with SQL, without dbt. Every lake dataset is a table (`cloudtrail_events`,
+    `alerts`, `http_access_log`, ...) and the dbt views (`events`, `events_ecs`, `ocsf_*`,
+    detections) are there too once `dbt build` has run. `--from/--to` restrict every dataset to
+    those days, so only their partitions are read.
+
+    Examples: `ingest query "select count(*) from cloudtrail_events"` ·
+    `ingest query top_api_calls --from 2026-01-01 -o csv` ·
+    `ingest query principal_timeline --var principal=alice -o jsonl`
+    """
+    from ingest import query as lake_query
+
+    if output not in lake_query.OUTPUTS:
+        _usage_error(f"--output must be one of {', '.join(lake_query.OUTPUTS)}")
+    pairs = {}
+    for item in variables or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            _usage_error(f"--var takes NAME=VALUE, not {item!r}")
+        pairs[name] = value
+    lake = _lake()
+    con = connect(lake)
+    database = Path(os.environ.get("TRAILHOUSE_DB", "trailhouse.duckdb"))
+    catalog = lake_query.register(
+        con, lake, database, _parse_day(since, "--from"), _parse_day(until, "--to")
+    )
+    if catalog.skipped_views.get("*"):
+        err.print(f"[yellow]dbt views not available:[/] {catalog.skipped_views['*']}")
+
+    def run_one(text: str) -> None:
+        template, _name = lake_query.resolve_query(text.strip(), project)
+        try:
+            rendered = lake_query.render(template, pairs)
+            result = lake_query.write(con, rendered, output, sys.stdout, out_path)
+        except (ValueError, jinja2.TemplateError) as exc:
+            _usage_error(str(exc))
+        except duckdb.Error as exc:
+            err.print(f"[red]query failed:[/] {exc}")
+            raise typer.Exit(1) from None
+        if isinstance(result, tuple):
+            _print_table(*result, limit)
+        elif out_path:
+            err.print(f"Wrote {result:,} row(s) to {out_path}")
+
+    if list_all:
+        out.print("[bold]datasets[/] " + ", ".join(sorted(catalog.datasets)))
+        out.print("[bold]views[/] " + ", ".join(catalog.views))
+        out.print("[bold]analyses[/] " + ", ".join(lake_query.list_analyses(project)))
+        return
+    if sql is not None:
+        run_one(sql)
+        return
+    _shell(con, catalog, project, run_one)
+
+
+def _shell(con, catalog, project: Path, run_one) -> None:
+    """Read statements (ending with `;`) and dot-commands until `.quit` or end of input."""
+    from ingest import query as lake_query
+
+    interactive = lake_query.stdin_is_terminal()
+    if interactive:
+        with contextlib.suppress(ImportError):
+            import readline  # noqa: F401  (line editing and history for input())
+        out.print("trailhouse query shell: SQL ending with `;`, `.tables`, `.analyses`, "
+                  "`.run NAME`, `.quit`")  # fmt: skip
+    buffer: list[str] = []
+    while True:
+        try:
+            line = (
+                input("trailhouse> " if not buffer else "       ...> ") if interactive else input()
+            )
+        except EOFError:
+            break
+        stripped = line.strip()
+        if not buffer and stripped.startswith("."):
+            command, _, argument = stripped.partition(" ")
+            if command in (".quit", ".exit"):
+                break
+            if command == ".tables":
+                out.print(", ".join(sorted(catalog.datasets) + catalog.views))
+            elif command == ".analyses":
+                out.print(", ".join(lake_query.list_analyses(project)))
+            elif command == ".run" and argument:
+                _shell_run(run_one, argument)
+            else:
+                err.print(f"unknown command {stripped!r}")
+            continue
+        buffer.append(line)
+        if stripped.endswith(";"):
+            statement = "\n".join(buffer).strip().rstrip(";")
+            buffer = []
+            _shell_run(run_one, statement)
+    if buffer and "".join(buffer).strip():
+        _shell_run(run_one, "\n".join(buffer))
+
+
+def _shell_run(run_one, statement: str) -> None:
+    """One statement of the shell: an error is reported and the shell goes on."""
+    try:
+        run_one(statement)
+    except typer.Exit:
+        pass
 
 
 # -- status ----------------------------------------------------------------------------------

@@ -1,0 +1,241 @@
+"""`ingest query`: SQL over the lake without dbt.
+
+Every dataset under the lake root (`cloudtrail_events`, `alerts`, `http_access_log`, ...) is a
+view over its hive-partitioned Parquet; `--from/--to` become a filter on the partition column
+inside that view, so DuckDB reads only those partitions. The dbt views (`events`, `events_ecs`,
+`ocsf_*`, the detections) are re-created from the dbt database's own definitions on top of
+those dataset views, so they see the same time range, and the dbt database is not kept open
+(a running `dbt build` is never blocked).
+
+`analyses/<name>.sql` files are dbt analyses: `{{ ref('x') }}` and `{{ var('k', default) }}` are
+rendered here with plain Jinja (`--var k=v`); a line `-- requires: --var k=...` marks a var
+the analysis cannot do without.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+import duckdb
+import jinja2
+import orjson
+
+from ingest.duck import load_extension, sql_string
+from ingest.lake import Lake
+
+OUTPUTS = ("table", "csv", "json", "jsonl", "parquet")
+_PARTITION = re.compile(r"^([a-z_]+)=[^/]+$")
+
+
+@dataclass
+class Catalog:
+    datasets: dict[str, str]  # name → partition column
+    views: list[str]
+    skipped_views: dict[str, str]
+
+
+def _datasets(con: duckdb.DuckDBPyConnection, lake: Lake) -> dict[str, str]:
+    """Lake datasets (top-level folders of hive partitions) → their partition column."""
+    found: dict[str, str] = {}
+    pattern = sql_string(lake.uri("*/*=*/*.parquet"))
+    for (file,) in con.execute(f"select file from glob({pattern})").fetchall():
+        name, partition = PurePosixPath(file).parts[-3:-1]
+        match = _PARTITION.match(partition)
+        if match and not name.startswith(("_", "landing")):
+            found.setdefault(name, match.group(1))
+    return found
+
+
+def register(
+    con: duckdb.DuckDBPyConnection,
+    lake: Lake,
+    dbt_database: Path | None,
+    since: date | None = None,
+    until: date | None = None,
+) -> Catalog:
+    """Create a view per lake dataset (time-pruned) and re-create the dbt views over them."""
+    load_extension(con, "inet")  # the shell views classify IP addresses
+    datasets = _datasets(con, lake)
+    for name, partition in sorted(datasets.items()):
+        conditions = []
+        if since:
+            conditions.append(f"{partition} >= {sql_string(since.isoformat())}")
+        if until:
+            conditions.append(f"{partition} <= {sql_string(until.isoformat())}")
+        where = f" where {' and '.join(conditions)}" if conditions else ""
+        con.execute(
+            f'create or replace view "{name}" as select * from read_parquet('
+            f"{sql_string(lake.uri(f'{name}/*/*.parquet'))}, hive_partitioning = true){where}"
+        )
+    views, skipped = _dbt_views(con, dbt_database, set(datasets))
+    return Catalog(datasets, views, skipped)
+
+
+def _dbt_views(
+    con: duckdb.DuckDBPyConnection, database: Path | None, datasets: set[str]
+) -> tuple[list[str], dict[str, str]]:
+    if database is None or not database.exists():
+        return [], {}
+    catalog = database.stem
+    try:
+        con.execute(f"attach {sql_string(str(database))} as dbt_catalog (read_only)")
+    except duckdb.Error as exc:
+        return [], {"*": f"the dbt database is in use ({str(exc).splitlines()[0]})"}
+    try:
+        rows = con.execute(
+            "select view_name, sql from duckdb_views() "
+            "where database_name = 'dbt_catalog' and schema_name = 'main' and not internal"
+        ).fetchall()
+        # the seeds (inventory, rules) the views read: small tables, copied
+        for (table,) in con.execute(
+            "select table_name from duckdb_tables() "
+            "where database_name = 'dbt_catalog' and schema_name = 'main'"
+        ).fetchall():
+            if table not in datasets:
+                con.execute(
+                    f'create or replace table "{table}" as select * from dbt_catalog.main."{table}"'
+                )
+    finally:
+        con.execute("detach dbt_catalog")
+    qualifier = re.compile(rf'(?:"{re.escape(catalog)}"|\b{re.escape(catalog)})\."?main"?\.')
+    pending = {name: qualifier.sub("", sql) for name, sql in rows if name not in datasets}
+    created: list[str] = []
+    errors: dict[str, str] = {}
+    # Views depend on each other: create in passes until nothing more can be created.
+    while pending:
+        progress = False
+        for name, sql in list(pending.items()):
+            try:
+                con.execute(sql.replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1))
+            except duckdb.Error as exc:
+                errors[name] = str(exc).splitlines()[0]
+                continue
+            created.append(name)
+            errors.pop(name, None)
+            del pending[name]
+            progress = True
+        if not progress:
+            break
+    return sorted(created), {n: errors[n] for n in pending}
+
+
+# -- analyses -----------------------------------------------------------------------------------
+
+_REQUIRES = re.compile(r"--\s*requires:\s*--var\s+(\w+)=")
+
+
+def analyses_dir(project: Path) -> Path:
+    return project / "analyses"
+
+
+def list_analyses(project: Path) -> list[str]:
+    return sorted(p.stem for p in analyses_dir(project).glob("*.sql"))
+
+
+def resolve_query(text: str, project: Path) -> tuple[str, str | None]:
+    """(SQL template, analysis name): a file path, an analysis name, or SQL itself."""
+    candidate = Path(text)
+    named = analyses_dir(project) / f"{text.removeprefix('analyses/').removesuffix('.sql')}.sql"
+    if "\n" not in text and len(text) < 300:
+        if named.is_file():
+            return named.read_text(), named.stem
+        if candidate.suffix == ".sql" and candidate.is_file():
+            return candidate.read_text(), candidate.stem
+    return text, None
+
+
+def render(template: str, variables: dict[str, str]) -> str:
+    """Render the `ref` / `var` Jinja of an analysis (plain SQL passes through unchanged)."""
+    missing = [name for name in _REQUIRES.findall(template) if name not in variables]
+    if missing:
+        raise ValueError("this analysis needs " + ", ".join(f"--var {m}=..." for m in missing))
+    if "{{" not in template and "{%" not in template:
+        return template
+
+    def var(name: str, default: Any = None) -> Any:
+        return variables.get(name, default)
+
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    return environment.from_string(template).render(
+        ref=lambda name: f'"{name}"', var=var, source=lambda _s, name: f'"{name}"'
+    )
+
+
+# -- output -------------------------------------------------------------------------------------
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    return str(value)
+
+
+def _batches(result: duckdb.DuckDBPyConnection, size: int = 10_000) -> Iterator[list[tuple]]:
+    while rows := result.fetchmany(size):
+        yield rows
+
+
+def write(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    output: str,
+    stream: IO[str],
+    out_path: Path | None = None,
+) -> tuple[list[str], list[tuple]] | int:
+    """Run `sql` and write it as `output`. `table` returns (columns, rows) for the caller to
+    draw; the others stream and return the row count."""
+    if output == "parquet":
+        if out_path is None:
+            raise ValueError("--output parquet needs --out FILE")
+        con.execute(f"copy ({sql}) to {sql_string(str(out_path))} (format parquet)")
+        return con.execute(
+            f"select count(*) from read_parquet({sql_string(str(out_path))})"
+        ).fetchone()[0]
+    result = con.execute(sql)
+    columns = [d[0] for d in result.description] if result.description else []
+    if output == "table":
+        return columns, result.fetchall()
+    target = out_path.open("w", newline="") if out_path else stream
+    count = 0
+    try:
+        if output == "csv":
+            writer = csv.writer(target, lineterminator="\n")
+            writer.writerow(columns)
+            for rows in _batches(result):
+                writer.writerows(rows)
+                count += len(rows)
+        elif output == "jsonl":
+            for rows in _batches(result):
+                for row in rows:
+                    target.write(orjson.dumps(dict(zip(columns, row, strict=True)),
+                                              default=_default).decode() + "\n")  # fmt: skip
+                count += len(rows)
+        elif output == "json":
+            target.write("[")
+            for rows in _batches(result):
+                for row in rows:
+                    target.write(("," if count else "") + "\n  ")
+                    target.write(orjson.dumps(dict(zip(columns, row, strict=True)),
+                                              default=_default).decode())  # fmt: skip
+                    count += 1
+            target.write("\n]\n" if count else "]\n")
+        else:
+            raise ValueError(f"unknown output {output!r}: {', '.join(OUTPUTS)}")
+    finally:
+        if out_path:
+            target.close()
+    return count
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
