@@ -828,10 +828,8 @@ def _shell(con, catalog, project: Path, run_one) -> None:
 
 def _shell_run(run_one, statement: str) -> None:
     """One statement of the shell: an error is reported and the shell goes on."""
-    try:
+    with contextlib.suppress(typer.Exit):
         run_one(statement)
-    except typer.Exit:
-        pass
 
 
 # -- status ----------------------------------------------------------------------------------
