@@ -264,6 +264,38 @@ def load_access_log(
     _land_lines(paths, line_format, "http_access_log")
 
 
+@load_app.command("custom")
+def load_custom(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(metavar="PATH...", exists=True, readable=True, help="Files or directories."),
+    ],
+    format_name: Annotated[
+        str, typer.Option("--format", help="A format defined under `formats:` in the config.")
+    ],
+    config: Annotated[
+        Path | None,
+        typer.Option(help="The config file (default: TRAILHOUSE_CONFIG or ./trailhouse.yml)."),
+    ] = None,
+) -> None:
+    """Land logs of a custom format (a regex with named groups, or JSON lines with a field
+    mapping, defined once in `trailhouse.yml`); `dbt build` writes them to `custom_logs`.
+
+    Lines that do not parse are quarantined with their line numbers; the rest lands.
+    """
+    from ingest.sources.custom_format import config_path, custom_format, load_formats
+
+    try:
+        formats = load_formats(config_path(config))
+    except ValueError as exc:
+        _usage_error(str(exc))
+    if format_name not in formats:
+        _usage_error(
+            f"no format {format_name!r} in the config (defined: {', '.join(formats) or 'none'})"
+        )
+    _land_lines(paths, custom_format(format_name, formats[format_name]), "custom_logs")
+
+
 # -- pull ------------------------------------------------------------------------------------
 
 
@@ -753,9 +785,13 @@ def query(
     lake = _lake()
     con = connect(lake)
     database = Path(os.environ.get("TRAILHOUSE_DB", "trailhouse.duckdb"))
-    catalog = lake_query.register(
-        con, lake, database, _parse_day(since, "--from"), _parse_day(until, "--to")
-    )
+    try:
+        catalog = lake_query.register(
+            con, lake, database, _parse_day(since, "--from"), _parse_day(until, "--to")
+        )
+    except duckdb.Error as exc:
+        err.print(f"[red]cannot open the lake:[/] {str(exc).splitlines()[0]}")
+        raise typer.Exit(1) from None
     if catalog.skipped_views.get("*"):
         err.print(f"[yellow]dbt views not available:[/] {catalog.skipped_views['*']}")
 

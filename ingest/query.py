@@ -1,8 +1,8 @@
 """`ingest query`: SQL over the lake without dbt.
 
 Every dataset under the lake root (`cloudtrail_events`, `alerts`, `http_access_log`, ...) is a
-view over its hive-partitioned Parquet; `--from/--to` become a filter on the partition column
-inside that view, so DuckDB reads only those partitions. The dbt views (`events`, `events_ecs`,
+view over its hive-partitioned Parquet; with `--from/--to` the view lists only the files of the
+partitions in range, so no other partition is even opened. The dbt views (`events`, `events_ecs`,
 `ocsf_*`, the detections) are re-created from the dbt database's own definitions on top of
 those dataset views, so they see the same time range, and the dbt database is not kept open
 (a running `dbt build` is never blocked).
@@ -37,20 +37,20 @@ _PARTITION = re.compile(r"^([a-z_]+)=[^/]+$")
 
 @dataclass
 class Catalog:
-    datasets: dict[str, str]  # name → partition column
+    datasets: dict[str, dict[str, list[str]]]  # name → partition value → files
     views: list[str]
     skipped_views: dict[str, str]
 
 
-def _datasets(con: duckdb.DuckDBPyConnection, lake: Lake) -> dict[str, str]:
-    """Lake datasets (top-level folders of hive partitions) → their partition column."""
-    found: dict[str, str] = {}
+def _datasets(con: duckdb.DuckDBPyConnection, lake: Lake) -> dict[str, dict[str, list[str]]]:
+    """Lake datasets (top-level folders of hive partitions) → partition value → files."""
+    found: dict[str, dict[str, list[str]]] = {}
     pattern = sql_string(lake.uri("*/*=*/*.parquet"))
-    for (file,) in con.execute(f"select file from glob({pattern})").fetchall():
+    for (file,) in con.execute(f"select file from glob({pattern}) order by 1").fetchall():
         name, partition = PurePosixPath(file).parts[-3:-1]
-        match = _PARTITION.match(partition)
-        if match and not name.startswith(("_", "landing")):
-            found.setdefault(name, match.group(1))
+        if _PARTITION.match(partition) and not name.startswith(("_", "landing")):
+            value = partition.split("=", 1)[1]
+            found.setdefault(name, {}).setdefault(value, []).append(file)
     return found
 
 
@@ -61,22 +61,47 @@ def register(
     since: date | None = None,
     until: date | None = None,
 ) -> Catalog:
-    """Create a view per lake dataset (time-pruned) and re-create the dbt views over them."""
+    """Create a view per lake dataset and re-create the dbt views over them. With a time
+    range, a dataset's view lists only the files of the partitions in range, so the others
+    are never opened."""
     load_extension(con, "inet")  # the shell views classify IP addresses
     datasets = _datasets(con, lake)
-    for name, partition in sorted(datasets.items()):
-        conditions = []
-        if since:
-            conditions.append(f"{partition} >= {sql_string(since.isoformat())}")
-        if until:
-            conditions.append(f"{partition} <= {sql_string(until.isoformat())}")
-        where = f" where {' and '.join(conditions)}" if conditions else ""
+    low, high = (since or date.min).isoformat(), (until or date.max).isoformat()
+    for name, partitions in sorted(datasets.items()):
+        files = [f for value, fs in partitions.items() if low <= value[:10] <= high for f in fs]
+        every = [f for fs in partitions.values() for f in fs]
+        listed = ", ".join(sql_string(f) for f in (files or every[:1]))
         con.execute(
-            f'create or replace view "{name}" as select * from read_parquet('
-            f"{sql_string(lake.uri(f'{name}/*/*.parquet'))}, hive_partitioning = true){where}"
+            f'create or replace view "{name}" as select * from read_parquet([{listed}], '
+            f"hive_partitioning = true){'' if files else ' where false'}"
         )
     views, skipped = _dbt_views(con, dbt_database, set(datasets))
+    if "custom_logs" in datasets:
+        views += _custom_format_views(con)
     return Catalog(datasets, views, skipped)
+
+
+def _custom_format_views(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """`custom_<format>`: the format's lines with one column per field (from the config)."""
+    from ingest.sources.custom_format import config_path, field_names, load_formats
+
+    try:
+        formats = load_formats(config_path(None))
+    except ValueError:
+        return []
+    created = []
+    for name, spec in formats.items():
+        columns = "".join(
+            f', json_extract_string(fields, {sql_string("$." + f)}) as "{f}"'
+            for f in field_names(spec)
+        )
+        con.execute(
+            f'create or replace view "custom_{name}" as select event_id, event_time, event_date'
+            f"{columns}, raw, source_object from custom_logs "
+            f"where log_format = {sql_string(name)}"
+        )
+        created.append(f"custom_{name}")
+    return created
 
 
 def _dbt_views(

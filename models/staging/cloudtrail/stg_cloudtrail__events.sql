@@ -2,7 +2,10 @@ with
 
 source as (
 
-    select * from {{ source('landing', 'cloudtrail') }}
+    select * from {{ landing_or_empty(source('landing', 'cloudtrail'), 'cloudtrail', {
+        'event_id': 'varchar', 'event_time': 'timestamptz', 'event_date': 'date',
+        'raw': 'json', 'source_object': 'varchar', 'landed_at': 'timestamptz',
+    }) }}
 
 ),
 
