@@ -365,3 +365,31 @@
 
     {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}
+
+
+{#- The rows of `relation` with one row per `event_id`: the first landing of each (a record
+    delivered twice, a log file read again after it grew or was rotated). -#}
+{% macro first_landing(relation) -%}
+    select * exclude (delivery_rank)
+    from (
+        select
+            *,
+            row_number() over (
+                partition by event_id
+                order by landed_at, source_object
+            ) as delivery_rank
+        from {{ relation }}
+    ) as ranked
+    where delivery_rank = 1
+{%- endmacro %}
+
+
+{#- The columns of a line-format landing dataset (access logs, custom formats), for
+    `landing_or_empty`. -#}
+{% macro line_landing_columns() -%}
+    {{ return({
+        'event_id': 'varchar', 'event_time': 'timestamptz', 'event_date': 'date',
+        'line_number': 'bigint', 'raw': 'varchar', 'fields': 'varchar',
+        'log_format': 'varchar', 'source_object': 'varchar', 'landed_at': 'timestamptz',
+    }) }}
+{%- endmacro %}

@@ -17,26 +17,11 @@ events as (
 
 ),
 
-ranked as (
-
-    select
-        *,
-        -- The same record can be delivered twice (retries, overlapping trails, reloads):
-        -- keep the first landing of each eventID.
-        row_number() over (
-            partition by event_id
-            order by landed_at, source_object
-        ) as delivery_rank
-    from events
-
-),
-
 final as (
 
-    -- staging's columns, then each enrichment step's, in chain order
-    select * exclude (delivery_rank)
-    from ranked
-    where delivery_rank = 1
+    -- The same record can be delivered twice (retries, overlapping trails, reloads): the
+    -- first landing of each eventID, with staging's columns, then each enrichment step's
+    {{ first_landing('events') }}
 
 )
 

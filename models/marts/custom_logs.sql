@@ -17,20 +17,9 @@ lines as (
 
 ),
 
-ranked as (
-
-    select
-        *,
-        row_number() over (partition by event_id order by landed_at, source_object) as delivery_rank
-    from lines
-
-),
-
 final as (
 
-    select * exclude (delivery_rank)
-    from ranked
-    where delivery_rank = 1
+    {{ first_landing('lines') }}
 
 )
 

@@ -17,21 +17,10 @@ lines as (
 
 ),
 
-ranked as (
-
-    select
-        *,
-        -- a file re-read after it grew or was rotated gives its old lines the same event_id
-        row_number() over (partition by event_id order by landed_at, source_object) as delivery_rank
-    from lines
-
-),
-
 final as (
 
-    select * exclude (delivery_rank)
-    from ranked
-    where delivery_rank = 1
+    -- a file re-read after it grew or was rotated gives its old lines the same event_id
+    {{ first_landing('lines') }}
 
 )
 

@@ -2,11 +2,9 @@ with
 
 source as (
 
-    select * from {{ landing_or_empty(source('web', 'access_log'), 'http_access_log', {
-        'event_id': 'varchar', 'event_time': 'timestamptz', 'event_date': 'date',
-        'line_number': 'bigint', 'raw': 'varchar', 'fields': 'varchar',
-        'log_format': 'varchar', 'source_object': 'varchar', 'landed_at': 'timestamptz',
-    }) }}
+    select * from {{ landing_or_empty(
+        source('web', 'access_log'), 'http_access_log', line_landing_columns()
+    ) }}
 
 ),
 
