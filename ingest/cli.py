@@ -15,10 +15,11 @@ import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import duckdb
 import jinja2
+import orjson
 import typer
 from rich.table import Table
 
@@ -866,6 +867,172 @@ def _shell_run(run_one, statement: str) -> None:
     """One statement of the shell: an error is reported and the shell goes on."""
     with contextlib.suppress(typer.Exit):
         run_one(statement)
+
+
+# -- replay ------------------------------------------------------------------------------------
+
+
+@app.command()
+def replay(
+    dataset: Annotated[
+        str,
+        typer.Option(
+            help="cloudtrail_events (the original records), events (the event shell) or "
+            "http_access_log."
+        ),
+    ] = "cloudtrail_events",
+    since: Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option("--to", help="Last day (YYYY-MM-DD).")] = None,
+    where: Annotated[
+        str | None, typer.Option(help="A SQL filter on the dataset's columns.")
+    ] = None,
+    speed: Annotated[
+        float,
+        typer.Option(min=0, help="1 = real time, 10 = ten times faster, 0 = as fast as possible."),
+    ] = 0,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Write JSON lines to this file.")
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(help="POST JSON lines (application/x-ndjson) to this HTTP endpoint."),
+    ] = None,
+    into_landing: Annotated[
+        bool,
+        typer.Option(
+            "--into-landing",
+            help="Land the range again as new CloudTrail records (new eventIDs), so "
+            "detections see it as live data on the next dbt build.",
+        ),
+    ] = False,
+    shift_to_now: Annotated[
+        bool,
+        typer.Option(help="With --into-landing: move the times so the first event is now."),
+    ] = False,
+) -> None:
+    """Stream stored events in event-time order as JSON lines (stdout, a file, or an HTTP
+    endpoint), at the speed they happened or faster. Read one day at a time, so memory stays
+    flat for any range."""
+    from ingest import query as lake_query
+    from ingest import replay as replaying
+
+    lake = _lake()
+    start, end = _parse_day(since, "--from"), _parse_day(until, "--to")
+    con = connect(lake)
+    lake_datasets = ["cloudtrail_events", "http_access_log"]
+    if dataset == "events":
+        database = Path(os.environ.get("TRAILHOUSE_DB", "trailhouse.duckdb"))
+        catalog = lake_query.register(con, lake, database)
+        if "events" not in catalog.views:
+            _usage_error("the events view is not built yet: run `dbt build` first")
+
+        def relation_for(files: dict[str, list[str]]) -> str:
+            for name in lake_datasets:
+                if name in catalog.datasets:
+                    every = [f for fs in catalog.datasets[name].values() for f in fs]
+                    day = files.get(name)
+                    con.execute(
+                        f'create or replace view "{name}" as select * from '
+                        f"{replaying.read_files(day or every[:1])}{'' if day else ' where false'}"
+                    )
+            return "events"
+
+        select, days = "*", replaying.day_files(con, lake, lake_datasets, start, end)
+    elif dataset in lake_datasets:
+
+        def relation_for(files: dict[str, list[str]]) -> str:
+            return replaying.read_files(files[dataset])
+
+        select = "event_time, event_id, raw" if dataset == "cloudtrail_events" else "*"
+        days = replaying.day_files(con, lake, [dataset], start, end)
+    else:
+        _usage_error("--dataset must be cloudtrail_events, events or http_access_log")
+    if into_landing and dataset != "cloudtrail_events":
+        _usage_error("--into-landing replays cloudtrail_events")
+    rows = replaying.stream(con, days, relation_for, where, select)
+    try:
+        if into_landing:
+            _replay_into_landing(lake, con, rows, shift_to_now)
+            return
+        _replay_out(rows, dataset, speed, out_path, url)
+    except duckdb.Error as exc:
+        err.print(f"[red]replay failed:[/] {str(exc).splitlines()[0]}")
+        raise typer.Exit(1) from None
+    finally:
+        con.close()
+
+
+def _replay_out(rows, dataset: str, speed: float, out_path: Path | None, url: str | None) -> None:
+    from ingest import replay as replaying
+    from ingest.delivery import DeliveryError
+
+    stream = out_path.open("wb") if out_path else (None if url else sys.stdout.buffer)
+    sink = replaying.Sink(stream, url)
+    pacer = replaying.Pacer(speed, sleep=lambda seconds: (sink.flush(), time.sleep(seconds)))
+    try:
+        for row in rows:
+            pacer.wait_for(row["event_time"])
+            if dataset == "cloudtrail_events":
+                sink.write(str(row["raw"]).encode())
+            else:
+                sink.write(replaying.to_json(row))
+        sink.flush()
+    except DeliveryError as exc:
+        err.print(f"[red]replay stopped:[/] {exc} ({sink.sent:,} event(s) sent)")
+        raise typer.Exit(1) from None
+    except BrokenPipeError:
+        return  # `ingest replay | head`
+    finally:
+        if out_path and stream:
+            stream.close()
+    if out_path or url:
+        err.print(f"Replayed {sink.sent:,} event(s) to {out_path or url}.")
+
+
+def _replay_into_landing(lake: Lake, con, rows, shift_to_now: bool) -> None:
+    from ingest import replay as replaying
+    from ingest.landing import fingerprint_file
+
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    scratch = lake.scratch / f"replay-{run_id}-{os.getpid()}"
+    scratch.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Any] = {}
+    shift = None
+    try:
+        for row in rows:
+            record = orjson.loads(str(row["raw"]))
+            if shift is None:
+                shift = (
+                    (datetime.now(UTC) - row["event_time"]).total_seconds() if shift_to_now else 0
+                )
+            copy = replaying.relabel(record, run_id, shift)
+            day = str(copy["eventTime"])[:10]
+            if day not in files:
+                files[day] = (scratch / f"{day}.jsonl").open("wb")
+            files[day].write(orjson.dumps(copy) + b"\n")
+        for handle in files.values():
+            handle.close()
+        objects = [
+            InputObject(
+                source_object=f"replay://{run_id}/{path.name}",
+                path=path,
+                fingerprint=fingerprint_file(path),
+                size_bytes=path.stat().st_size,
+            )
+            for path in sorted(scratch.glob("*.jsonl"))
+        ]
+        if not objects:
+            out.print("Nothing to replay in that range.")
+            return
+        summary = Lander(lake, con).land(objects)
+        out.print(
+            f"Re-landed {summary.records:,} record(s) as new events "
+            f"(eventID suffix :replay:{run_id}"
+            + (", times moved to now" if shift_to_now else "")
+            + "). Next: [bold]dbt build[/]."
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 # -- status ----------------------------------------------------------------------------------
