@@ -393,11 +393,8 @@ def pull_cloudtrail(
         _usage_error("--from is after --to (which defaults to today, UTC)")
     lake = _lake()
     started = time.monotonic()
-    boto_session = aws.session(profile)
-    s3 = aws.client("s3", boto_session=boto_session)
     con = connect(lake)
     try:
-        lander = Lander(lake, con)
         with progress_bar("pulling", total=None, unit="objects") as (progress, task):
 
             def advance(objects: int, size: int, records: int) -> None:
@@ -405,38 +402,81 @@ def pull_cloudtrail(
                     task, advance=objects, detail=f"{human_bytes(size)} · +{records:,} records"
                 )
 
-            if sqs_queue_url:
-                summary = pull_queue(
-                    s3,
-                    aws.client("sqs", boto_session=boto_session),
-                    sqs_queue_url,
-                    lander,
-                    workers=workers,
-                    max_messages=max_messages,
-                    until_empty=until_empty,
-                    delete=delete,
-                    wait_seconds=wait_seconds,
-                    progress=advance,
-                )
-            else:
-                source = S3CloudTrail(
-                    s3,
-                    bucket,
-                    prefix,
-                    org_id=org_id,
-                    accounts=tuple(account or ()),
-                    regions=tuple(region or ()),
-                    insights=insights,
-                )
-                summary = pull_bucket(
-                    source, lander, start=start, end=end, workers=workers, progress=advance
-                )
-        _auto_compact(lake, con, summary.landing)
+            pull_once = _puller(
+                lake, con, bucket, prefix, org_id, account, region, profile, sqs_queue_url,
+                workers, insights, start=start, end=end, progress=advance,
+                max_messages=max_messages, until_empty=until_empty, delete=delete,
+                wait_seconds=wait_seconds,
+            )  # fmt: skip
+            summary = pull_once()
     finally:
         con.close()
     _print_pull(summary, bool(sqs_queue_url), time.monotonic() - started)
     if not summary.ok:
         raise typer.Exit(1)
+
+
+def _puller(
+    lake: Lake,
+    con,
+    bucket: str | None,
+    prefix: str,
+    org_id: str | None,
+    account: list[str] | None,
+    region: list[str] | None,
+    profile: str | None,
+    sqs_queue_url: str | None,
+    workers: int,
+    insights: bool,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    progress=None,
+    max_messages: int | None = None,
+    until_empty: bool = True,
+    delete: bool = True,
+    wait_seconds: int = 20,
+):
+    """One pull of a bucket (by its day folders and cursors) or of an SQS queue, landed and
+    compacted: what `ingest pull cloudtrail` does once and `ingest watch` every interval."""
+    boto_session = aws.session(profile)
+    s3 = aws.client("s3", boto_session=boto_session)
+    lander = Lander(lake, con)
+    sqs = aws.client("sqs", boto_session=boto_session) if sqs_queue_url else None
+    source = None
+    if not sqs_queue_url:
+        source = S3CloudTrail(
+            s3,
+            bucket,
+            prefix,
+            org_id=org_id,
+            accounts=tuple(account or ()),
+            regions=tuple(region or ()),
+            insights=insights,
+        )
+
+    def pull_once() -> PullSummary:
+        if sqs_queue_url:
+            summary = pull_queue(
+                s3,
+                sqs,
+                sqs_queue_url,
+                lander,
+                workers=workers,
+                max_messages=max_messages,
+                until_empty=until_empty,
+                delete=delete,
+                wait_seconds=wait_seconds,
+                progress=progress,
+            )
+        else:
+            summary = pull_bucket(
+                source, lander, start=start, end=end, workers=workers, progress=progress
+            )
+        _auto_compact(lake, con, summary.landing)
+        return summary
+
+    return pull_once
 
 
 def _print_pull(summary: PullSummary, from_queue: bool, seconds: float) -> None:
@@ -867,6 +907,113 @@ def _shell_run(run_one, statement: str) -> None:
     """One statement of the shell: an error is reported and the shell goes on."""
     with contextlib.suppress(typer.Exit):
         run_one(statement)
+
+
+# -- watch -------------------------------------------------------------------------------------
+
+watch_app = typer.Typer(
+    help="Near-real-time: pull, build and send alerts in a loop.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(watch_app, name="watch")
+
+
+@watch_app.command("cloudtrail")
+def watch_cloudtrail(
+    bucket: Annotated[
+        str | None, typer.Option(metavar="NAME", help="S3 bucket the trail delivers to.")
+    ] = None,
+    prefix: Annotated[str, typer.Option(help="Key prefix the trail was configured with.")] = "",
+    org_id: Annotated[str | None, typer.Option(help="Only this organization's accounts.")] = None,
+    account: Annotated[list[str] | None, typer.Option(metavar="ID", help="Only these.")] = None,
+    region: Annotated[list[str] | None, typer.Option(metavar="REGION", help="Only these.")] = None,
+    profile: Annotated[str | None, typer.Option(help="AWS profile.")] = None,
+    sqs_queue_url: Annotated[
+        str | None, typer.Option(help="Consume object notifications from this SQS queue.")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, max=128, help="Concurrent S3 requests.")] = 16,
+    interval: Annotated[float, typer.Option(min=0.1, help="Seconds between pulls.")] = 60,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Also append alerts (JSON lines) to this file.")
+    ] = None,
+    webhook: Annotated[
+        str | None,
+        typer.Option(help="POST each alert (JSON) here; retried with backoff, never blocking."),
+    ] = None,
+    stdout: Annotated[
+        bool, typer.Option("--stdout/--no-stdout", help="Alerts as JSON lines on stdout.")
+    ] = True,
+    send_existing: Annotated[
+        bool,
+        typer.Option(
+            "--send-existing", help="On the first run, also send the alerts already in the lake."
+        ),
+    ] = False,
+    cycles: Annotated[
+        int | None, typer.Option(min=1, help="Stop after this many cycles (default: run on).")
+    ] = None,
+    project: Annotated[
+        Path, typer.Option(help="The trailhouse dbt project.", file_okay=False)
+    ] = Path("."),
+) -> None:
+    """Pull new CloudTrail every `--interval`, run the incremental `dbt build` of the lake and
+    what depends on it, and send each new or updated alert once: stdout, `--out` file,
+    `--webhook`. What was sent is kept in the lake, so a restart sends nothing twice.
+    Stops cleanly on Ctrl-C / SIGTERM (after the current cycle; queued webhooks get 30 s)."""
+    import signal
+    import threading
+
+    from ingest.watch import Watcher, Webhook
+
+    if not bucket and not sqs_queue_url:
+        _usage_error("give --bucket to list a bucket, or --sqs-queue-url to consume notifications")
+    lake = _lake()
+    con = connect(lake)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    pull_once = _puller(
+        lake, con, bucket, prefix, None if sqs_queue_url else org_id, account, region, profile,
+        sqs_queue_url, workers, False, until_empty=True, wait_seconds=1,
+    )  # fmt: skip
+    streams = [sys.stdout.buffer] if stdout else []
+    file = out_path.open("ab") if out_path else None
+    if file:
+        streams.append(file)
+    sender = Webhook(webhook, lake) if webhook else None
+    watcher = Watcher(
+        lake, con, pull_once, project.resolve(), streams, sender, send_existing,
+        dbt=str(Path(sys.executable).with_name("dbt")),
+    )  # fmt: skip
+    failed = False
+    done = 0
+    try:
+        while not stop.is_set():
+            report = watcher.cycle()
+            done += 1
+            latency = f"{report.latency:.1f} s" if report.latency is not None else "—"
+            err.print(
+                f"{datetime.now(UTC):%H:%M:%S} +{report.objects} object(s), "
+                f"+{report.records:,} record(s)"
+                + (f", built in {report.build_seconds:.1f} s" if report.built else "")
+                + f", {report.sent} alert(s) sent, delivery→alert latency {latency}"
+                + (f", webhook {sender.delivered} ok / {sender.failed} failed" if sender else "")
+            )
+            for error in report.errors:
+                failed = True
+                err.print(f"[red]error:[/] {error}")
+            if cycles and done >= cycles:
+                break
+            stop.wait(interval)
+    finally:
+        if sender:
+            sender.close()
+        if file:
+            file.close()
+        con.close()
+    if failed and cycles:
+        raise typer.Exit(1)
 
 
 # -- replay ------------------------------------------------------------------------------------

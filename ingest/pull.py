@@ -58,6 +58,8 @@ class PullSummary:
     messages: int = 0
     messages_deleted: int = 0
     messages_kept: list[tuple[str, str]] = field(default_factory=list)
+    # when S3 received each object landed by this run (for delivery-to-alert latency)
+    delivered_at: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -92,9 +94,12 @@ class Fetcher:
                     failed.add(obj.uri)
                     summary.failed.append((obj.uri, str(result)))
                 else:
-                    inputs.append(result)
+                    input_object, delivered_at = result
+                    inputs.append(input_object)
+                    if delivered_at:
+                        summary.delivered_at[obj.uri] = delivered_at
                     summary.downloaded += 1
-                    summary.downloaded_bytes += result.size_bytes
+                    summary.downloaded_bytes += input_object.size_bytes
             before = summary.landing.records
             self.lander.land(inputs, summary=summary.landing)
             for item in inputs:
@@ -105,13 +110,13 @@ class Fetcher:
                 )
         return failed
 
-    def _download(self, obj: RemoteObject) -> InputObject | Exception:
+    def _download(self, obj: RemoteObject) -> tuple[InputObject, datetime | None] | Exception:
         dest = self.scratch / local_name(obj.uri)
         try:
-            etag, size = download(self.s3, obj.bucket, obj.key, dest)
+            etag, size, delivered_at = download(self.s3, obj.bucket, obj.key, dest)
         except DownloadError as exc:
             return exc
-        return InputObject(source_object=obj.uri, path=dest, fingerprint=etag, size_bytes=size)
+        return InputObject(obj.uri, dest, etag, size), delivered_at
 
 
 def _batches(objects: list[RemoteObject]) -> Iterator[list[RemoteObject]]:

@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -68,8 +68,9 @@ class DownloadError(Exception):
     pass
 
 
-def download(s3, bucket: str, key: str, dest: Path) -> tuple[str, int]:
-    """Fetch one object to `dest`; return (etag, size). Retries broken transfers.
+def download(s3, bucket: str, key: str, dest: Path) -> tuple[str, int, datetime | None]:
+    """Fetch one object to `dest`; return (etag, size, when S3 received it). Retries broken
+    transfers.
 
     botocore already retries throttling and 5xx responses (adaptive mode); this loop also
     covers a connection that drops mid-body, which botocore cannot replay.
@@ -85,7 +86,7 @@ def download(s3, bucket: str, key: str, dest: Path) -> tuple[str, int]:
                     size += len(chunk)
             if size != response["ContentLength"]:
                 raise DownloadError(f"short read: {size} of {response['ContentLength']} bytes")
-            return response["ETag"].strip('"'), size
+            return response["ETag"].strip('"'), size, response.get("LastModified")
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in {"NoSuchKey", "AccessDenied", "403", "404", "InvalidObjectState"}:

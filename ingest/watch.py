@@ -1,0 +1,213 @@
+"""`ingest watch cloudtrail`: pull, build, and send each new or changed alert once.
+
+Every `interval` seconds: pull new objects (bucket listing or SQS), and when anything landed,
+run the incremental `dbt build` (the whole project the first time, then the lake and what
+depends on it; unit tests excluded: they do not change with data); then compare `alerts` with the ledger of what was
+sent (`<lake>/_state/watch/sent.parquet`: alert id and version) and send what is new or grew.
+The ledger is written after every cycle, so a restarted watcher sends nothing twice. On its
+first run against an existing lake, the alerts already there are recorded as sent unless
+`--send-existing`.
+
+Destinations: stdout and a file (JSON lines, written in the loop) and an HTTP webhook (a
+thread with a queue, so a slow or failing receiver never holds up pulling; retries with
+backoff, then the alert is written to `<lake>/_state/watch/undelivered/`).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ingest.delivery import DeliveryError, post
+from ingest.duck import sql_string
+from ingest.lake import Lake
+
+LEDGER_KEY = "_state/watch/sent.parquet"
+_LEDGER_SCHEMA = pa.schema([("alert_id", pa.string()), ("version", pa.string())])
+
+
+def alert_version(alert: dict[str, Any]) -> str:
+    """What makes an alert "updated": more events, a later last event, a new suppression."""
+    return f"{alert['event_count']}|{alert['last_seen_at']}|{alert.get('suppressed')}"
+
+
+class Ledger:
+    """The alerts already sent, by id and version, kept in the lake."""
+
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
+        data = lake.get_bytes(LEDGER_KEY)
+        self.exists = data is not None
+        self.sent: dict[str, str] = {}
+        if data is not None:
+            table = pq.read_table(pa.BufferReader(data))
+            self.sent = dict(zip(table["alert_id"].to_pylist(), table["version"].to_pylist(),
+                                 strict=True))  # fmt: skip
+
+    def changed(self, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [a for a in alerts if self.sent.get(a["alert_id"]) != alert_version(a)]
+
+    def record(self, alerts: list[dict[str, Any]]) -> None:
+        for alert in alerts:
+            self.sent[alert["alert_id"]] = alert_version(alert)
+
+    def save(self) -> None:
+        table = pa.table(
+            {"alert_id": list(self.sent), "version": list(self.sent.values())},
+            schema=_LEDGER_SCHEMA,
+        )
+        local = self.lake.scratch / f"watch-ledger-{os.getpid()}.parquet"
+        pq.write_table(table, local)
+        self.lake.put_file(local, LEDGER_KEY, move=True)
+        self.exists = True
+
+
+def read_alerts(con: duckdb.DuckDBPyConnection, lake: Lake) -> list[dict[str, Any]]:
+    pattern = lake.uri("alerts/*/*.parquet")
+    if not con.execute(f"select count(*) from glob({sql_string(pattern)})").fetchone()[0]:
+        return []
+    result = con.execute(
+        f"select * from read_parquet({sql_string(pattern)}, hive_partitioning = true) "
+        "order by first_seen_at, alert_id"
+    )
+    columns = [d[0] for d in result.description]
+    return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
+
+
+def delivery_latency(
+    con: duckdb.DuckDBPyConnection,
+    lake: Lake,
+    alerts: list[dict[str, Any]],
+    delivered_at: dict[str, datetime],
+    now: datetime,
+) -> float | None:
+    """Seconds from the S3 delivery of the newest object behind each sent alert to now (the
+    worst of them); None when no sent alert came from an object pulled in this cycle."""
+    if not alerts or not delivered_at:
+        return None
+    ids = [event_id for alert in alerts for event_id in alert["event_ids"]]
+    rows = con.execute(
+        f"select distinct source_object from read_parquet("
+        f"{sql_string(lake.uri('cloudtrail_events/*/*.parquet'))}) where event_id in "
+        f"(select unnest(?::varchar[]))",
+        [ids],
+    ).fetchall()
+    times = [delivered_at[s] for (s,) in rows if s in delivered_at]
+    return max((now - t).total_seconds() for t in times) if times else None
+
+
+class Webhook:
+    """Sends alerts from a background thread; `close` waits (bounded) for the queue."""
+
+    def __init__(self, url: str, lake: Lake, attempts: int = 5, backoff: float = 1.0) -> None:
+        self.url, self.lake, self.attempts, self.backoff = url, lake, attempts, backoff
+        self.queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.delivered = 0
+        self.failed = 0
+        self.thread = threading.Thread(target=self._run, name="webhook", daemon=True)
+        self.thread.start()
+
+    def send(self, alert: dict[str, Any]) -> None:
+        self.queue.put(alert)
+
+    def _run(self) -> None:
+        while (alert := self.queue.get()) is not None:
+            body = orjson.dumps(alert, default=str)
+            try:
+                post(self.url, body, attempts=self.attempts, backoff=self.backoff)
+                self.delivered += 1
+            except DeliveryError as exc:
+                self.failed += 1
+                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+                self.lake.put_bytes(
+                    orjson.dumps({"alert": alert, "error": str(exc)}, default=str),
+                    f"_state/watch/undelivered/{stamp}-{alert['alert_id']}.json",
+                )
+
+    def close(self, timeout: float = 30.0) -> None:
+        self.queue.put(None)
+        self.thread.join(timeout)
+
+
+@dataclass
+class CycleReport:
+    objects: int = 0
+    records: int = 0
+    built: bool = False
+    build_seconds: float = 0.0
+    sent: int = 0
+    latency: float | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Watcher:
+    lake: Lake
+    con: duckdb.DuckDBPyConnection
+    pull: Callable[[], Any]  # → PullSummary
+    project: Path
+    streams: list[IO[bytes]]
+    webhook: Webhook | None = None
+    send_existing: bool = False
+    dbt: str = "dbt"
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def __post_init__(self) -> None:
+        self.built_once = False
+        self.ledger = Ledger(self.lake)
+        if not self.ledger.exists and not self.send_existing:
+            self.ledger.record(read_alerts(self.con, self.lake))  # the baseline is not news
+            self.ledger.save()
+
+    def build(self) -> tuple[bool, str]:
+        # The first build of a run is the whole project (seeds and views may be missing or
+        # stale); later ones only the lake and what depends on it.
+        command = [self.dbt, "build", "--exclude", "resource_type:unit_test"]
+        if self.built_once:
+            command += ["--select", "cloudtrail_events+"]
+        result = subprocess.run(
+            command, cwd=self.project, capture_output=True, text=True, check=False
+        )
+        self.built_once = self.built_once or result.returncode == 0
+        return result.returncode == 0, result.stdout[-2000:]
+
+    def cycle(self) -> CycleReport:
+        report = CycleReport()
+        summary = self.pull()
+        report.objects, report.records = summary.landing.landed, summary.landing.records
+        report.errors += [f"{uri}: {reason}" for uri, reason in summary.failed]
+        if report.records:
+            started = datetime.now(UTC)
+            ok, log = self.build()
+            report.built, report.build_seconds = ok, (datetime.now(UTC) - started).total_seconds()
+            if not ok:
+                report.errors.append("dbt build failed:\n" + log)
+                return report  # alerts stay as they were; the next cycle retries
+        changed = self.ledger.changed(read_alerts(self.con, self.lake))
+        for alert in changed:
+            line = orjson.dumps(alert, default=str) + b"\n"
+            for stream in self.streams:
+                stream.write(line)
+                stream.flush()
+            if self.webhook:
+                self.webhook.send(alert)
+        self.ledger.record(changed)
+        if changed:
+            self.ledger.save()
+        report.sent = len(changed)
+        report.latency = delivery_latency(
+            self.con, self.lake, changed, summary.delivered_at, self.clock()
+        )
+        return report
