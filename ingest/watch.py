@@ -2,8 +2,9 @@
 
 Every `interval` seconds: pull new objects (bucket listing or SQS), and when anything landed,
 run the incremental `dbt build` (the whole project the first time, then the lake and what
-depends on it; unit tests excluded: they do not change with data); then compare `alerts` with the ledger of what was
-sent (`<lake>/_state/watch/sent.parquet`: alert id and version) and send what is new or grew.
+depends on it; unit tests excluded: they do not change with data); then compare `alerts` with
+the ledger of what was sent (`<lake>/_state/watch/sent.parquet`: alert id and version) and send
+what is new or grew.
 The ledger is written after every cycle, so a restarted watcher sends nothing twice. On its
 first run against an existing lake, the alerts already there are recorded as sent unless
 `--send-existing`.
