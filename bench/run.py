@@ -6,6 +6,7 @@ Steps, each a separate process so its peak RSS is its own:
   naive        a hand-written collector: Python json + pyarrow, one file at a time
   trailhouse full         `ingest load` + `dbt build` on a fresh lake
   trailhouse incremental  +1% new events (half for an old day): `ingest load` + `dbt build`
+  replay --speed 0        the whole lake streamed in event-time order to a file
 
 Prints a markdown table and writes it, with the raw numbers as JSON, to bench/results/.
 """
@@ -118,8 +119,18 @@ def main() -> None:
     steps["trailhouse incremental"] = combine(load, build)
     steps["trailhouse incremental"]["output"] = tree_size(lake / "cloudtrail_events")
 
+    print("replay ...", flush=True)
+    replayed = work / "replay.jsonl"
+    steps["replay --speed 0"] = run(
+        [str(BIN / "ingest"), "replay", "--speed", "0", "--out", str(replayed)], env, log
+    )
+    steps["replay --speed 0"]["output"] = (1, replayed.stat().st_size)
+
     for name, step in steps.items():
-        step["events"] = extra_events if name == "trailhouse incremental" else args.events
+        step["events"] = {
+            "trailhouse incremental": extra_events,
+            "replay --speed 0": args.events + extra_events,
+        }.get(name, args.events)
         step["events_per_second"] = step["events"] / step["seconds"]
     floor_rate = steps["floor"]["events_per_second"]
     for step in steps.values():
@@ -130,6 +141,7 @@ def main() -> None:
         "full >= 0.5x floor": full["ratio_to_floor"] >= 0.5,
         "incremental <= 10% of full time": incremental["seconds"] <= 0.10 * full["seconds"],
         "peak RSS <= 2 GiB": all(s["peak_rss_bytes"] <= 2 << 30 for s in steps.values()),
+        "replay peak RSS < 500 MB": steps["replay --speed 0"]["peak_rss_bytes"] < 500 * 10**6,
         ">= 10x naive": full["events_per_second"] >= 10 * steps["naive"]["events_per_second"],
     }
     machine = {
