@@ -11,8 +11,8 @@ from ingest.duck import sql_string
 from ingest.lake import Lake
 
 # Lake datasets from the contract, in the order a reader meets them.
-DATASETS = ("cloudtrail_events", "alerts", "http_access_log")
-LANDING_SOURCES = ("cloudtrail",)
+DATASETS = ("cloudtrail_events", "alerts", "http_access_log", "custom_logs")
+LANDING_SOURCES = ("cloudtrail", "http_access_log", "custom_logs")
 
 
 @dataclass(frozen=True)
