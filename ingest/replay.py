@@ -24,6 +24,7 @@ from ingest.duck import sql_string
 from ingest.lake import Lake
 
 BATCH = 5_000
+CHUNK_ROWS = 20_000
 
 
 @dataclass
@@ -78,18 +79,54 @@ def stream(
     relation_for: Callable[[dict[str, list[str]]], str],
     where: str | None = None,
     select: str = "*",
+    chunk_rows: int = CHUNK_ROWS,
 ) -> Iterator[dict[str, Any]]:
     """Rows in event-time order, one day at a time: `relation_for(files of the day)` names
-    what to read (a Parquet read, or a view re-pointed at that day's files)."""
+    what to read (a Parquet read, or a view re-pointed at that day's files). A day is cut into
+    time slices of about `chunk_rows` rows, found from the event times alone, and each slice
+    is read and sorted on its own, so no more than a slice of full rows is ever in memory (the
+    lake files are sorted by time, so a slice reads only its own row groups)."""
+    condition = f"({where})" if where else "true"
     for _day, files in days:
-        sql = f"select {select} from {relation_for(files)}"
-        if where:
-            sql += f" where ({where})"
-        result = con.execute(sql + " order by event_time, event_id")
-        columns = [d[0] for d in result.description]
-        while rows := result.fetchmany(BATCH):
-            for row in rows:
-                yield dict(zip(columns, row, strict=True))
+        relation = relation_for(files)
+        for low, high in _slices(con, relation, condition, chunk_rows):
+            result = con.execute(
+                f"select {select} from {relation} where {condition} "
+                "and event_time >= $low and ($high is null or event_time < $high) "
+                "order by event_time, event_id",
+                {"low": low, "high": high},
+            )
+            columns = [d[0] for d in result.description]
+            while rows := result.fetchmany(BATCH):
+                for row in rows:
+                    yield dict(zip(columns, row, strict=True))
+
+
+def _slices(
+    con: duckdb.DuckDBPyConnection, relation: str, condition: str, chunk_rows: int
+) -> list[tuple[Any, Any]]:
+    """[low, high) time bounds holding about `chunk_rows` rows each (never splitting one
+    timestamp); the last slice is open-ended."""
+    bounds = [
+        row[0]
+        for row in con.execute(
+            f"""
+            select event_time from (
+                select event_time, sum(rows) over (order by event_time) as running
+                from (
+                    select event_time, count(*) as rows
+                    from {relation} where {condition}
+                    group by 1
+                )
+            )
+            qualify running // {chunk_rows} > coalesce(
+                lag(running // {chunk_rows}) over (order by event_time), -1
+            )
+            order by 1
+            """
+        ).fetchall()
+    ]
+    return [(low, bounds[i + 1] if i + 1 < len(bounds) else None) for i, low in enumerate(bounds)]
 
 
 def to_json(row: dict[str, Any]) -> bytes:

@@ -5,6 +5,7 @@
         driven_by='landing/cloudtrail',
         watermark='landed_at',
         unique_key='event_id',
+        order_by='event_time, event_id',
     )
 }}
 

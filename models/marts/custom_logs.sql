@@ -5,6 +5,7 @@
         driven_by='landing/custom_logs',
         watermark='landed_at',
         unique_key='event_id',
+        order_by='event_time, event_id',
     )
 }}
 

@@ -5,6 +5,7 @@
         driven_by='landing/http_access_log',
         watermark='landed_at',
         unique_key='event_id',
+        order_by='event_time, event_id',
     )
 }}
 
