@@ -52,7 +52,7 @@ def receiver():
     server.shutdown()
 
 
-def put_records(s3, bucket: str, name: str, records: list[dict]) -> None:
+def put_records(s3, bucket: str, name: str, records: list[dict]) -> str:
     day = datetime.now(UTC)
     key = (
         f"AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/{day:%Y/%m/%d}/"
@@ -60,6 +60,7 @@ def put_records(s3, bucket: str, name: str, records: list[dict]) -> None:
     )
     body = gzip.compress(json.dumps({"Records": records}).encode())
     s3.put_object(Bucket=bucket, Key=key, Body=body)
+    return key
 
 
 def now_iso() -> str:
@@ -156,3 +157,33 @@ def test_failing_webhook_never_blocks_and_keeps_what_it_refused(
     assert len(undelivered) >= 1
     kept = json.loads(undelivered[0].read_text())
     assert "refused" in kept["error"] and kept["alert"]["event_ids"] == ["stop-2"]
+
+
+def test_watch_from_sqs_notifications(aws, receiver, tmp_path: Path) -> None:
+    """The same loop fed by CloudTrail's SNS-to-SQS notifications instead of listing."""
+    handler, url = receiver
+    ws = make_workspace(tmp_path)
+    ws["env"] = {**ws["env"], **{k: v for k, v in os.environ.items() if k.startswith("AWS_")}}
+    aws.s3.create_bucket(Bucket="trail")
+    queue = aws.sqs.create_queue(QueueName="trail-notes")["QueueUrl"]
+    key = put_records(aws.s3, "trail", "attack", [
+        cloudtrail_record("stop-3", when=now_iso(), eventSource="cloudtrail.amazonaws.com",
+                          eventName="StopLogging", readOnly=False),
+    ])  # fmt: skip
+    note = {"s3Bucket": "trail", "s3ObjectKey": [key]}
+    aws.sqs.send_message(
+        QueueUrl=queue,
+        MessageBody=json.dumps({"Type": "Notification", "Message": json.dumps(note)}),
+    )
+    watch = subprocess.run(
+        [INGEST, "watch", "cloudtrail", "--sqs-queue-url", queue, "--webhook", url,
+         "--cycles", "1", "--send-existing", "--project", str(PROJECT_ROOT)],
+        env=ws["env"], capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert watch.returncode == 0, watch.stderr
+    assert [a["event_ids"] for a in handler.alerts] == [["stop-3"]]
+    assert "+1 object(s)" in watch.stderr
+    attributes = aws.sqs.get_queue_attributes(
+        QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "0"  # consumed once landed
