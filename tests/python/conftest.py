@@ -202,3 +202,15 @@ def run_dbt(ws: dict, *args: str) -> str:
     )
     assert result.returncode == 0, result.stdout[-3000:]
     return result.stdout
+
+
+def demo_and_web_lake(root: Path, events: int) -> dict:
+    """A workspace whose lake holds a small demo (3 days) and the public Apache sample, built
+    by dbt (unit tests left out: other tests run them)."""
+    ws = make_workspace(root)
+    run_ingest(ws, "demo", "--events", str(events), "--days", "3")
+    run_ingest(
+        ws, "load", "access-log", str(SHARED_FIXTURES / "web" / "apache_combined_sample.log")
+    )
+    run_dbt(ws, "build", "--exclude", "resource_type:unit_test")
+    return ws

@@ -17,20 +17,14 @@ from typer.testing import CliRunner
 from ingest.cli import app
 from ingest.query import list_analyses
 
-from conftest import PROJECT_ROOT, SHARED_FIXTURES, make_workspace, run_dbt, run_ingest
+from conftest import PROJECT_ROOT, demo_and_web_lake, make_workspace
 
 VARS = ["--var", "principal=alice", "--var", "ip=203.0.113.12"]
 
 
 @pytest.fixture(scope="module")
 def lake_ws(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    ws = make_workspace(tmp_path_factory.mktemp("query"))
-    run_ingest(ws, "demo", "--events", "3000", "--days", "3")
-    run_ingest(
-        ws, "load", "access-log", str(SHARED_FIXTURES / "web" / "apache_combined_sample.log")
-    )
-    run_dbt(ws, "build", "--exclude", "resource_type:unit_test")
-    return ws
+    return demo_and_web_lake(tmp_path_factory.mktemp("query"), events=3000)
 
 
 def query(ws: dict, *args: str) -> tuple[int, str]:

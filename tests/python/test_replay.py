@@ -17,18 +17,12 @@ from ingest.cli import app
 from ingest.delivery import DeliveryError, post
 from ingest.replay import Pacer
 
-from conftest import SHARED_FIXTURES, make_workspace, run_dbt, run_ingest
+from conftest import demo_and_web_lake, run_dbt
 
 
 @pytest.fixture(scope="module")
 def lake_ws(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    ws = make_workspace(tmp_path_factory.mktemp("replay"))
-    run_ingest(ws, "demo", "--events", "2000", "--days", "3")
-    run_ingest(
-        ws, "load", "access-log", str(SHARED_FIXTURES / "web" / "apache_combined_sample.log")
-    )
-    run_dbt(ws, "build", "--exclude", "resource_type:unit_test")
-    return ws
+    return demo_and_web_lake(tmp_path_factory.mktemp("replay"), events=2000)
 
 
 def replay(ws: dict, *args: str) -> tuple[int, str]:
