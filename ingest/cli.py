@@ -89,6 +89,11 @@ def _lake() -> Lake:
     return lake
 
 
+def _dbt_database() -> Path:
+    """The DuckDB file dbt builds into (profiles.yml reads the same variable)."""
+    return Path(os.environ.get("TRAILHOUSE_DB", "trailhouse.duckdb"))
+
+
 def _usage_error(message: str) -> None:
     err.print(f"[red]error:[/] {message}")
     raise typer.Exit(2)
@@ -825,10 +830,9 @@ def query(
         pairs[name] = value
     lake = _lake()
     con = connect(lake)
-    database = Path(os.environ.get("TRAILHOUSE_DB", "trailhouse.duckdb"))
     try:
         catalog = lake_query.register(
-            con, lake, database, _parse_day(since, "--from"), _parse_day(until, "--to")
+            con, lake, _dbt_database(), _parse_day(since, "--from"), _parse_day(until, "--to")
         )
     except duckdb.Error as exc:
         err.print(f"[red]cannot open the lake:[/] {str(exc).splitlines()[0]}")
@@ -1068,27 +1072,23 @@ def replay(
     con = connect(lake)
     lake_datasets = ["cloudtrail_events", "http_access_log"]
     if dataset == "events":
-        database = Path(os.environ.get("TRAILHOUSE_DB", "trailhouse.duckdb"))
-        catalog = lake_query.register(con, lake, database)
+        catalog = lake_query.register(con, lake, _dbt_database())
         if "events" not in catalog.views:
             _usage_error("the events view is not built yet: run `dbt build` first")
 
         def relation_for(files: dict[str, list[str]]) -> str:
+            # the lake views under `events` see one day at a time
             for name in lake_datasets:
                 if name in catalog.datasets:
-                    every = [f for fs in catalog.datasets[name].values() for f in fs]
-                    day = files.get(name)
-                    con.execute(
-                        f'create or replace view "{name}" as select * from '
-                        f"{replaying.read_files(day or every[:1])}{'' if day else ' where false'}"
-                    )
+                    first = next(iter(catalog.datasets[name].values()))[0]
+                    lake_query.point_view(con, name, files.get(name, []), schema_from=first)
             return "events"
 
         select, days = "*", replaying.day_files(con, lake, lake_datasets, start, end)
     elif dataset in lake_datasets:
 
         def relation_for(files: dict[str, list[str]]) -> str:
-            return replaying.read_files(files[dataset])
+            return lake_query.read_files(files[dataset])
 
         select = "event_time, event_id, raw" if dataset == "cloudtrail_events" else "*"
         days = replaying.day_files(con, lake, [dataset], start, end)
@@ -1110,6 +1110,7 @@ def replay(
 
 
 def _replay_out(rows, dataset: str, speed: float, out_path: Path | None, url: str | None) -> None:
+    from ingest import query as lake_query
     from ingest import replay as replaying
     from ingest.delivery import DeliveryError
 
@@ -1122,7 +1123,7 @@ def _replay_out(rows, dataset: str, speed: float, out_path: Path | None, url: st
             if dataset == "cloudtrail_events":
                 sink.write(str(row["raw"]).encode())
             else:
-                sink.write(replaying.to_json(row))
+                sink.write(lake_query.to_json(row))
         sink.flush()
     except DeliveryError as exc:
         err.print(f"[red]replay stopped:[/] {exc} ({sink.sent:,} event(s) sent)")

@@ -205,6 +205,12 @@ def safe_name(name: str, limit: int = 100) -> str:
     return cleaned[-limit:]
 
 
+def quarantine_name(obj: InputObject) -> str:
+    """The file name an input is quarantined under; the fingerprint prefix keeps two bad
+    inputs with the same name apart."""
+    return f"{obj.fingerprint[:12]}__{safe_name(PurePosixPath(obj.source_object).name)}"
+
+
 def _clean_error(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return re.sub(r"^[A-Za-z ]+Error: ", "", text)
@@ -345,8 +351,7 @@ class Lander:
         shutil.rmtree(aside, ignore_errors=True)
 
     def _quarantine(self, obj: InputObject, reason: str) -> None:
-        # The fingerprint prefix keeps two bad inputs with the same name apart.
-        name = f"{obj.fingerprint[:12]}__{safe_name(PurePosixPath(obj.source_object).name)}"
+        name = quarantine_name(obj)
         if obj.path.exists():
             self.lake.put_file(obj.path, f"{QUARANTINE_PREFIX}/{name}")
         reason_doc = {

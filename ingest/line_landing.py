@@ -33,7 +33,7 @@ import pyarrow as pa
 from ingest import state
 from ingest.duck import sql_string
 from ingest.lake import Lake
-from ingest.landing import InputObject, LandingSummary, batch_id_for, safe_name
+from ingest.landing import InputObject, LandingSummary, batch_id_for, quarantine_name
 from ingest.sources.access_log import LineFormat
 
 CHUNK_LINES = 200_000
@@ -184,8 +184,7 @@ class LineLander:
             self.con.unregister("line_chunk")
 
     def _quarantine(self, obj: InputObject, reason: str, rejected: list[dict]) -> None:
-        name = f"{obj.fingerprint[:12]}__{safe_name(PurePosixPath(obj.source_object).name)}"
-        prefix = f"_quarantine/{self.dataset}/{name}"
+        prefix = f"_quarantine/{self.dataset}/{quarantine_name(obj)}"
         if rejected:
             self.lake.put_bytes(
                 b"".join(orjson.dumps(r) + b"\n" for r in rejected), f"{prefix}.rejected.jsonl"

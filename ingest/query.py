@@ -42,7 +42,7 @@ class Catalog:
     skipped_views: dict[str, str]
 
 
-def _datasets(con: duckdb.DuckDBPyConnection, lake: Lake) -> dict[str, dict[str, list[str]]]:
+def dataset_files(con: duckdb.DuckDBPyConnection, lake: Lake) -> dict[str, dict[str, list[str]]]:
     """Lake datasets (top-level folders of hive partitions) → partition value → files."""
     found: dict[str, dict[str, list[str]]] = {}
     pattern = sql_string(lake.uri("*/*=*/*.parquet"))
@@ -52,6 +52,21 @@ def _datasets(con: duckdb.DuckDBPyConnection, lake: Lake) -> dict[str, dict[str,
             value = partition.split("=", 1)[1]
             found.setdefault(name, {}).setdefault(value, []).append(file)
     return found
+
+
+def read_files(files: list[str]) -> str:
+    """A relation reading exactly these Parquet files (with their hive partition column)."""
+    return f"read_parquet([{', '.join(sql_string(f) for f in files)}], hive_partitioning = true)"
+
+
+def point_view(
+    con: duckdb.DuckDBPyConnection, name: str, files: list[str], schema_from: str
+) -> None:
+    """Make view `name` read exactly `files`; with none, no rows (columns of `schema_from`)."""
+    con.execute(
+        f'create or replace view "{name}" as select * from '
+        f"{read_files(files or [schema_from])}{'' if files else ' where false'}"
+    )
 
 
 def register(
@@ -65,16 +80,11 @@ def register(
     range, a dataset's view lists only the files of the partitions in range, so the others
     are never opened."""
     load_extension(con, "inet")  # the shell views classify IP addresses
-    datasets = _datasets(con, lake)
+    datasets = dataset_files(con, lake)
     low, high = (since or date.min).isoformat(), (until or date.max).isoformat()
     for name, partitions in sorted(datasets.items()):
         files = [f for value, fs in partitions.items() if low <= value[:10] <= high for f in fs]
-        every = [f for fs in partitions.values() for f in fs]
-        listed = ", ".join(sql_string(f) for f in (files or every[:1]))
-        con.execute(
-            f'create or replace view "{name}" as select * from read_parquet([{listed}], '
-            f"hive_partitioning = true){'' if files else ' where false'}"
-        )
+        point_view(con, name, files, schema_from=next(iter(partitions.values()))[0])
     views, skipped = _dbt_views(con, dbt_database, set(datasets))
     if "custom_logs" in datasets:
         views += _custom_format_views(con)
@@ -205,6 +215,11 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
+def to_json(row: dict[str, Any]) -> bytes:
+    """One result row as a JSON object (the encoding of every JSON output and of replay)."""
+    return orjson.dumps(row, default=_default)
+
+
 def _batches(result: duckdb.DuckDBPyConnection, size: int = 10_000) -> Iterator[list[tuple]]:
     while rows := result.fetchmany(size):
         yield rows
@@ -222,10 +237,8 @@ def write(
     if output == "parquet":
         if out_path is None:
             raise ValueError("--output parquet needs --out FILE")
-        con.execute(f"copy ({sql}) to {sql_string(str(out_path))} (format parquet)")
-        return con.execute(
-            f"select count(*) from read_parquet({sql_string(str(out_path))})"
-        ).fetchone()[0]
+        copied = con.execute(f"copy ({sql}) to {sql_string(str(out_path))} (format parquet)")
+        return copied.fetchone()[0]  # COPY answers with the number of rows it wrote
     result = con.execute(sql)
     columns = [d[0] for d in result.description] if result.description else []
     if output == "table":
@@ -242,16 +255,14 @@ def write(
         elif output == "jsonl":
             for rows in _batches(result):
                 for row in rows:
-                    target.write(orjson.dumps(dict(zip(columns, row, strict=True)),
-                                              default=_default).decode() + "\n")  # fmt: skip
+                    target.write(to_json(dict(zip(columns, row, strict=True))).decode() + "\n")
                 count += len(rows)
         elif output == "json":
             target.write("[")
             for rows in _batches(result):
                 for row in rows:
                     target.write(("," if count else "") + "\n  ")
-                    target.write(orjson.dumps(dict(zip(columns, row, strict=True)),
-                                              default=_default).decode())  # fmt: skip
+                    target.write(to_json(dict(zip(columns, row, strict=True))).decode())
                     count += 1
             target.write("\n]\n" if count else "]\n")
         else:

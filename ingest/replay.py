@@ -18,10 +18,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import duckdb
-import orjson
 
-from ingest.duck import sql_string
 from ingest.lake import Lake
+from ingest.query import dataset_files
 
 BATCH = 5_000
 CHUNK_ROWS = 20_000
@@ -57,20 +56,14 @@ def day_files(
     until: date | None,
 ) -> list[tuple[str, dict[str, list[str]]]]:
     """(day, {dataset: files}) for every day any of `datasets` has in range, in order."""
+    low, high = (since or date.min).isoformat(), (until or date.max).isoformat()
     days: dict[str, dict[str, list[str]]] = {}
-    for dataset in datasets:
-        pattern = sql_string(lake.uri(f"{dataset}/*=*/*.parquet"))
-        for (file,) in con.execute(f"select file from glob({pattern}) order by 1").fetchall():
-            value = file.rsplit("/", 2)[-2].split("=", 1)[1]
-            if (since is None or value >= since.isoformat()) and (
-                until is None or value <= until.isoformat()
-            ):
-                days.setdefault(value, {}).setdefault(dataset, []).append(file)
+    for dataset, partitions in dataset_files(con, lake).items():
+        if dataset in datasets:
+            for value, files in partitions.items():
+                if low <= value <= high:
+                    days.setdefault(value, {})[dataset] = files
     return sorted(days.items())
-
-
-def read_files(files: list[str]) -> str:
-    return f"read_parquet([{', '.join(sql_string(f) for f in files)}], hive_partitioning = true)"
 
 
 def stream(
@@ -127,10 +120,6 @@ def _slices(
         ).fetchall()
     ]
     return [(low, bounds[i + 1] if i + 1 < len(bounds) else None) for i, low in enumerate(bounds)]
-
-
-def to_json(row: dict[str, Any]) -> bytes:
-    return orjson.dumps(row, default=str)
 
 
 def relabel(record: dict[str, Any], run_id: str, shift_seconds: float) -> dict[str, Any]:

@@ -138,7 +138,7 @@
 
 
 {% macro sql_string_list(values) -%}
-    [{%- for value in values -%}'{{ value | replace("'", "''") }}'{{ ', ' if not loop.last }}{%- endfor -%}]::varchar[]
+    [{%- for value in values -%}{{ sql_string(value) }}{{ ', ' if not loop.last }}{%- endfor -%}]::varchar[]
 {%- endmacro %}
 
 

@@ -59,10 +59,9 @@
 {% macro landing_or_empty(source_relation, dataset, columns) -%}
     {%- set has_files = false -%}
     {%- if execute -%}
-        {%- set has_files = run_query(
-            "select count(*) from glob('" ~ adapter.external_root() ~ "/landing/" ~ dataset
-            ~ "/*/*.parquet')"
-        ).columns[0].values()[0] > 0 -%}
+        {%- set has_files = lake_file_count(
+            adapter.external_root() ~ "/landing/" ~ dataset ~ "/*/*.parquet"
+        ) > 0 -%}
     {%- endif -%}
     {%- if has_files -%}
         {{ source_relation }}

@@ -38,6 +38,13 @@
     an already-published partition adds nothing, because its rows are already there.
 #}
 
+{#- How many files match a glob `pattern` (a local path or s3:// URL). Give a wildcard: on S3,
+    glob() of a literal key returns it whether or not it exists. -#}
+{% macro lake_file_count(pattern) -%}
+    {{ return(run_query("select count(*) from glob('" ~ pattern ~ "')").columns[0].values()[0]) }}
+{%- endmacro %}
+
+
 {% macro lake_partition_filter() -%}
     true /* lake_partitions:filter */
 {%- endmacro %}
@@ -79,9 +86,9 @@
     {#- Only inputs that have files: read_parquet fails on a pattern that matches nothing. -#}
     {%- set input_globs = [] -%}
     {%- for input in inputs -%}
-        {%- set pattern = "'" ~ adapter.external_root() ~ "/" ~ input ~ "/*/*.parquet'" -%}
-        {%- if run_query("select count(*) from glob(" ~ pattern ~ ")").columns[0].values()[0] > 0 -%}
-            {%- do input_globs.append(pattern) -%}
+        {%- set pattern = adapter.external_root() ~ "/" ~ input ~ "/*/*.parquet" -%}
+        {%- if lake_file_count(pattern) > 0 -%}
+            {%- do input_globs.append("'" ~ pattern ~ "'") -%}
         {%- endif -%}
     {%- endfor -%}
     {%- set input_files = "[" ~ input_globs | join(", ") ~ "]" -%}
@@ -157,9 +164,7 @@
     {%- set logic = run_query(logic_query).columns[0].values()[0] -%}
 
     {%- set has_input = input_globs | length > 0 -%}
-    {%- set has_output = run_query(
-        "select count(*) from glob('" ~ root ~ "/" ~ dataset ~ "/*/*.parquet')"
-    ).columns[0].values()[0] > 0 -%}
+    {%- set has_output = lake_file_count(root ~ "/" ~ dataset ~ "/*/*.parquet") > 0 -%}
     {#- A wildcard, because glob() of a literal S3 key returns it whether or not it exists. -#}
     {%- set has_state = run_query(
         "select count(*) from glob('" ~ root ~ "/_state/dbt/*.parquet') "
@@ -350,9 +355,7 @@
     {%- endif -%}
 
     {#- The relation downstream models and the docs see: a view over the published files. -#}
-    {%- set published = run_query(
-        "select count(*) from glob('" ~ root ~ "/" ~ dataset ~ "/*/*.parquet')"
-    ).columns[0].values()[0] -%}
+    {%- set published = lake_file_count(root ~ "/" ~ dataset ~ "/*/*.parquet") -%}
     {% call statement('main') -%}
         create or replace view {{ target_relation }} as
         {% if published > 0 -%}

@@ -384,19 +384,11 @@ def plan(project: Path, outcomes: list[Outcome], prune: bool) -> dict[Path, str 
     compiled = {o.model: o for o in outcomes if o.model and not o.error}
     compiled_ids = {o.rule_id for o in compiled.values() if o.rule_id}
     for outcome in compiled.values():
-        new = any(not (project / p).exists() for p in outcome.files)
-        stale = any(
-            (project / p).exists() and (project / p).read_text() != c
-            for p, c in outcome.files.items()
-        )
-        outcome.status = "created" if new else "updated" if stale else "unchanged"
-        changes.update(
-            {
-                p: c
-                for p, c in outcome.files.items()
-                if not (project / p).exists() or (project / p).read_text() != c
-            }
-        )
+        current = {p: _read(project / p) for p in outcome.files}
+        differing = {p: c for p, c in outcome.files.items() if current[p] != c}
+        new = any(text is None for text in current.values())
+        outcome.status = "created" if new else "updated" if differing else "unchanged"
+        changes.update(differing)
     removed = {
         name for name, rule_id in on_disk.items()
         if name not in compiled and (prune or (rule_id and rule_id in compiled_ids))
@@ -406,10 +398,14 @@ def plan(project: Path, outcomes: list[Outcome], prune: bool) -> dict[Path, str 
         changes[SIGMA_DIR / f"{name}.yml"] = None
     models = (set(on_disk) - removed) | set(compiled)
     macro = list_macro(models)
-    current = project / LIST_MACRO
-    if not current.exists() or current.read_text() != macro:
+    if _read(project / LIST_MACRO) != macro:
         changes[LIST_MACRO] = macro
     return changes
+
+
+def _read(path: Path) -> str | None:
+    """A file's text, or None when it does not exist."""
+    return path.read_text() if path.exists() else None
 
 
 def apply(project: Path, changes: dict[Path, str | None]) -> None:

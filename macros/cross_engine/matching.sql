@@ -87,8 +87,9 @@
 
 {#-
     The values at a path of keys inside the JSON column `column`, as text, with arrays met on
-    the way (the document itself included) flattened ({"a": [{"b": 1}, {"b": 2}]} and ['a', 'b'] give ['1', '2']). Objects and
-    arrays at the end are given as their JSON text; JSON nulls and missing keys give nothing.
+    the way (the document itself included) flattened: {"a": [{"b": 1}, {"b": 2}]} and
+    ['a', 'b'] give ['1', '2']. Objects and arrays at the end are given as their JSON text;
+    JSON nulls and missing keys give nothing.
 -#}
 {% macro json_path_strings(column, keys) %}
     {{ return(adapter.dispatch('json_path_strings', 'trailhouse')(column, keys)) }}

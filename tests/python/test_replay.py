@@ -54,7 +54,8 @@ def test_small_slices_give_the_same_stream(lake_ws: dict) -> None:
     """A day is read in time slices; slicing finely changes nothing in the output."""
     from ingest.duck import connect
     from ingest.lake import Lake
-    from ingest.replay import day_files, read_files, stream
+    from ingest.query import read_files
+    from ingest.replay import day_files, stream
 
     lake = Lake.at(str(lake_ws["lake"]))
     con = connect(lake)
