@@ -5,6 +5,8 @@ Steps, each a separate process so its peak RSS is its own:
                with the columns of cloudtrail_events (bench/floor.sql)
   naive        a hand-written collector: Python json + pyarrow, one file at a time
   trailhouse full         `ingest load` + `dbt build` on a fresh lake
+  spark full   the same landing zone built by `dbt build --target spark` (local PySpark on
+               this machine's cores; skipped without Java)
   trailhouse incremental  +1% new events (half for an old day): `ingest load` + `dbt build`
   replay --speed 0        the whole lake streamed in event-time order to a file
 
@@ -68,6 +70,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--workdir", type=Path, default=ROOT / "build" / "bench")
+    parser.add_argument(
+        "--spark", action=argparse.BooleanOptionalAction, default=shutil.which("java") is not None
+    )
     args = parser.parse_args()
 
     work = args.workdir.resolve()
@@ -111,6 +116,26 @@ def main() -> None:
     build = run([str(BIN / "dbt"), "build", "--exclude", "resource_type:unit_test"], env, log)
     steps["trailhouse full"] = combine(load, build)
     steps["trailhouse full"]["output"] = tree_size(lake / "cloudtrail_events")
+
+    if args.spark:
+        # The same landing zone, built by Spark into a lake of its own.
+        print("spark full ...", flush=True)
+        spark_lake = work / "spark-lake"
+        shutil.copytree(lake / "landing", spark_lake / "landing")
+        spark_env = {**env, "TRAILHOUSE_LAKE": str(spark_lake)}
+        steps["spark full"] = run(
+            [
+                str(BIN / "dbt"),
+                "build",
+                "--target",
+                "spark",
+                "--exclude",
+                "resource_type:unit_test",
+            ],
+            spark_env,
+            log,
+        )
+        steps["spark full"]["output"] = tree_size(spark_lake / "cloudtrail_events")
 
     print("trailhouse incremental ...", flush=True)
     new_objects = [str(extra / part / "AWSLogs") for part in ("new", "old")]

@@ -17,8 +17,8 @@
 
 
 {% macro replay_window() -%}
-    event_time >= cast('{{ var("detections_from", "1970-01-01") }}' as timestamptz)
-    and event_time < cast('{{ var("detections_to", "9999-12-31") }}' as timestamptz)
+    event_time >= cast('{{ var("detections_from", "1970-01-01") }}' as {{ utc_timestamp_type() }})
+    and event_time < cast('{{ var("detections_to", "9999-12-31") }}' as {{ utc_timestamp_type() }})
 {%- endmacro %}
 
 
@@ -33,22 +33,16 @@
             {{ normalize_ip('client_ip') }} as source_ip,
             remote_user as principal_arn,
             coalesce(remote_user, client_ip) as principal_name,
-            cast(null as varchar) as recipient_account_id,
-            cast(null as varchar) as account_name,
-            cast(null as varchar) as aws_region,
+            cast(null as string) as recipient_account_id,
+            cast(null as string) as account_name,
+            cast(null as string) as aws_region,
             http_method || ' ' || coalesce(path, '') as event_name,
             coalesce(host, 'http') as event_source,
             path as resource_name,
-            cast(status as varchar) as error_code
+            cast(status as string) as error_code
         from {{ ref('http_access_log') }}
         where {{ replay_window() }}
     )
-{%- endmacro %}
-
-
-{#- Start of the fixed `minutes`-long window holding `timestamp` (windows tile each UTC day). -#}
-{% macro window_start(timestamp, minutes) -%}
-    to_timestamp(floor(epoch({{ timestamp }}) / {{ minutes * 60 }}) * {{ minutes * 60 }})
 {%- endmacro %}
 
 
@@ -58,20 +52,18 @@
     distinct values of `distinct` when given.
 -#}
 {% macro threshold_matches(relation, group_by, minutes, at_least, distinct=none) -%}
-    select * exclude (group_size)
+    {#- event_date is implied by the window; listing it lets a partition filter through, so
+        building one day of alerts reads one day of events -#}
+    {%- set partition_by = ['event_date'] + group_by + [window_start('event_time', minutes)] %}
+    select {{ star_except(['group_size']) }}
     from (
         select
             *,
             {%- if distinct %}
-            count(distinct {{ distinct }}) over (
+            {{ count_distinct_over(distinct, partition_by) }} as group_size
             {%- else %}
-            count(*) over (
+            count(*) over (partition by {{ partition_by | join(', ') }}) as group_size
             {%- endif %}
-                {#- event_date is implied by the window; listing it lets a partition filter
-                    through, so building one day of alerts reads one day of events -#}
-                partition by
-                    {{ (['event_date'] + group_by + [window_start('event_time', minutes)]) | join(', ') }}
-            ) as group_size
         from {{ relation }}
     ) as grouped
     where group_size >= {{ at_least }}
@@ -138,7 +130,14 @@
 
 
 {% macro sql_string_list(values) -%}
-    [{%- for value in values -%}{{ sql_string(value) }}{{ ', ' if not loop.last }}{%- endfor -%}]::varchar[]
+    {%- set items = [] -%}
+    {%- for value in values -%}{%- do items.append(sql_string(value)) -%}{%- endfor -%}
+    {%- if items -%}
+        {{ list_of(items) }}
+    {%- else -%}
+        {#- an empty list literal has no element type -#}
+        {{ list_filter(list_of(["''"]), 'item', 'false') }}
+    {%- endif -%}
 {%- endmacro %}
 
 
@@ -171,7 +170,7 @@ matches as (
     {%- set meta = detection_meta(name) %}
     select
         '{{ meta.detection_id }}' as detection_id,
-        '{{ meta.title | replace("'", "''") }}' as title,
+        {{ sql_string(meta.title) }} as title,
         '{{ meta.severity }}' as severity,
         {{ sql_string_list(meta.mitre_tactics) }} as mitre_tactics,
         {{ sql_string_list(meta.mitre_techniques) }} as mitre_techniques,
@@ -185,63 +184,74 @@ matches as (
         source_ip_address,
         source_ip,
         concat_ws(
-            '|', {% for column in meta.dedup_key %}coalesce(cast({{ column }} as varchar), '-')
+            '|', {% for column in meta.dedup_key %}coalesce(cast({{ column }} as string), '-')
             {{- ', ' if not loop.last }}{% endfor %}
         ) as dedup_key,
         {{ window_start('event_time', meta.dedup_window | int) }} as window_started_at,
-        {{ render_summary("'" ~ (meta.summary | replace("'", "''")) ~ "'") }} as summary
+        {{ render_summary(sql_string(meta.summary)) }} as summary
     from {{ ref(name) }}
     where {{ lake_partition_filter() }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 
+suppressed as (
+
+    select distinct
+        matches.detection_id,
+        matches.event_id
+    from matches
+    inner join suppressions
+        on
+            (suppressions.detection_id = '*' or suppressions.detection_id = matches.detection_id)
+            and (
+                suppressions.principal_pattern is null
+                or {{ matches_glob('matches.principal_arn', 'suppressions.principal_pattern') }}
+            )
+            and (
+                suppressions.source_cidr is null
+                or coalesce({{ ip_in_cidr('matches.source_ip', 'suppressions.source_cidr') }}, false)
+            )
+            and (
+                suppressions.account_id is null
+                or suppressions.account_id = matches.account_id
+            )
+
+),
+
 judged as (
 
     select
         matches.*,
-        exists (
-            select 1
-            from suppressions
-            where
-                suppressions.detection_id in ('*', matches.detection_id)
-                and (
-                    suppressions.principal_pattern is null
-                    or {{ matches_glob('matches.principal_arn', 'suppressions.principal_pattern') }}
-                )
-                and (
-                    suppressions.source_cidr is null
-                    or coalesce({{ ip_in_cidr('matches.source_ip', 'suppressions.source_cidr') }}, false)
-                )
-                and (
-                    suppressions.account_id is null
-                    or suppressions.account_id = matches.account_id
-                )
-        ) as is_suppressed
+        suppressed.event_id is not null as is_suppressed
     from matches
+    left join suppressed
+        on
+            matches.detection_id = suppressed.detection_id
+            and matches.event_id = suppressed.event_id
 
 ),
 
 final as (
 
     select
-        md5(detection_id || '|' || dedup_key || '|' || cast(window_started_at as varchar))
+        md5(detection_id || '|' || dedup_key || '|' || {{ timestamp_text('window_started_at') }})
             as alert_id,
         detection_id,
         any_value(title) as title,
         any_value(severity) as severity,
         any_value(mitre_tactics) as mitre_tactics,
         any_value(mitre_techniques) as mitre_techniques,
-        arg_min(account_id, (event_time, event_id)) as account_id,
-        arg_min(aws_region, (event_time, event_id)) as aws_region,
-        arg_min(principal_arn, (event_time, event_id)) as principal_arn,
-        arg_min(source_ip_address, (event_time, event_id)) as source_ip_address,
+        {{ first_by('account_id', ['event_time', 'event_id']) }} as account_id,
+        {{ first_by('aws_region', ['event_time', 'event_id']) }} as aws_region,
+        {{ first_by('principal_arn', ['event_time', 'event_id']) }} as principal_arn,
+        {{ first_by('source_ip_address', ['event_time', 'event_id']) }} as source_ip_address,
         min(event_time) as first_seen_at,
         max(event_time) as last_seen_at,
         cast(count(distinct event_id) as integer) as event_count,
-        list_sort(list_distinct(list(event_id))) as event_ids,
+        {{ sorted_set_agg('event_id') }} as event_ids,
         dedup_key,
-        arg_min(summary, (event_time, event_id)) as summary,
+        {{ first_by('summary', ['event_time', 'event_id']) }} as summary,
         bool_and(is_suppressed) as suppressed,
         cast(window_started_at as date) as alert_date
     from judged

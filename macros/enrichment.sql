@@ -56,11 +56,15 @@
     itself when it has files, otherwise no rows with its columns (`columns`: name → type), so
     views over it still build. Re-evaluated by every build.
 -#}
-{% macro landing_or_empty(source_relation, dataset, columns) -%}
+{% macro landing_or_empty(source_relation, dataset, columns) %}
+    {{ return(adapter.dispatch('landing_or_empty', 'trailhouse')(source_relation, dataset, columns)) }}
+{% endmacro %}
+
+{% macro duckdb__landing_or_empty(source_relation, dataset, columns) -%}
     {%- set has_files = false -%}
     {%- if execute -%}
         {%- set has_files = lake_file_count(
-            adapter.external_root() ~ "/landing/" ~ dataset ~ "/*/*.parquet"
+            lake_root() ~ "/landing/" ~ dataset ~ "/*/*.parquet"
         ) > 0 -%}
     {%- endif -%}
     {%- if has_files -%}
@@ -74,4 +78,25 @@
             where false
         )
     {%- endif -%}
+{%- endmacro %}
+
+{#- Spark: the source is a catalog table over the landing directory, declared with its
+    columns (so an empty or missing directory reads as no rows) and re-declared by every build,
+    as ingest may have added columns since. Partitions are found by listing, not registered. -#}
+{% macro spark__landing_or_empty(source_relation, dataset, columns) -%}
+    {%- if execute -%}
+        {%- set types = {'varchar': 'string', 'timestamptz': 'timestamp', 'json': 'string'} -%}
+        {%- set declared = [] -%}
+        {%- for name, type in columns.items() -%}
+            {%- do declared.append(name ~ ' ' ~ types.get(type, type)) -%}
+        {%- endfor -%}
+        {%- do run_query("create schema if not exists " ~ source_relation.schema) -%}
+        {%- do run_query("drop table if exists " ~ source_relation) -%}
+        {%- do run_query(
+            "create table " ~ source_relation ~ " (" ~ declared | join(', ')
+            ~ ") using parquet partitioned by (event_date) location '"
+            ~ lake_root() ~ "/landing/" ~ dataset ~ "'"
+        ) -%}
+    {%- endif -%}
+    {{ source_relation }}
 {%- endmacro %}

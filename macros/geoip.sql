@@ -9,7 +9,7 @@
     {%- if env_var('TRAILHOUSE_GEOIP_DB', '') -%}
         trailhouse_geoip_country({{ ip }})
     {%- else -%}
-        cast(null as varchar)
+        cast(null as string)
     {%- endif -%}
 {%- endmacro %}
 

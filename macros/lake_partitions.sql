@@ -45,6 +45,20 @@
 {%- endmacro %}
 
 
+{#- The lake root (TRAILHOUSE_LAKE): dbt-duckdb's external_root; Spark reads the variable. -#}
+{% macro lake_root() %}
+    {{ return(adapter.dispatch('lake_root', 'trailhouse')()) }}
+{% endmacro %}
+
+{% macro duckdb__lake_root() -%}
+    {{ return(adapter.external_root()) }}
+{%- endmacro %}
+
+{% macro spark__lake_root() -%}
+    {{ return(env_var('TRAILHOUSE_LAKE', './lake')) }}
+{%- endmacro %}
+
+
 {% macro lake_partition_filter() -%}
     true /* lake_partitions:filter */
 {%- endmacro %}
@@ -86,7 +100,7 @@
     {#- Only inputs that have files: read_parquet fails on a pattern that matches nothing. -#}
     {%- set input_globs = [] -%}
     {%- for input in inputs -%}
-        {%- set pattern = adapter.external_root() ~ "/" ~ input ~ "/*/*.parquet" -%}
+        {%- set pattern = lake_root() ~ "/" ~ input ~ "/*/*.parquet" -%}
         {%- if lake_file_count(pattern) > 0 -%}
             {%- do input_globs.append("'" ~ pattern ~ "'") -%}
         {%- endif -%}
@@ -104,7 +118,7 @@
     {%- set order_clause = 'order by ' ~ order_by if order_by else '' -%}
     {%- set file_options = 'format parquet, compression zstd, row_group_size '
         ~ config.get('row_group_size', 16384) -%}
-    {%- set root = adapter.external_root() -%}
+    {%- set root = lake_root() -%}
     {%- set dataset = this.identifier -%}
     {%- set target_relation = this.incorporate(type='view') -%}
     {%- set marker = lake_partition_filter() -%}
@@ -382,10 +396,91 @@
 {% endmaterialization %}
 
 
+{#-
+    lake_partitions on Spark: the same dataset at the same place (<lake>/<model>/<partition>=…/),
+    written by one Spark job over all of the input. Spark is the engine for lakes too large for
+    one machine, where a job over the input is split across executors, so there is no partition
+    plan: every partition with input is recomputed and replaced (dynamic partition overwrite:
+    partitions the job does not write stay as they were; `--full-refresh` replaces the whole
+    dataset). Each partition is written as one file, rows in `order_by` order, and published by
+    Spark's commit protocol (files appear in a partition when its task commits).
+    The relation is an external catalog table over the directory; its partitions are listed
+    from storage on every read (`spark.sql.hive.manageFilesourcePartitions` is off in the
+    profile), so partitions written by DuckDB or by another job are read too.
+-#}
+{% materialization lake_partitions, adapter='spark' %}
+    {%- set partition_by = config.require('partition_by') -%}
+    {%- set order_by = config.get('order_by') -%}
+    {%- set marker = lake_partition_filter() -%}
+    {%- set location = lake_root() ~ '/' ~ this.identifier -%}
+    {%- set target_relation = this.incorporate(type='table') -%}
+    {%- set rows_view = this.identifier ~ '__lake_rows' -%}
+
+    {%- if marker not in compiled_code -%}
+        {{ exceptions.raise_compiler_error(
+            "lake_partitions model " ~ this.identifier ~ " must filter its partitioned input with "
+            ~ "{{ lake_partition_filter() }}") }}
+    {%- endif -%}
+
+    {{ run_hooks(pre_hooks) }}
+
+    {% call statement('rows') -%}
+        create or replace temporary view {{ rows_view }} as
+        {{ compiled_code.replace(marker, 'true') }}
+    {%- endcall %}
+    {%- set described = run_query('describe ' ~ rows_view) -%}
+    {%- set columns = [] -%}
+    {%- for row in described.rows if row[0] and not row[0].startswith('#') -%}
+        {%- if row[0] != partition_by and row[0] not in columns | map(attribute='name') | list -%}
+            {%- do columns.append({'name': row[0], 'type': row[1]}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+
+    {#- Declared afresh every build (the data stays: the table is external), so the schema
+        follows the model's SQL. -#}
+    {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+    {%- if existing is not none -%}
+        {%- do adapter.drop_relation(existing) -%}
+    {%- endif -%}
+    {% call statement('declare') -%}
+        create table {{ target_relation }} (
+            {%- for column in columns %}
+            `{{ column.name }}` {{ column.type }},
+            {%- endfor %}
+            `{{ partition_by }}` date
+        )
+        using parquet
+        partitioned by ({{ partition_by }})
+        location '{{ location }}'
+    {%- endcall %}
+
+    {%- do run_query('set spark.sql.sources.partitionOverwriteMode='
+        ~ ('static' if should_full_refresh() else 'dynamic')) -%}
+    {% call statement('main') -%}
+        insert overwrite table {{ target_relation }} partition ({{ partition_by }})
+        select
+            {%- for column in columns %}
+            `{{ column.name }}`,
+            {%- endfor %}
+            `{{ partition_by }}`
+        from {{ rows_view }}
+        distribute by {{ partition_by }}
+        {%- if order_by %}
+        sort by {{ order_by }}
+        {%- endif %}
+    {%- endcall %}
+    {%- do run_query('set spark.sql.sources.partitionOverwriteMode=dynamic') -%}
+
+    {{ run_hooks(post_hooks) }}
+    {% do persist_docs(target_relation, model) %}
+    {{ return({'relations': [target_relation]}) }}
+{% endmaterialization %}
+
+
 {#- The rows of `relation` with one row per `event_id`: the first landing of each (a record
     delivered twice, a log file read again after it grew or was rotated). -#}
 {% macro first_landing(relation) -%}
-    select * exclude (delivery_rank)
+    select {{ star_except(['delivery_rank']) }}
     from (
         select
             *,

@@ -12,7 +12,7 @@
         ['class_name', "'" ~ class_name ~ "'", true],
         ['category_uid', category_uid, true],
         ['category_name', "'" ~ category_name ~ "'", true],
-        ['time', 'epoch_ms(event_time)', true],
+        ['time', epoch_milliseconds('event_time'), true],
         ['severity', 'severity', true],
         ['severity_id', "case severity when 'info' then 1 when 'low' then 2 when 'medium' then 3 "
             ~ "when 'high' then 4 when 'critical' then 5 end", true],
@@ -24,7 +24,7 @@
         ['metadata.version', "'1.1.0'", true],
         ['metadata.product.name', "'CloudTrail'", true],
         ['metadata.product.vendor_name', "'AWS'", true],
-        ['metadata.logged_time', 'epoch_ms(received_at)', false],
+        ['metadata.logged_time', epoch_milliseconds('received_at'), false],
         ['src_endpoint.ip', 'source_ip', false],
         ['src_endpoint.domain', "case when source_ip is null then source_ip_address end", false],
         ['http_request.user_agent', 'user_agent', false],
@@ -40,30 +40,30 @@
 {% macro schema_mappings() %}
     {%- set api_activity_id -%}
         case
-            when regexp_matches(event_name, '^(Create|Run|Start|Put|Add|Import|Issue|Register)')
+            when {{ regex_matches('event_name', '^(Create|Run|Start|Put|Add|Import|Issue|Register)') }}
                 then 1
-            when regexp_matches(event_name, '^(Get|List|Describe|Head|Lookup|Search|Batch[GL])')
+            when {{ regex_matches('event_name', '^(Get|List|Describe|Head|Lookup|Search|Batch[GL])') }}
                 then 2
-            when regexp_matches(event_name, '^(Update|Modify|Set|Attach|Enable|Associate|Tag)')
+            when {{ regex_matches('event_name', '^(Update|Modify|Set|Attach|Enable|Associate|Tag)') }}
                 then 3
-            when regexp_matches(event_name, '^(Delete|Remove|Terminate|Detach|Disable|Untag)')
+            when {{ regex_matches('event_name', '^(Delete|Remove|Terminate|Detach|Disable|Untag)') }}
                 then 4
             else 99
         end
     {%- endset -%}
     {%- set account_change_id -%}
         case
-            when regexp_matches(event_name, '^(Attach|Put)(User|Role|Group)Policy$')
+            when {{ regex_matches('event_name', '^(Attach|Put)(User|Role|Group)Policy$') }}
                 or event_name = 'AddUserToGroup'
                 then 7
-            when regexp_matches(event_name, '^(Detach|Delete)(User|Role|Group)Policy$')
+            when {{ regex_matches('event_name', '^(Detach|Delete)(User|Role|Group)Policy$') }}
                 or event_name = 'RemoveUserFromGroup'
                 then 8
             when event_name in ('ChangePassword', 'UpdateLoginProfile') then 3
             when event_name = 'EnableMFADevice' then 10
             when event_name = 'DeactivateMFADevice' then 11
-            when starts_with(event_name, 'Create') then 1
-            when starts_with(event_name, 'Delete') then 6
+            when event_name like 'Create%' then 1
+            when event_name like 'Delete%' then 6
             else 99
         end
     {%- endset -%}
@@ -76,10 +76,10 @@
                 ['ecs.version', "'8.11.0'", true],
                 ['event.id', 'event_id', true],
                 ['event.kind', "'event'", true],
-                ['event.category', "[case category when 'authentication' then 'authentication' "
+                ['event.category', list_of(["case category when 'authentication' then 'authentication' "
                     ~ "when 'iam' then 'iam' when 'network' then 'network' "
                     ~ "when 'storage' then 'file' when 'database' then 'database' "
-                    ~ "when 'compute' then 'host' else 'configuration' end]", true],
+                    ~ "when 'compute' then 'host' else 'configuration' end"]), true],
                 ['event.action', 'event_name', true],
                 ['event.provider', 'event_source', true],
                 ['event.outcome', 'outcome', true],
@@ -145,11 +145,11 @@
         },
         'ocsf_account_change': {
             'from': 'int_cloudtrail__shell',
-            'where': "event_source = 'iam.amazonaws.com' and regexp_matches(event_name, "
-                ~ "'^(Create|Delete)(User|Role|AccessKey|LoginProfile)$"
-                ~ "|^(Attach|Detach|Put|Delete)(User|Role|Group)Policy$"
-                ~ "|^(AddUserTo|RemoveUserFrom)Group$|^(UpdateAccessKey|UpdateLoginProfile"
-                ~ "|ChangePassword|EnableMFADevice|DeactivateMFADevice|UpdateAssumeRolePolicy)$')",
+            'where': "event_source = 'iam.amazonaws.com' and " ~ regex_matches('event_name',
+                '^(Create|Delete)(User|Role|AccessKey|LoginProfile)$'
+                ~ '|^(Attach|Detach|Put|Delete)(User|Role|Group)Policy$'
+                ~ '|^(AddUserTo|RemoveUserFrom)Group$|^(UpdateAccessKey|UpdateLoginProfile'
+                ~ '|ChangePassword|EnableMFADevice|DeactivateMFADevice|UpdateAssumeRolePolicy)$'),
             'fields': ocsf_common_fields(
                 '3001', 'Account Change', '3', 'Identity & Access Management') + [
                 ['activity_id', account_change_id, true],

@@ -30,18 +30,24 @@
     {%- set ns = namespace(sql=template) -%}
     {%- for column in columns -%}
         {%- set ns.sql = "replace(" ~ ns.sql ~ ", '{" ~ column ~ "}', coalesce(cast("
-            ~ column ~ " as varchar), '{?}'))" -%}
+            ~ column ~ " as string), '{?}'))" -%}
     {%- endfor -%}
     replace(
         replace(
             replace(
-                regexp_replace({{ ns.sql }}, '\[[^\]]*[{][?][}][^\]]*\]', '', 'g'),
+                {{ regex_replace_all(ns.sql, '\\[[^\\]]*[{][?][}][^\\]]*\\]', '') }},
                 '{?}', 'unknown'
             ),
             '[', ''
         ),
         ']', ''
     )
+{%- endmacro %}
+
+
+{#- The non-NULL values of the comma-separated SQL expressions in the call block, as a list. -#}
+{% macro non_null_list() -%}
+    {{ list_filter(list_of([caller()]), 'item', 'item is not null') }}
 {%- endmacro %}
 
 
@@ -52,4 +58,9 @@
 
 {% macro duckdb__to_json_document(expression) -%}
     to_json({{ expression }})
+{%- endmacro %}
+
+{#- Spark leaves NULL fields out unless told; DuckDB writes them as null. -#}
+{% macro spark__to_json_document(expression) -%}
+    to_json({{ expression }}, map('ignoreNullFields', 'false'))
 {%- endmacro %}

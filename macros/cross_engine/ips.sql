@@ -121,3 +121,134 @@
         case when contains({{ cidr }}, ':') then 128 else 32 end
     )
 {%- endmacro %}
+
+
+{#- Spark has no IP type: addresses are checked and normalized with text and array functions,
+    to the same text DuckDB's inet prints. -#}
+
+{#- The eight hex groups of an IPv6 address in text without a dotted tail, `::` expanded;
+    an address with a bad `::` gives a list of another size. -#}
+{% macro _spark_ipv6_groups(text) -%}
+    case
+        when {{ text }} like '%::%'
+            then element_at(transform(
+                array(split({{ text }}, '::', -1)),
+                halves -> element_at(transform(
+                    array(struct(
+                        filter(split(halves[0], ':'), g -> g != '') as head,
+                        filter(split(try_element_at(halves, 2), ':'), g -> g != '') as tail
+                    )),
+                    parts -> case
+                        when size(halves) = 2 and size(parts.head) + size(parts.tail) <= 7
+                            then concat(
+                                parts.head,
+                                array_repeat('0', 8 - size(parts.head) - size(parts.tail)),
+                                parts.tail
+                            )
+                        else array()
+                    end
+                ), 1)
+            ), 1)
+        else split({{ text }}, ':')
+    end
+{%- endmacro %}
+
+{% macro spark__normalize_ip(expression) -%}
+    case
+        when {{ expression }} rlike '^{{ ipv4_pattern() }}$'
+            then {{ expression }}
+        when {{ expression }} rlike '^[0-9A-Fa-f:.]+$'
+            and {{ expression }} like '%:%'
+            and not ({{ expression }} rlike '^:[^:]|[^:]:$')
+            and (
+                {{ expression }} not like '%.%'
+                or {{ expression }} rlike '^.*:{{ ipv4_pattern() }}$'
+            )
+            then element_at(transform(
+                {# 1. a dotted IPv4 tail becomes two hex groups #}
+                array(case
+                    when {{ expression }} like '%.%'
+                        then element_at(transform(
+                            array(transform(
+                                split(regexp_extract({{ expression }}, '[0-9.]+$', 0), '[.]'),
+                                o -> cast(o as int)
+                            )),
+                            q -> regexp_replace({{ expression }}, '[0-9.]+$', '')
+                                || lower(hex(q[0] * 256 + q[1])) || ':' || lower(hex(q[2] * 256 + q[3]))
+                        ), 1)
+                    else {{ expression }}
+                end),
+                {# 2. the eight groups, each without leading zeros #}
+                hex_form -> element_at(transform(
+                    array({{ _spark_ipv6_groups('hex_form') }}),
+                    groups -> case
+                        when size(groups) = 8 and forall(groups, g -> g rlike '^[0-9A-Fa-f]{1,4}$')
+                            then element_at(transform(
+                                array(transform(groups, g -> lower(conv(g, 16, 16)))),
+                                gs -> case
+                                    {# 3. IPv4-mapped: the IPv4 address #}
+                                    when slice(gs, 1, 5) = array('0', '0', '0', '0', '0') and gs[5] = 'ffff'
+                                        then concat_ws('.',
+                                            cast(div(cast(conv(gs[6], 16, 10) as int), 256) as string),
+                                            cast(cast(conv(gs[6], 16, 10) as int) % 256 as string),
+                                            cast(div(cast(conv(gs[7], 16, 10) as int), 256) as string),
+                                            cast(cast(conv(gs[7], 16, 10) as int) % 256 as string))
+                                    {# 3. RFC 5952: the longest run of two or more zero groups
+                                        (the first of equal runs) becomes "::" #}
+                                    else element_at(transform(
+                                        array(concat_ws('', transform(gs, g -> if(g = '0', 'z', 'n')))),
+                                        zeros -> case
+                                            {%- for run in range(8, 1, -1) %}
+                                            {%- set at = "instr(zeros, '" ~ ('z' * run) ~ "')" %}
+                                            when {{ at }} > 0
+                                                then concat_ws(':', slice(gs, 1, {{ at }} - 1))
+                                                || '::'
+                                                || concat_ws(':', slice(gs, {{ at }} + {{ run }}, {{ 9 - run }} - {{ at }}))
+                                            {%- endfor %}
+                                            else concat_ws(':', gs)
+                                        end
+                                    ), 1)
+                                end
+                            ), 1)
+                    end
+                ), 1)
+            ), 1)
+    end
+{%- endmacro %}
+
+{% macro spark__extract_ips(documents, source_ip) -%}
+    {%- set text -%}
+        concat_ws(' ', {% for doc in documents %}{{ doc }}{{ ', ' if not loop.last }}{% endfor %})
+    {%- endset -%}
+    array_sort(array_distinct(filter(
+        transform(
+            concat(
+                regexp_extract_all({{ text }}, '[0-9]+([.][0-9]+){3,}', 0),
+                regexp_extract_all({{ text }}, '[0-9A-Za-z:.]*:[0-9A-Za-z:.]*:[0-9A-Za-z:.]*', 0),
+                array({{ source_ip }})
+            ),
+            candidate -> {{ normalize_ip('candidate') }}
+        ),
+        ip -> ip is not null
+    )))
+{%- endmacro %}
+
+{#- The bits of a normalized address (32 or 128 characters of 0 and 1). -#}
+{% macro _spark_ip_bits(ip) -%}
+    case
+        when {{ ip }} like '%:%'
+            then concat_ws('', transform({{ _spark_ipv6_groups(ip) }}, g -> lpad(conv(g, 16, 2), 16, '0')))
+        else concat_ws('', transform(split({{ ip }}, '[.]'), o -> lpad(conv(o, 10, 2), 8, '0')))
+    end
+{%- endmacro %}
+
+{% macro spark__ip_in_cidr(ip, cidr) -%}
+    element_at(transform(
+        array(struct(
+            {{ _spark_ip_bits(ip) }} as address,
+            {{ _spark_ip_bits("split_part(" ~ cidr ~ ", '/', 1)") }} as network,
+            {{ cidr_prefix_length(cidr) }} as prefix
+        )),
+        c -> length(c.address) = length(c.network) and left(c.address, c.prefix) = left(c.network, c.prefix)
+    ), 1)
+{%- endmacro %}

@@ -52,3 +52,47 @@
 {% macro duckdb__json_string_list(column, path) -%}
     json_extract_string({{ column }}, '{{ path }}')
 {%- endmacro %}
+
+
+{#- Spark: a shape as a DDL type (`struct<...>`), JSON-typed fields as text (Spark keeps an
+    object or array met where text is expected as its JSON text). -#}
+{% macro _spark_shape_type(shape) -%}
+    {%- if shape is mapping -%}
+        struct<{% for name, inner in shape.items() %}`{{ name }}`: {{ _spark_shape_type(inner) }}{{ ', ' if not loop.last }}{% endfor %}>
+    {%- elif shape is string -%}
+        {{- {'VARCHAR': 'string', 'JSON': 'string'}.get(shape | upper, shape | lower) -}}
+    {%- else -%}
+        array<{{ _spark_shape_type(shape[0]) }}>
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__json_to_struct(column, shape) -%}
+    from_json({{ column }}, '{{ _spark_shape_type(shape) }}')
+{%- endmacro %}
+
+{% macro spark__json_string(column, path) -%}
+    get_json_object({{ column }}, '{{ path }}')
+{%- endmacro %}
+
+{#- Spark gives a string value unquoted; callers only test a JSON value for presence. -#}
+{% macro spark__json_value(column, path) -%}
+    get_json_object({{ column }}, '{{ path }}')
+{%- endmacro %}
+
+{% macro spark__json_text(column) -%}
+    {{ column }}
+{%- endmacro %}
+
+{#- One `[*]` wildcard: the array before it, then the path after it in each element. -#}
+{% macro spark__json_string_list(column, path) -%}
+    {%- set prefix, suffix = path.split('[*]', 1) -%}
+    {%- set array = column if prefix == '$' else 'get_json_object(' ~ column ~ ", '" ~ prefix ~ "')" -%}
+    {%- if suffix -%}
+        transform(
+            from_json({{ array }}, 'array<string>'),
+            element -> get_json_object(element, '${{ suffix }}')
+        )
+    {%- else -%}
+        from_json({{ array }}, 'array<string>')
+    {%- endif -%}
+{%- endmacro %}

@@ -12,6 +12,11 @@
     '{{ value | replace("'", "''") }}'
 {%- endmacro %}
 
+{#- Spark reads backslash escapes in literals, and `''` as two adjacent literals. -#}
+{% macro spark__sql_string(value) -%}
+    '{{ spark__escape_single_quotes(value) }}'
+{%- endmacro %}
+
 
 {#- `subject` equals `value` (the whole text). -#}
 {% macro text_equals(subject, value, cased=false) -%}
@@ -36,9 +41,9 @@
 {#- `subject` matches a LIKE pattern (`%`, `_`; `\` escapes them). -#}
 {% macro text_like(subject, pattern, cased=false) -%}
     {%- if cased -%}
-        ({{ subject }} like {{ sql_string(pattern) }} escape '\')
+        ({{ subject }} like {{ sql_string(pattern) }} escape {{ sql_string('\\') }})
     {%- else -%}
-        (lower({{ subject }}) like {{ sql_string(pattern | lower) }} escape '\')
+        (lower({{ subject }}) like {{ sql_string(pattern | lower) }} escape {{ sql_string('\\') }})
     {%- endif -%}
 {%- endmacro %}
 
@@ -46,9 +51,9 @@
 {#- `subject` equals, starts with or ends with (`how`) the text of the expression `other`. -#}
 {% macro text_compare(subject, other, how='equals') -%}
     {%- if how == 'starts' -%}
-        starts_with(lower({{ subject }}), lower({{ other }}))
+        (left(lower({{ subject }}), length({{ other }})) = lower({{ other }}))
     {%- elif how == 'ends' -%}
-        ends_with(lower({{ subject }}), lower({{ other }}))
+        (right(lower({{ subject }}), length({{ other }})) = lower({{ other }}))
     {%- else -%}
         (lower({{ subject }}) = lower({{ other }}))
     {%- endif -%}
@@ -64,13 +69,17 @@
     regexp_matches({{ subject }}, {{ sql_string(pattern) }})
 {%- endmacro %}
 
+{% macro spark__regex_matches(subject, pattern) -%}
+    ({{ subject }} rlike {{ sql_string(pattern) }})
+{%- endmacro %}
+
 
 {#- `subject` read as a number compares (`operator`) with `number`; text never does. -#}
 {% macro number_compare(subject, operator, number) %}
     {{ return(adapter.dispatch('number_compare', 'trailhouse')(subject, operator, number)) }}
 {% endmacro %}
 
-{% macro duckdb__number_compare(subject, operator, number) -%}
+{% macro default__number_compare(subject, operator, number) -%}
     (try_cast({{ subject }} as double) {{ operator }} {{ number }})
 {%- endmacro %}
 
@@ -79,6 +88,10 @@
 {% macro list_any(values, var, test) %}
     {{ return(adapter.dispatch('list_any', 'trailhouse')(values, var, test)) }}
 {% endmacro %}
+
+{% macro spark__list_any(values, var, test) -%}
+    coalesce(exists({{ values }}, {{ var }} -> coalesce({{ test }}, false)), false)
+{%- endmacro %}
 
 {% macro duckdb__list_any(values, var, test) -%}
     coalesce(list_bool_or(list_transform({{ values }}, {{ var }} -> coalesce({{ test }}, false))), false)
@@ -117,3 +130,17 @@
         s -> s is not null
     )
 {%- endmacro %}
+
+{#- Spark: an array at a key is read as one (a string that looks like one is not); anything
+    else is the key's value as text. -#}
+{% macro spark__json_path_strings(column, keys) -%}
+    {%- set ns = namespace(
+        values="coalesce(from_json(" ~ column ~ ", 'array<string>'), array(" ~ column ~ "))") -%}
+    {%- for key in keys -%}
+        {%- set ns.values = "flatten(transform(" ~ ns.values ~ ", d -> coalesce("
+            ~ "from_json(d, 'struct<`" ~ key ~ "`: array<string>>').`" ~ key ~ "`, "
+            ~ "array(get_json_object(d, " ~ sql_string("$['" ~ key ~ "']") ~ ")))))" -%}
+    {%- endfor -%}
+    filter({{ ns.values }}, s -> s is not null)
+{%- endmacro %}
+

@@ -6,3 +6,9 @@
 {% macro duckdb__matches_glob(value, pattern) -%}
     ({{ value }} glob {{ pattern }})
 {%- endmacro %}
+
+{#- Spark has no GLOB: the pattern becomes a LIKE pattern (its `%`, `_` and `\` escaped). -#}
+{% macro spark__matches_glob(value, pattern) -%}
+    ({{ value }} like replace(replace(replace(replace(replace(
+        {{ pattern }}, '\\', '\\\\'), '%', '\\%'), '_', '\\_'), '*', '%'), '?', '_'))
+{%- endmacro %}

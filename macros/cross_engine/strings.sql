@@ -4,7 +4,7 @@
 {% endmacro %}
 
 {% macro duckdb__regex_extract(expression, pattern, group) -%}
-    nullif(regexp_extract({{ expression }}, '{{ pattern }}', {{ group }}), '')
+    nullif(regexp_extract({{ expression }}, {{ sql_string(pattern) }}, {{ group }}), '')
 {%- endmacro %}
 
 
@@ -16,4 +16,34 @@
 
 {% macro duckdb__url_decode(expression) -%}
     coalesce(try(url_decode({{ expression }})), {{ expression }})
+{%- endmacro %}
+
+
+{% macro spark__regex_extract(expression, pattern, group) -%}
+    nullif(regexp_extract({{ expression }}, {{ sql_string(pattern) }}, {{ group }}), '')
+{%- endmacro %}
+
+{#- Spark's decoder reads `+` as a space: protect it first. -#}
+{% macro spark__url_decode(expression) -%}
+    coalesce(try_url_decode(replace({{ expression }}, '+', '%2B')), {{ expression }})
+{%- endmacro %}
+
+
+{#- Every match of `pattern` (an RE2 / Java regex both read the same) replaced. -#}
+{% macro regex_replace_all(expression, pattern, replacement) %}
+    {{ return(adapter.dispatch('regex_replace_all', 'trailhouse')(expression, pattern, replacement)) }}
+{% endmacro %}
+
+{% macro duckdb__regex_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, {{ sql_string(pattern) }}, {{ sql_string(replacement) }}, 'g')
+{%- endmacro %}
+
+{% macro spark__regex_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, {{ sql_string(pattern) }}, {{ sql_string(replacement) }})
+{%- endmacro %}
+
+
+{#- Every match of `pattern` (its `group`) as a list of text. -#}
+{% macro regex_extract_all(expression, pattern, group=0) -%}
+    regexp_extract_all({{ expression }}, {{ sql_string(pattern) }}, {{ group }})
 {%- endmacro %}

@@ -7,7 +7,7 @@
     select {{ column_name }}
     from {{ model }}
     where
-        {{ column_name }} < cast('{{ min_value }}' as timestamptz)
+        {{ column_name }} < cast('{{ min_value }}' as {{ utc_timestamp_type() }})
         or {{ column_name }} > current_timestamp + interval '{{ future_tolerance }}'
 
 {% endtest %}

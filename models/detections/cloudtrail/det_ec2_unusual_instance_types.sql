@@ -16,10 +16,10 @@ final as (
         event_source = 'ec2.amazonaws.com'
         and event_name = 'RunInstances'
         -- allowed or denied: a denied attempt is as telling
-        and regexp_matches(
-            coalesce({{ json_string('request_parameters', '$.instanceType') }}, ''),
+        and {{ regex_matches(
+            json_string('request_parameters', '$.instanceType'),
             '^(p[0-9]|g[0-9]|inf[0-9]|trn[0-9]|dl[0-9])'
-        )
+        ) }}
 
 )
 

@@ -16,10 +16,10 @@ final as (
         event_source = 'ecr.amazonaws.com'
         and event_name = 'SetRepositoryPolicy'
         and error_code is null
-        and regexp_matches(
-            regexp_replace({{ json_string('request_parameters', '$.policyText') }}, '\s', '', 'g'),
-            '"Principal":(\{"AWS":)?\[?"\*"'
-        )
+        and {{ regex_matches(
+            regex_replace_all(json_string('request_parameters', '$.policyText'), '\\s', ''),
+            '"Principal":(\\{"AWS":)?\\[?"\\*"'
+        ) }}
 
 )
 

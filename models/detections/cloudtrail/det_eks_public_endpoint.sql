@@ -20,10 +20,7 @@ final as (
         = 'true'
         -- no CIDR list means 0.0.0.0/0
         and coalesce(
-            cast(
-                {{ json_value('request_parameters', '$.resourcesVpcConfig.publicAccessCidrs') }}
-                as varchar
-            ),
+            {{ json_string('request_parameters', '$.resourcesVpcConfig.publicAccessCidrs') }},
             '["0.0.0.0/0"]'
         ) like '%0.0.0.0/0%'
 

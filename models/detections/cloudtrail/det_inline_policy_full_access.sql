@@ -17,18 +17,11 @@ final as (
         and event_name in ('PutUserPolicy', 'PutRolePolicy', 'PutGroupPolicy')
         and error_code is null
         -- the policy document is a JSON string: compare it without its whitespace
-        and regexp_matches(
-            regexp_replace(
-                {{ json_string('request_parameters', '$.policyDocument') }}, '\s', '', 'g'
-            ),
-            '"Action":\[?"\*"'
-        )
-        and regexp_matches(
-            regexp_replace(
-                {{ json_string('request_parameters', '$.policyDocument') }}, '\s', '', 'g'
-            ),
-            '"Resource":\[?"\*"'
-        )
+        {%- set policy = regex_replace_all(
+            json_string('request_parameters', '$.policyDocument'), '\\s', ''
+        ) %}
+        and {{ regex_matches(policy, '"Action":\\[?"\\*"') }}
+        and {{ regex_matches(policy, '"Resource":\\[?"\\*"') }}
 
 )
 

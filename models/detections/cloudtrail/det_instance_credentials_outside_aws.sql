@@ -14,7 +14,7 @@ final as (
     select * from events
     where
         principal_type = 'AssumedRole'
-        and regexp_matches(coalesce(principal_session_name, ''), '^i-[0-9a-fA-F]{8,17}$')
+        and {{ regex_matches('principal_session_name', '^i-[0-9a-fA-F]{8,17}$') }}
         and source_ip_class = 'public'
         and source_network_name is null
 

@@ -14,9 +14,9 @@ instance_reads as (
     select * from events
     where
         principal_type = 'AssumedRole'
-        and regexp_matches(coalesce(principal_session_name, ''), '^i-[0-9a-fA-F]{8,17}$')
+        and {{ regex_matches('principal_session_name', '^i-[0-9a-fA-F]{8,17}$') }}
         and read_only
-        and regexp_matches(event_name, '^(Describe|List|Get)')
+        and {{ regex_matches('event_name', '^(Describe|List|Get)') }}
 
 ),
 

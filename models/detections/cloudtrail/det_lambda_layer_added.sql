@@ -16,7 +16,7 @@ final as (
         event_source = 'lambda.amazonaws.com'
         and event_name like 'UpdateFunctionConfiguration%'
         and error_code is null
-        and len(coalesce({{ json_string_list('request_parameters', '$.layers[*]') }}, [])) > 0
+        and {{ list_size(json_string_list('request_parameters', '$.layers[*]')) }} > 0
 
 )
 

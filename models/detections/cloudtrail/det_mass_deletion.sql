@@ -13,7 +13,7 @@ deletions as (
 
     select * from events
     where
-        regexp_matches(event_name, '^(Delete|Terminate)')
+        {{ regex_matches('event_name', '^(Delete|Terminate)') }}
         and error_code is null
 
 ),

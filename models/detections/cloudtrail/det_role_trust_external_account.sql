@@ -13,14 +13,13 @@ trust_changes as (
 
     select
         *,
-        regexp_extract_all(
-            coalesce(
-                {{ json_string('request_parameters', '$.assumeRolePolicyDocument') }},
-                {{ json_string('request_parameters', '$.policyDocument') }}
-            ),
+        {{ regex_extract_all(
+            'coalesce('
+            ~ json_string('request_parameters', '$.assumeRolePolicyDocument') ~ ', '
+            ~ json_string('request_parameters', '$.policyDocument') ~ ')',
             'arn:aws:iam::([0-9]{12}):',
-            1
-        ) as trusted_accounts
+            1,
+        ) }} as trusted_accounts
     from events
     where
         event_source = 'iam.amazonaws.com'
@@ -31,9 +30,9 @@ trust_changes as (
 
 final as (
 
-    select * exclude (trusted_accounts)
+    select {{ star_except(['trusted_accounts']) }}
     from trust_changes
-    where len(list_filter(trusted_accounts, account -> account != recipient_account_id)) > 0
+    where {{ list_any('trusted_accounts', 'account', 'account != recipient_account_id') }}
 
 )
 

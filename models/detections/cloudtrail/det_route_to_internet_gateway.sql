@@ -16,9 +16,7 @@ final as (
         event_source = 'ec2.amazonaws.com'
         and event_name in ('CreateRoute', 'ReplaceRoute')
         and error_code is null
-        and starts_with(
-            coalesce({{ json_string('request_parameters', '$.gatewayId') }}, ''), 'igw-'
-        )
+        and {{ json_string('request_parameters', '$.gatewayId') }} like 'igw-%'
         and coalesce(
             {{ json_string('request_parameters', '$.destinationCidrBlock') }},
             {{ json_string('request_parameters', '$.destinationIpv6CidrBlock') }}

@@ -18,17 +18,17 @@ final as (
         and (
             (
                 event_name = 'PutBucketPolicy'
-                and regexp_matches(
-                    replace({{ json_text('request_parameters') }}, ' ', ''),
-                    '"Principal":(\{"AWS":)?(\[)?"\*"'
-                )
+                and {{ regex_matches(
+                    "replace(" ~ json_text('request_parameters') ~ ", ' ', '')",
+                    '"Principal":(\\{"AWS":)?(\\[)?"\\*"'
+                ) }}
             )
             or (
                 event_name = 'PutBucketAcl'
-                and regexp_matches(
-                    {{ json_text('request_parameters') }},
-                    'acs\.amazonaws\.com/groups/global/(AllUsers|AuthenticatedUsers)'
-                )
+                and {{ regex_matches(
+                    json_text('request_parameters'),
+                    'acs[.]amazonaws[.]com/groups/global/(AllUsers|AuthenticatedUsers)'
+                ) }}
             )
         )
 

@@ -26,11 +26,11 @@ final as (
                     'PutPublicAccessBlock',
                     'PutAccountPublicAccessBlock'
                 )
-                and regexp_matches(
-                    {{ json_text('request_parameters') }},
+                and {{ regex_matches(
+                    json_text('request_parameters'),
                     '"(BlockPublicAcls|IgnorePublicAcls|BlockPublicPolicy'
-                    || '|RestrictPublicBuckets)": ?false'
-                )
+                    ~ '|RestrictPublicBuckets)": ?false'
+                ) }}
             )
         )
 

@@ -13,9 +13,9 @@ replications as (
 
     select
         *,
-        regexp_extract_all(
-            {{ json_text('request_parameters') }}, '"Account": ?"([0-9]{12})"', 1
-        ) as destination_accounts
+        {{ regex_extract_all(
+            json_text('request_parameters'), '"Account": ?"([0-9]{12})"', 1
+        ) }} as destination_accounts
     from events
     where
         event_source = 's3.amazonaws.com'
@@ -26,9 +26,9 @@ replications as (
 
 final as (
 
-    select * exclude (destination_accounts)
+    select {{ star_except(['destination_accounts']) }}
     from replications
-    where len(list_filter(destination_accounts, account -> account != recipient_account_id)) > 0
+    where {{ list_any('destination_accounts', 'account', 'account != recipient_account_id') }}
 
 )
 

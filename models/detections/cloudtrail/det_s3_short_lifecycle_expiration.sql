@@ -17,14 +17,11 @@ final as (
         and event_name in ('PutBucketLifecycle', 'PutBucketLifecycleConfiguration')
         and error_code is null
         -- the shortest "Days" of any rule
-        and list_min(
-            list_transform(
-                regexp_extract_all(
-                    {{ json_text('request_parameters') }}, '"Days": ?"?([0-9]+)', 1
-                ),
-                days -> cast(days as integer)
-            )
-        ) <= 7
+        and {{ list_min(list_transform(
+            regex_extract_all(json_text('request_parameters'), '"Days": ?"?([0-9]+)', 1),
+            'days',
+            'cast(days as integer)',
+        )) }} <= 7
 
 )
 

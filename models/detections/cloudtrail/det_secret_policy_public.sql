@@ -16,12 +16,10 @@ final as (
         event_source = 'secretsmanager.amazonaws.com'
         and event_name = 'PutResourcePolicy'
         and error_code is null
-        and regexp_matches(
-            regexp_replace(
-                {{ json_string('request_parameters', '$.resourcePolicy') }}, '\s', '', 'g'
-            ),
-            '"Principal":(\{"AWS":)?\[?"\*"'
-        )
+        and {{ regex_matches(
+            regex_replace_all(json_string('request_parameters', '$.resourcePolicy'), '\\s', ''),
+            '"Principal":(\\{"AWS":)?\\[?"\\*"'
+        ) }}
 
 )
 

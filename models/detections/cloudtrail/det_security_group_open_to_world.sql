@@ -17,9 +17,9 @@ final as (
         and event_name = 'AuthorizeSecurityGroupIngress'
         and error_code is null
         -- any /0 network is every address, whatever address is written before the slash
-        and regexp_matches(
-            {{ json_text('request_parameters') }}, '"cidrIp(v6)?": ?"[0-9a-fA-F.:]*/0"'
-        )
+        and {{ regex_matches(
+            json_text('request_parameters'), '"cidrIp(v6)?": ?"[0-9a-fA-F.:]*/0"'
+        ) }}
 
 )
 

@@ -18,7 +18,7 @@ final as (
             (
                 event_source = 'ec2.amazonaws.com'
                 and event_name in ('ModifySnapshotAttribute', 'ModifyImageAttribute')
-                and regexp_matches({{ json_text('request_parameters') }}, '"add"')
+                and {{ json_text('request_parameters') }} like '%"add"%'
             )
             or (
                 event_source = 'rds.amazonaws.com'

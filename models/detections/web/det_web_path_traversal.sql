@@ -22,10 +22,10 @@ decoded as (
 
 final as (
 
-    select * exclude (request_target) from decoded
+    select {{ star_except(["request_target"]) }} from decoded
     where
         request_target like '%../%'
-        or request_target like '%..\%'
+        or contains(request_target, {{ sql_string('..\\') }})
         or request_target like '%/etc/passwd%'
         or request_target like '%/etc/shadow%'
         or request_target like '%win.ini%'

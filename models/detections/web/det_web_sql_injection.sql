@@ -21,7 +21,7 @@ decoded as (
 
 final as (
 
-    select * exclude (request_target) from decoded
+    select {{ star_except(["request_target"]) }} from decoded
     where
         {{ regex_matches(
             'request_target',

@@ -47,30 +47,25 @@ identified as (
     select
         *,
         -- every identifier of a resource the call acted on, most telling first
-        -- (sqlfluff takes the struct fields below for table references)
-        -- noqa: disable=RF01
-        list_concat(
-            list_value(
-                request_target.bucketName,
-                request_target.instanceId,
-                request_target.roleName,
-                request_target.userName,
-                request_target.groupName,
-                request_target.groupId,
-                request_target.policyArn,
-                request_target.keyId,
-                request_target.functionName,
-                request_target.detectorId,
-                request_target.dBInstanceIdentifier,
-                request_target.secretId,
-                request_target.name
-            ),
-            list_transform(
-                request_target.instancesSet.items, item -> item.instanceId
-            ),
-            resource_arns
-        ) as resource_candidates
-    -- noqa: enable=RF01
+        {{ list_concat([
+            list_of([
+                'request_target.bucketName',
+                'request_target.instanceId',
+                'request_target.roleName',
+                'request_target.userName',
+                'request_target.groupName',
+                'request_target.groupId',
+                'request_target.policyArn',
+                'request_target.keyId',
+                'request_target.functionName',
+                'request_target.detectorId',
+                'request_target.dBInstanceIdentifier',
+                'request_target.secretId',
+                'request_target.name',
+            ]),
+            list_transform('request_target.instancesSet.items', 'item', 'item.instanceId'),
+            'resource_arns',
+        ]) }} as resource_candidates
     from with_resources
 
 ),
@@ -78,10 +73,10 @@ identified as (
 named as (
 
     select
-        * exclude (request_target, resource_arns, resource_candidates),
-        list_filter(
-            resource_candidates, candidate -> candidate is not null and candidate != ''
-        ) as resource_ids
+        {{ star_except(['request_target', 'resource_arns', 'resource_candidates']) }},
+        {{ list_filter(
+            'resource_candidates', 'candidate', "candidate is not null and candidate != ''"
+        ) }} as resource_ids
     from identified
 
 ),
@@ -91,7 +86,7 @@ primary_resource as (
     select
         *,
         -- the resource a call is about: what summaries name and assets are matched on
-        resource_ids[1] as resource_name
+        {{ list_first('resource_ids') }} as resource_name
     from named
 
 ),
@@ -107,7 +102,10 @@ matched as (
         (
             select
                 max_by(
-                    struct_pack(networks.network_name, networks.network_trust),
+                    {{ struct_of({
+                        'network_name': 'networks.network_name',
+                        'network_trust': 'networks.network_trust',
+                    }) }},
                     {{ cidr_prefix_length('networks.cidr') }}
                 )
             from networks
@@ -116,11 +114,11 @@ matched as (
         (
             select
                 max_by(
-                    struct_pack(
-                        principals.principal_owner,
-                        principals.principal_team,
-                        principals.is_break_glass
-                    ),
+                    {{ struct_of({
+                        'principal_owner': 'principals.principal_owner',
+                        'principal_team': 'principals.principal_team',
+                        'is_break_glass': 'principals.is_break_glass',
+                    }) }},
                     length(principals.arn_pattern)
                 )
             from principals
@@ -131,7 +129,10 @@ matched as (
         (
             select
                 max_by(
-                    struct_pack(assets.asset_owner, assets.asset_criticality),
+                    {{ struct_of({
+                        'asset_owner': 'assets.asset_owner',
+                        'asset_criticality': 'assets.asset_criticality',
+                    }) }},
                     length(assets.asset_pattern)
                 )
             from assets
@@ -145,7 +146,7 @@ matched as (
 final as (
 
     select
-        * exclude (network, principal, asset_match),
+        {{ star_except(['network', 'principal', 'asset_match']) }},
         network.network_name as source_network_name,
         network.network_trust as source_network_trust,
         principal.principal_owner,

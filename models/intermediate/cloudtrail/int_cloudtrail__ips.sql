@@ -42,7 +42,7 @@ final as (
         case
             when
                 source_ip_address = 'AWS Internal'
-                or ends_with(lower(source_ip_address), '.amazonaws.com')
+                or lower(source_ip_address) like '%.amazonaws.com'
                 then 'aws_service'
             when source_ip is not null
                 then coalesce(

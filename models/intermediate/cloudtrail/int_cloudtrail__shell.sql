@@ -83,42 +83,39 @@ final as (
         'cloudtrail' as source,  -- noqa: RF04
         rated.landed_at as received_at,
         {{ render_summary('summary_templates.template') }} as summary,  -- noqa: RF04
-        list_filter(
-            [
-                case when rated.read_only then 'read_only' end,
-                case when rated.outcome = 'failure' then 'error' end,
-                case
-                    when
-                        rated.error_code like '%AccessDenied%'
-                        or rated.error_code like '%Unauthorized%'
-                        then 'access_denied'
-                end,
-                case when rated.principal_type = 'Root' then 'root' end,
-                case when rated.event_type = 'AwsConsoleSignIn' then 'console' end,
-                case when rated.session_mfa is false then 'no_mfa' end,
-                case when rated.is_automation then 'automation' end,
-                case when rated.is_break_glass then 'break_glass' end,
-                case when rated.source_ip_class = 'aws_service' then 'aws_service' end,
-                case
-                    when rated.source_ip_class = 'public' and rated.source_network_name is null
-                        then 'unknown_network'
-                end,
-            ],
-            tag -> tag is not null
-        ) as tags,
-        {{ to_json_document("struct_pack(
-            rated.event_source,
-            rated.event_name,
-            rated.aws_region,
-            rated.recipient_account_id,
-            rated.principal_type,
-            rated.principal_arn,
-            rated.user_agent,
-            rated.error_code,
-            rated.error_message,
-            rated.resource_name,
-            rated.request_parameters
-        )") }} as details,
+        {% call non_null_list() %}
+            case when rated.read_only then 'read_only' end,
+            case when rated.outcome = 'failure' then 'error' end,
+            case
+                when
+                    rated.error_code like '%AccessDenied%'
+                    or rated.error_code like '%Unauthorized%'
+                    then 'access_denied'
+            end,
+            case when rated.principal_type = 'Root' then 'root' end,
+            case when rated.event_type = 'AwsConsoleSignIn' then 'console' end,
+            case when rated.session_mfa is false then 'no_mfa' end,
+            case when rated.is_automation then 'automation' end,
+            case when rated.is_break_glass then 'break_glass' end,
+            case when rated.source_ip_class = 'aws_service' then 'aws_service' end,
+            case
+                when rated.source_ip_class = 'public' and rated.source_network_name is null
+                    then 'unknown_network'
+            end
+        {% endcall %} as tags,
+        {{ to_json_document(struct_of({
+            'event_source': 'rated.event_source',
+            'event_name': 'rated.event_name',
+            'aws_region': 'rated.aws_region',
+            'recipient_account_id': 'rated.recipient_account_id',
+            'principal_type': 'rated.principal_type',
+            'principal_arn': 'rated.principal_arn',
+            'user_agent': 'rated.user_agent',
+            'error_code': 'rated.error_code',
+            'error_message': 'rated.error_message',
+            'resource_name': 'rated.resource_name',
+            'request_parameters': 'rated.request_parameters',
+        })) }} as details,
         {{ utc_part('year', 'rated.event_time') }} as year,  -- noqa: RF04
         {{ utc_part('month', 'rated.event_time') }} as month,  -- noqa: RF04
         {{ utc_part('day', 'rated.event_time') }} as day,  -- noqa: RF04

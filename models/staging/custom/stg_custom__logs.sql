@@ -15,7 +15,7 @@ renamed as (
         event_time,
         event_date,
         log_format,
-        cast(fields as json) as fields,  -- noqa: RF04
+        cast(fields as {{ json_type() }}) as fields,  -- noqa: RF04
         raw,
         line_number,
         source_object,
