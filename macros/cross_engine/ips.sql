@@ -130,6 +130,8 @@
     an address with a bad `::` gives a list of another size. -#}
 {% macro _spark_ipv6_groups(text) -%}
     case
+        when {{ text }} like '%:::%'
+            then array()
         when {{ text }} like '%::%'
             then element_at(transform(
                 array(split({{ text }}, '::', -1)),
@@ -243,12 +245,13 @@
 {%- endmacro %}
 
 {% macro spark__ip_in_cidr(ip, cidr) -%}
-    element_at(transform(
+    {#- NULL for a missing address or network, as DuckDB gives -#}
+    if({{ ip }} is null or {{ cidr }} is null, null, element_at(transform(
         array(struct(
             {{ _spark_ip_bits(ip) }} as address,
             {{ _spark_ip_bits("split_part(" ~ cidr ~ ", '/', 1)") }} as network,
             {{ cidr_prefix_length(cidr) }} as prefix
         )),
         c -> length(c.address) = length(c.network) and left(c.address, c.prefix) = left(c.network, c.prefix)
-    ), 1)
+    ), 1))
 {%- endmacro %}
