@@ -17,25 +17,21 @@
 {%- endmacro %}
 
 
-{% macro extract_ips(documents, source_ip) %}
-    {{ return(adapter.dispatch('extract_ips', 'trailhouse')(documents, source_ip)) }}
-{% endmacro %}
-
-{% macro duckdb__extract_ips(documents, source_ip) -%}
-    {%- set text -%}
-        concat_ws(' ', {% for doc in documents %}{{ doc }}{{ ', ' if not loop.last }}{% endfor %})
-    {%- endset -%}
-    list_sort(list_distinct(list_filter(
+{% macro extract_ips(documents, source_ip) -%}
+    {%- set text = "concat_ws(' ', " ~ documents | join(', ') ~ ")" -%}
+    {{ list_sort_distinct(list_filter(
         list_transform(
-            list_concat(
-                regexp_extract_all({{ text }}, '[0-9]+([.][0-9]+){3,}'),
-                regexp_extract_all({{ text }}, '[0-9A-Za-z:.]*:[0-9A-Za-z:.]*:[0-9A-Za-z:.]*'),
-                [{{ source_ip }}]
-            ),
-            candidate -> {{ normalize_ip('candidate') }}
+            list_concat([
+                regex_extract_all(text, '[0-9]+([.][0-9]+){3,}'),
+                regex_extract_all(text, '[0-9A-Za-z:.]*:[0-9A-Za-z:.]*:[0-9A-Za-z:.]*'),
+                list_of([source_ip]),
+            ]),
+            'candidate',
+            normalize_ip('candidate'),
         ),
-        ip -> ip is not null
-    )))
+        'ip',
+        'ip is not null',
+    )) }}
 {%- endmacro %}
 
 
@@ -216,23 +212,6 @@
                 ), 1)
             ), 1)
     end
-{%- endmacro %}
-
-{% macro spark__extract_ips(documents, source_ip) -%}
-    {%- set text -%}
-        concat_ws(' ', {% for doc in documents %}{{ doc }}{{ ', ' if not loop.last }}{% endfor %})
-    {%- endset -%}
-    array_sort(array_distinct(filter(
-        transform(
-            concat(
-                regexp_extract_all({{ text }}, '[0-9]+([.][0-9]+){3,}', 0),
-                regexp_extract_all({{ text }}, '[0-9A-Za-z:.]*:[0-9A-Za-z:.]*:[0-9A-Za-z:.]*', 0),
-                array({{ source_ip }})
-            ),
-            candidate -> {{ normalize_ip('candidate') }}
-        ),
-        ip -> ip is not null
-    )))
 {%- endmacro %}
 
 {#- The bits of a normalized address (32 or 128 characters of 0 and 1). -#}

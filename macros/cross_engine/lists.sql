@@ -100,6 +100,20 @@
 {%- endmacro %}
 
 
+{#- The distinct values of a list, sorted. -#}
+{% macro list_sort_distinct(values) %}
+    {{ return(adapter.dispatch('list_sort_distinct', 'trailhouse')(values)) }}
+{% endmacro %}
+
+{% macro duckdb__list_sort_distinct(values) -%}
+    list_sort(list_distinct({{ values }}))
+{%- endmacro %}
+
+{% macro spark__list_sort_distinct(values) -%}
+    array_sort(array_distinct({{ values }}))
+{%- endmacro %}
+
+
 {#- Aggregate: the distinct non-NULL values of `expression` in the group, sorted. -#}
 {% macro sorted_set_agg(expression) %}
     {{ return(adapter.dispatch('sorted_set_agg', 'trailhouse')(expression)) }}
