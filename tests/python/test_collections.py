@@ -182,3 +182,26 @@ def test_config_show_resolves_references_and_hides_secret_ones(four_sources: dic
     assert result.exit_code == 0, result.output
     assert "very-secret-value" not in result.output and "${TEAM_TOKEN}" in result.output
     assert ws["env"]["AWS_ENDPOINT_URL"] in result.output
+
+
+def test_the_shipped_example_config_is_valid(tmp_path: Path) -> None:
+    from ingest.config import load
+
+    from conftest import PROJECT_ROOT
+
+    config = load(PROJECT_ROOT / "trailhouse.example.yml", {"TRAILHOUSE_EXTERNAL_ID": "x"})
+    assert set(config.collections) == {
+        "org_trail", "sandbox_trail", "trail_notifications", "web", "audit_app"
+    }  # fmt: skip
+
+
+def test_validate_checks_that_profiles_exist(four_sources: dict, tmp_path: Path) -> None:
+    ws = four_sources["ws"]
+    config = four_sources["config"]
+    config.write_text(config.read_text().replace("region: us-east-1", "profile: nope", 1))
+    ws["env"]["AWS_CONFIG_FILE"] = str(tmp_path / "no-aws-config")
+    result = cli(ws, "config", "validate")
+    assert (
+        result.exit_code == 2
+        and "connections.local.profile: no AWS profile 'nope'" in result.output
+    )
