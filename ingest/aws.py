@@ -21,14 +21,39 @@ RETRY_CONFIG = Config(
 )
 
 
-def session(profile: str | None = None) -> boto3.Session:
-    return boto3.Session(profile_name=profile) if profile else boto3.Session()
+def session(
+    profile: str | None = None,
+    role_arn: str | None = None,
+    external_id: str | None = None,
+    region: str | None = None,
+) -> boto3.Session:
+    """A session from a profile (or the default chain), optionally assuming a role with it."""
+    base = boto3.Session(profile_name=profile, region_name=region)
+    if not role_arn:
+        return base
+    arguments = {"RoleArn": role_arn, "RoleSessionName": "trailhouse-ingest"}
+    if external_id:
+        arguments["ExternalId"] = external_id
+    credentials = base.client("sts", config=RETRY_CONFIG).assume_role(**arguments)["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region or base.region_name,
+    )
 
 
-def client(service: str, profile: str | None = None, boto_session: boto3.Session | None = None):
+def client(
+    service: str,
+    profile: str | None = None,
+    boto_session: boto3.Session | None = None,
+    endpoint_url: str | None = None,
+):
     boto_session = boto_session or session(profile)
     region = boto_session.region_name or os.environ.get("AWS_REGION") or "us-east-1"
-    return boto_session.client(service, region_name=region, config=RETRY_CONFIG)
+    return boto_session.client(
+        service, region_name=region, config=RETRY_CONFIG, endpoint_url=endpoint_url
+    )
 
 
 def split_s3_url(url: str) -> tuple[str, str]:

@@ -22,6 +22,7 @@ import jinja2
 import orjson
 import typer
 from rich.table import Table
+from typer.core import TyperGroup
 
 from ingest import __version__, aws, compaction, coverage
 from ingest.console import err, human_bytes, out, progress_bar
@@ -32,7 +33,14 @@ from ingest.pull import PullSummary, pull_bucket, pull_queue
 from ingest.sources import demo as demo_source
 from ingest.sources import local_files
 from ingest.sources.s3_cloudtrail import S3CloudTrail
-from ingest.status import DATASETS, LANDING_SOURCES, alert_stats, dataset_stats, landing_stats
+from ingest.status import (
+    DATASETS,
+    LANDING_SOURCES,
+    alert_stats,
+    collection_events,
+    dataset_stats,
+    landing_stats,
+)
 
 app = typer.Typer(
     name="ingest",
@@ -48,12 +56,33 @@ load_app = typer.Typer(
     rich_markup_mode="markdown",
 )
 app.add_typer(load_app, name="load")
+
+
+class _PullGroup(TyperGroup):
+    """`ingest pull NAME...`: a word that is not a subcommand names collections."""
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            return "collections", self.commands["collections"], args
+        return super().resolve_command(ctx, args)
+
+
 pull_app = typer.Typer(
-    help="Collect logs from where AWS delivers them (S3 buckets, SQS notifications).",
-    no_args_is_help=True,
+    cls=_PullGroup,
+    help="Collect logs: every collection of `trailhouse.yml` (`ingest pull`), some of them "
+    "(`ingest pull NAME...`), or one source given by flags (`ingest pull cloudtrail ...`).",
+    invoke_without_command=True,
+    no_args_is_help=False,
     rich_markup_mode="markdown",
 )
 app.add_typer(pull_app, name="pull")
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="The config file (default: TRAILHOUSE_CONFIG or ./trailhouse.yml)."
+    ),
+]
+
 detections_app = typer.Typer(
     help="The detection library: catalog and coverage.",
     no_args_is_help=True,
@@ -102,7 +131,9 @@ def _usage_error(message: str) -> None:
 # -- landing ---------------------------------------------------------------------------------
 
 
-def _land(lake: Lake, objects: list[InputObject], description: str) -> LandingSummary:
+def _land(
+    lake: Lake, objects: list[InputObject], description: str, collection: str
+) -> LandingSummary:
     con = connect(lake)
     try:
         pending = sum(1 for o in objects if not o.skip_reason)
@@ -113,7 +144,7 @@ def _land(lake: Lake, objects: list[InputObject], description: str) -> LandingSu
                     task, advance=files, detail=f"{records:,} records · {human_bytes(size)}"
                 )
 
-            summary = Lander(lake, con).land(objects, advance)
+            summary = Lander(lake, con, collection).land(objects, advance)
         _auto_compact(lake, con, summary)
         return summary
     finally:
@@ -194,11 +225,11 @@ def load_cloudtrail(
     objects, _ = local_files.discover(paths)
     if not objects:
         _usage_error("no .json, .json.gz, .jsonl or .ndjson files found under the given paths")
-    summary = _land(lake, objects, "landing")
+    summary = _land(lake, objects, "landing", "load")
     _print_landing(summary, time.monotonic() - started)
 
 
-def _land_lines(paths: list[Path], line_format, dataset: str) -> None:
+def _land_lines(paths: list[Path], line_format, dataset: str, collection: str = "load") -> None:
     """Land line-oriented log files of one format into `landing/<dataset>/`, and report."""
     from ingest.line_landing import LineLander
 
@@ -216,7 +247,7 @@ def _land_lines(paths: list[Path], line_format, dataset: str) -> None:
                     task, advance=files, detail=f"{records:,} lines · {human_bytes(size)}"
                 )
 
-            summary = LineLander(lake, con, dataset).land(objects, line_format, advance)
+            summary = LineLander(lake, con, dataset, collection).land(objects, line_format, advance)
     finally:
         con.close()
     _print_landing(summary, time.monotonic() - started)
@@ -289,10 +320,11 @@ def load_custom(
 
     Lines that do not parse are quarantined with their line numbers; the rest lands.
     """
-    from ingest.sources.custom_format import config_path, custom_format, load_formats
+    from ingest.config import default_path
+    from ingest.sources.custom_format import custom_format, load_formats
 
     try:
-        formats = load_formats(config_path(config))
+        formats = load_formats(default_path(config))
     except ValueError as exc:
         _usage_error(str(exc))
     if format_name not in formats:
@@ -312,6 +344,78 @@ def _parse_day(value: str | None, option: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         _usage_error(f"{option} must be a date like 2026-01-31, not {value!r}")
+
+
+FromOption = Annotated[
+    str | None,
+    typer.Option("--from", help="First day to collect (UTC, YYYY-MM-DD), for every collection."),
+]
+ToOption = Annotated[str | None, typer.Option("--to", help="Last day to collect (UTC).")]
+
+
+@pull_app.callback()
+def pull_main(
+    ctx: typer.Context,
+    since: FromOption = None,
+    until: ToOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Without a subcommand: pull every collection of the config."""
+    if ctx.invoked_subcommand is None:
+        _pull_collections([], since, until, config)
+
+
+@pull_app.command("collections", hidden=True)
+def pull_named(
+    names: Annotated[list[str], typer.Argument(help="Collections of the config.")],
+    since: FromOption = None,
+    until: ToOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Pull these collections of the config."""
+    _pull_collections(names, since, until, config)
+
+
+def _pull_collections(
+    names: list[str], since: str | None, until: str | None, config_path: Path | None
+) -> None:
+    from ingest import collections
+
+    config = _load_config(config_path)
+    unknown = [n for n in names if n not in config.collections]
+    if unknown:
+        _usage_error(
+            f"no collection {', '.join(map(repr, unknown))} in {config.path.name} "
+            f"(defined: {', '.join(config.collections) or 'none'})"
+        )
+    chosen = names or list(config.collections)
+    if not chosen:
+        _usage_error(f"{config.path.name} defines no collections")
+    start, end = _parse_day(since, "--from"), _parse_day(until, "--to")
+    lake = _lake()
+    con = connect(lake)
+
+    def report(outcome) -> None:
+        mark = "[green]ok[/]" if outcome.ok else "[red]failed[/]"
+        out.print(
+            f"{mark} {outcome.name} ({outcome.type}): {outcome.objects:,} object(s), "
+            f"{outcome.records:,} record(s), {human_bytes(outcome.bytes_read)}"
+            + (f", {outcome.quarantined} quarantined" if outcome.quarantined else "")
+            + (f" — {outcome.error}" if outcome.error else ""),
+            soft_wrap=True,
+        )
+
+    try:
+        outcomes = collections.pull_all(config, chosen, lake, con, start, end, report)
+        compaction.compact_landing(lake, con, min_files=compaction.AUTO_MIN_FILES)
+        compaction.compact_state(lake, con, min_files=compaction.AUTO_MIN_FILES)
+    finally:
+        con.close()
+    failed = [o.name for o in outcomes if not o.ok]
+    if failed:
+        err.print(f"[red]{len(failed)} collection(s) failed:[/] {', '.join(failed)}")
+        raise typer.Exit(1)
+    out.print("Next: [bold]dbt build[/] to update the lake datasets.")
 
 
 @pull_app.command("cloudtrail")
@@ -441,13 +545,22 @@ def _puller(
     until_empty: bool = True,
     delete: bool = True,
     wait_seconds: int = 20,
+    collection: str | None = None,
+    boto_session=None,
+    endpoint_url: str | None = None,
 ):
     """One pull of a bucket (by its day folders and cursors) or of an SQS queue, landed and
-    compacted: what `ingest pull cloudtrail` does once and `ingest watch` every interval."""
-    boto_session = aws.session(profile)
-    s3 = aws.client("s3", boto_session=boto_session)
-    lander = Lander(lake, con)
-    sqs = aws.client("sqs", boto_session=boto_session) if sqs_queue_url else None
+    compacted: what `ingest pull cloudtrail` does once and `ingest watch` every interval.
+    Rows record `collection` (by default the bucket and prefix, or the queue)."""
+    boto_session = boto_session or aws.session(profile)
+    s3 = aws.client("s3", boto_session=boto_session, endpoint_url=endpoint_url)
+    default_name = sqs_queue_url or f"s3://{bucket}/{prefix}".rstrip("/")
+    lander = Lander(lake, con, collection or default_name)
+    sqs = (
+        aws.client("sqs", boto_session=boto_session, endpoint_url=endpoint_url)
+        if sqs_queue_url
+        else None
+    )
     source = None
     if not sqs_queue_url:
         source = S3CloudTrail(
@@ -615,7 +728,7 @@ def demo(
         out.print(f"Demo dataset already generated ({_describe(spec)}); landing what is missing.")
 
     objects, _ = local_files.discover([directory / "AWSLogs"])
-    summary = _land(lake, objects, "landing")
+    summary = _land(lake, objects, "landing", "demo")
     _print_landing(summary, time.monotonic() - started)
 
 
@@ -1172,7 +1285,7 @@ def _replay_into_landing(lake: Lake, con, rows, shift_to_now: bool) -> None:
         if not objects:
             out.print("Nothing to replay in that range.")
             return
-        summary = Lander(lake, con).land(objects)
+        summary = Lander(lake, con, "replay").land(objects)
         out.print(
             f"Re-landed {summary.records:,} record(s) as new events "
             f"(eventID suffix :replay:{run_id}"
@@ -1181,6 +1294,65 @@ def _replay_into_landing(lake: Lake, con, rows, shift_to_now: bool) -> None:
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+# -- config ------------------------------------------------------------------------------------
+
+config_app = typer.Typer(
+    help="The config file (`trailhouse.yml`): connections, collections, custom formats.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(config_app, name="config")
+
+
+def _load_config(path: Path | None):
+    from ingest import config as configuration
+
+    try:
+        return configuration.load(configuration.default_path(path))
+    except configuration.ConfigError as exc:
+        for problem in exc.problems:
+            err.print(f"[red]error:[/] {problem}", soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+@config_app.command("validate")
+def config_validate(config: ConfigOption = None) -> None:
+    """Check the config: its shape (trailhouse.schema.json), no secrets inline, references
+    between connections, collections and formats, `${ENV}` variables that are set, filters
+    that DuckDB can parse, and AWS profiles that exist on this machine."""
+    import boto3
+
+    from ingest import config as configuration
+
+    loaded = _load_config(config)
+    missing = configuration.check_profiles(loaded, boto3.session.Session().available_profiles)
+    for problem in missing:
+        err.print(f"[red]error:[/] {problem}", soft_wrap=True)
+    if missing:
+        raise typer.Exit(2)
+    out.print(
+        f"{loaded.path}: {len(loaded.connections)} connection(s), "
+        f"{len(loaded.collections)} collection(s), {len(loaded.formats)} format(s) — valid."
+    )
+
+
+@config_app.command("show")
+def config_show(config: ConfigOption = None) -> None:
+    """Print the config as it will be used: `${ENV}` references resolved (secrets never
+    appear in this file; values of variables whose names look secret are redacted)."""
+    import yaml
+
+    from ingest import config as configuration
+
+    loaded = _load_config(config)
+    shown = {
+        "connections": configuration.redacted(loaded.connections),
+        "collections": configuration.redacted(loaded.collections),
+        "formats": loaded.formats,
+    }
+    out.print(yaml.safe_dump(shown, sort_keys=False, allow_unicode=True), end="", markup=False)
 
 
 # -- status ----------------------------------------------------------------------------------
@@ -1196,7 +1368,16 @@ def status(
     landing = {source: landing_stats(lake, con, source) for source in LANDING_SOURCES}
     datasets = {name: dataset_stats(lake, con, name) for name in DATASETS}
     alerts = alert_stats(lake, con)
+    events_by_collection = collection_events(lake, con)
     con.close()
+    from ingest.collections import read_outcomes
+
+    runs = read_outcomes(lake)
+    now = datetime.now(UTC)
+    for run in runs:
+        run["events_in_lake"] = events_by_collection.get(run["name"], 0)
+        last = run.get("last_success_at")
+        run["lag_seconds"] = (now - datetime.fromisoformat(last)).total_seconds() if last else None
 
     if as_json:
         payload = {
@@ -1218,6 +1399,7 @@ def status(
                 name: dataclasses.asdict(stats) if stats else None
                 for name, stats in datasets.items()
             },
+            "collections": runs,
             "open_alerts": [
                 {
                     "severity": severity,
@@ -1275,6 +1457,21 @@ def status(
             f"{stats.first_partition} … {stats.last_partition}",
         )
     out.print(table)
+
+    if runs:
+        table = Table(title="Collections (last run)", title_justify="left")
+        for column in ("collection", "type", "run", "objects", "records", "bytes",
+                       "events in lake", "last success", "lag", "error"):  # fmt: skip
+            table.add_column(column, overflow="fold")
+        for run in runs:
+            lag = run["lag_seconds"]
+            table.add_row(
+                run["name"], run["type"], "[green]ok[/]" if run["ok"] else "[red]failed[/]",
+                f"{run['objects']:,}", f"{run['records']:,}", human_bytes(run["bytes_read"]),
+                f"{run['events_in_lake']:,}", (run.get("last_success_at") or "never")[:16],
+                f"{lag / 60:,.0f} min" if lag is not None else "—", run.get("error") or "",
+            )  # fmt: skip
+        out.print(table)
 
     if alerts:
         table = Table(title="Open alerts", title_justify="left")

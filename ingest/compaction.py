@@ -57,7 +57,9 @@ def rewrite(
     con.execute(
         f"""
         copy (
-            select distinct * from read_parquet({uris}, hive_partitioning = false)
+            -- by name: files landed before a column existed (collection) still merge
+            select distinct *
+            from read_parquet({uris}, hive_partitioning = false, union_by_name = true)
             where {keep}
             order by {order_by}
         ) to {sql_string(str(aside))} (

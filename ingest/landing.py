@@ -127,7 +127,8 @@ copy (
         cast(event_time as date) as event_date,
         r.record as raw,
         i.source_object,
-        $landed_at::timestamptz as landed_at
+        $landed_at::timestamptz as landed_at,
+        $collection::varchar as collection
     from batch_records as r
     inner join batch_inputs as i on r.filename = i.path
     where i.is_good
@@ -219,9 +220,14 @@ def _clean_error(exc: Exception) -> str:
 class Lander:
     """Lands batches of CloudTrail inputs into `<lake>/landing/cloudtrail/`."""
 
-    def __init__(self, lake: Lake, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(
+        self, lake: Lake, con: duckdb.DuckDBPyConnection, collection: str | None = None
+    ) -> None:
         self.lake = lake
         self.con = con
+        # the collection (config name, or how the data came: demo, load, s3://...) each row
+        # records, so the lake can tell its sources apart
+        self.collection = collection
         lake.ensure()
         # (source_object, fingerprint) of inputs handled by any run on this lake, loaded per
         # delivery day on first use so memory follows the days in play, not the lake's age.
@@ -342,7 +348,7 @@ class Lander:
         aside = self.lake.scratch / f"landing-{SOURCE}-{batch_id}-{os.getpid()}"
         shutil.rmtree(aside, ignore_errors=True)
         sql = _WRITE.format(target=sql_string(str(aside)), pattern=sql_string(f"{batch_id}_{{i}}"))
-        self.con.execute(sql, {"landed_at": datetime.now(UTC)})
+        self.con.execute(sql, {"landed_at": datetime.now(UTC), "collection": self.collection})
         # Each file appears whole (a rename on a local lake, one PUT on S3), never half-written.
         for written in sorted(aside.glob("event_date=*/*.parquet")):
             partition = written.parent.name

@@ -46,6 +46,7 @@ _SCHEMA = pa.schema(
         ("fields", pa.string()),
         ("log_format", pa.string()),
         ("source_object", pa.string()),
+        ("collection", pa.string()),
     ]
 )
 _ROTATION = re.compile(r"(\.\d+)?(\.gz)?$|-\d{8}(\.gz)?$")
@@ -71,8 +72,14 @@ def _lines(path: Path) -> Iterator[str]:
 class LineLander:
     """Lands files of one `LineFormat` into `landing/<dataset>/`."""
 
-    def __init__(self, lake: Lake, con: duckdb.DuckDBPyConnection, dataset: str) -> None:
-        self.lake, self.con, self.dataset = lake, con, dataset
+    def __init__(
+        self,
+        lake: Lake,
+        con: duckdb.DuckDBPyConnection,
+        dataset: str,
+        collection: str | None = None,
+    ) -> None:
+        self.lake, self.con, self.dataset, self.collection = lake, con, dataset, collection
         lake.ensure()
 
     def land(
@@ -120,7 +127,7 @@ class LineLander:
                 digest = hashlib.sha256(f"{stream}\n{occurrence}\n{line}".encode()).hexdigest()
                 fields_json = orjson.dumps(fields).decode()
                 row = (digest[:32], event_time, number, line, fields_json, line_format.name)
-                chunk.append((*row, obj.source_object))
+                chunk.append((*row, obj.source_object, self.collection))
                 good += 1
                 if len(chunk) >= CHUNK_LINES:
                     self._write_chunk(chunk, aside, batch_id, landed_at)

@@ -93,10 +93,11 @@ def register(
 
 def _custom_format_views(con: duckdb.DuckDBPyConnection) -> list[str]:
     """`custom_<format>`: the format's lines with one column per field (from the config)."""
-    from ingest.sources.custom_format import config_path, field_names, load_formats
+    from ingest.config import default_path
+    from ingest.sources.custom_format import field_names, load_formats
 
     try:
-        formats = load_formats(config_path(None))
+        formats = load_formats(default_path())
     except ValueError:
         return []
     created = []

@@ -71,3 +71,24 @@ def alert_stats(lake: Lake, con: duckdb.DuckDBPyConnection) -> list[tuple]:
             detection_id
         """
     ).fetchall()
+
+
+def collection_events(lake: Lake, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows per collection across the datasets that record one (the built lake)."""
+    counts: dict[str, int] = {}
+    for name in ("cloudtrail_events", "http_access_log", "custom_logs"):
+        pattern = sql_string(lake.uri(f"{name}/*/*.parquet"))
+        if not con.execute(f"select count(*) from glob({pattern})").fetchone()[0]:
+            continue
+        columns = {
+            row[0] for row in con.execute(f"select name from parquet_schema({pattern})").fetchall()
+        }
+        if "collection" not in columns:
+            continue
+        for collection, rows in con.execute(
+            f"select collection, count(*) from read_parquet({pattern}, union_by_name = true) "
+            "group by 1"
+        ).fetchall():
+            if collection is not None:
+                counts[collection] = counts.get(collection, 0) + rows
+    return counts

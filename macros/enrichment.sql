@@ -40,14 +40,42 @@
     of caller never drops events it cannot judge.
 -#}
 {% macro storage_filter(source) -%}
-    {%- set conditions = var('storage_filters', {}).get(source, []) -%}
-    {%- if conditions -%}
-        {%- for condition in conditions %}
-        coalesce(({{ condition }}), true){{ ' and' if not loop.last }}
-        {%- endfor -%}
-    {%- else -%}
-        true
+    {#- The project's filters (vars.storage_filters.<source>) and each collection's own
+        (`filters:` in trailhouse.yml, which `ingest pull` records in the lake): a row is
+        stored when every condition holds or is NULL. -#}
+    {%- set conditions = [] -%}
+    {%- for condition in var('storage_filters', {}).get(source, []) -%}
+        {%- do conditions.append('coalesce((' ~ condition ~ '), true)') -%}
+    {%- endfor -%}
+    {%- for collection, condition in collection_filters(source) -%}
+        {%- do conditions.append("(collection is distinct from '" ~ collection
+            ~ "' or coalesce((" ~ condition ~ "), true))") -%}
+    {%- endfor -%}
+    {{ conditions | join('\n        and ') if conditions else 'true' }}
+{%- endmacro %}
+
+
+{#- (collection, condition) pairs recorded by `ingest pull` for the collections landing in
+    `source` (cloudtrail, http_access_log, custom_logs); none at parse time. -#}
+{% macro collection_filters(source) -%}
+    {%- set pairs = [] -%}
+    {%- if execute -%}
+        {%- set path = adapter.external_root() ~ '/_state/collections/filters.parquet' -%}
+        {%- set found = run_query(
+            "select count(*) from glob('" ~ adapter.external_root()
+            ~ "/_state/collections/*.parquet') where file like '%/filters.parquet'"
+        ).columns[0].values()[0] -%}
+        {%- if found -%}
+            {%- set rows = run_query(
+                "select collection, condition from read_parquet('" ~ path ~ "') "
+                ~ "where dataset = '" ~ source ~ "' order by collection, position"
+            ).rows -%}
+            {%- for row in rows -%}
+                {%- do pairs.append((row[0], row[1])) -%}
+            {%- endfor -%}
+        {%- endif -%}
     {%- endif -%}
+    {{ return(pairs) }}
 {%- endmacro %}
 
 

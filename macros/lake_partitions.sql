@@ -501,5 +501,6 @@
         'event_id': 'varchar', 'event_time': 'timestamptz', 'event_date': 'date',
         'line_number': 'bigint', 'raw': 'varchar', 'fields': 'varchar',
         'log_format': 'varchar', 'source_object': 'varchar', 'landed_at': 'timestamptz',
+        'collection': 'varchar',
     }) }}
 {%- endmacro %}

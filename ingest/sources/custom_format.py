@@ -20,14 +20,12 @@ view `custom_<name>` with one column per field.
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 
 from ingest.sources.access_log import LineFormat
 
@@ -38,38 +36,36 @@ KEYS = {
 _OFFSET = re.compile(r"^(?:UTC|Z|([+-])(\d{2}):?(\d{2}))$")
 
 
-def config_path(explicit: Path | None) -> Path:
-    return explicit or Path(os.environ.get("TRAILHOUSE_CONFIG", "trailhouse.yml"))
-
-
 def load_formats(path: Path) -> dict[str, dict[str, Any]]:
-    """The `formats:` of a config file, validated; errors name the format and the key."""
-    if not path.is_file():
-        raise ValueError(f"no config file at {path} (set --config or TRAILHOUSE_CONFIG)")
-    document = yaml.safe_load(path.read_text()) or {}
-    formats = document.get("formats") or {}
-    if not isinstance(formats, dict):
-        raise ValueError(f"{path}: `formats` must be a mapping of format names")
-    for name, spec in formats.items():
-        where = f"{path}: formats.{name}"
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", str(name)):
-            raise ValueError(f"{where}: a format name is lower-case letters, digits and _")
-        if not isinstance(spec, dict) or spec.get("type") not in KEYS:
-            raise ValueError(f"{where}.type must be one of {', '.join(KEYS)}")
-        unknown = set(spec) - KEYS[spec["type"]]
-        if unknown:
-            raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-        if spec["type"] == "regex":
-            try:
-                compiled = re.compile(str(spec.get("pattern", "")))
-            except re.error as exc:
-                raise ValueError(f"{where}.pattern: {exc}") from None
-            if spec.get("time_field", "time") not in compiled.groupindex:
-                raise ValueError(f"{where}.pattern has no named group for the time field")
-        elif not isinstance(spec.get("fields"), dict) or not spec["fields"]:
-            raise ValueError(f"{where}.fields must map column names to JSON paths")
+    """The `formats:` of the config file, checked with the rest of it (`ingest.config`)."""
+    from ingest.config import load
+
+    return load(path).formats
+
+
+def check_format(name: str, spec: Any, where: str) -> list[str]:
+    """Problems of one format spec; `where` names its place (file, line, key)."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", str(name)):
+        return [f"{where}: a format name is lower-case letters, digits and _"]
+    if not isinstance(spec, dict) or spec.get("type") not in KEYS:
+        return [f"{where}.type must be one of {', '.join(KEYS)}"]
+    unknown = set(spec) - KEYS[spec["type"]]
+    if unknown:
+        return [f"{where}: unknown key(s) {', '.join(sorted(unknown))}"]
+    if spec["type"] == "regex":
+        try:
+            compiled = re.compile(str(spec.get("pattern", "")))
+        except re.error as exc:
+            return [f"{where}.pattern: {exc}"]
+        if spec.get("time_field", "time") not in compiled.groupindex:
+            return [f"{where}.pattern has no named group for the time field"]
+    elif not isinstance(spec.get("fields"), dict) or not spec["fields"]:
+        return [f"{where}.fields must map column names to JSON paths"]
+    try:
         _timezone(spec.get("timezone"), where)
-    return formats
+    except ValueError as exc:
+        return [str(exc)]
+    return []
 
 
 def _timezone(value: Any, where: str) -> timezone:

@@ -14,7 +14,7 @@ with
 lines as (
 
     select * from {{ ref('stg_custom__logs') }}
-    where {{ lake_partition_filter() }}
+    where {{ lake_partition_filter() }} and {{ storage_filter('custom_logs') }}
 
 ),
 

@@ -14,7 +14,7 @@ with
 lines as (
 
     select * from {{ ref('stg_web__access_log') }}
-    where {{ lake_partition_filter() }}
+    where {{ lake_partition_filter() }} and {{ storage_filter('http_access_log') }}
 
 ),
 

@@ -5,6 +5,7 @@ source as (
     select * from {{ landing_or_empty(source('landing', 'cloudtrail'), 'cloudtrail', {
         'event_id': 'varchar', 'event_time': 'timestamptz', 'event_date': 'date',
         'raw': 'json', 'source_object': 'varchar', 'landed_at': 'timestamptz',
+        'collection': 'varchar',
     }) }}
 
 ),
@@ -16,6 +17,7 @@ parsed as (
         raw,
         source_object,
         landed_at,
+        collection,
         event_date
     from source
 
@@ -95,6 +97,7 @@ renamed as (
 
         ---------- lineage
         source_object,
+        collection,
 
         ---------- booleans
         ct.readOnly as read_only,

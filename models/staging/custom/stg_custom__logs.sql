@@ -19,6 +19,7 @@ renamed as (
         raw,
         line_number,
         source_object,
+        collection,
         landed_at
     from source
 

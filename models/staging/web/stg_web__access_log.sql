@@ -46,6 +46,7 @@ renamed as (
         line_number,
         log_format,
         source_object,
+        collection,
         landed_at
     from parsed
 

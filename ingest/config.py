@@ -1,0 +1,207 @@
+"""`trailhouse.yml`: connections, collections and custom formats, written down once.
+
+Checked in three passes, each error naming the file, the line and the key:
+1. secrets: a key that holds a secret (secret, password, token, access key) is refused
+   outright: name a profile or a role, or reference the environment as `${NAME}`;
+2. shape: `trailhouse.schema.json` (unknown keys, wrong types, a bucket missing, ...);
+3. meaning: connections that exist, formats that exist, filters that DuckDB can parse, and
+   `${NAME}` references that the environment defines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import jsonschema
+import yaml
+
+from ingest.duck import sql_string
+from ingest.sources.custom_format import check_format
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "trailhouse.schema.json"
+_SECRET_KEY = re.compile(r"secret|password|passwd|token|access_key|private_key", re.IGNORECASE)
+_ENV = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
+
+
+class ConfigError(ValueError):
+    """Every problem found, one per line, each with its place, in the file's order."""
+
+    def __init__(self, problems: list[str]) -> None:
+        def line(problem: str) -> int:
+            match = re.match(r"[^:]+:(\d+):", problem)
+            return int(match.group(1)) if match else 0
+
+        self.problems = sorted(problems, key=line)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass
+class Config:
+    path: Path
+    connections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    collections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    formats: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def default_path(explicit: Path | None = None) -> Path:
+    return explicit or Path(os.environ.get("TRAILHOUSE_CONFIG", "trailhouse.yml"))
+
+
+def _lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
+    """JSON path (tuple of keys and indexes) → 1-based line, for every node of the document."""
+    found = {path: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            found[(*path, key.value)] = key.start_mark.line + 1
+            found.update(
+                {
+                    p: n
+                    for p, n in _lines(value, (*path, key.value)).items()
+                    if p != (*path, key.value)
+                }
+            )
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found.update(_lines(item, (*path, index)))
+    return found
+
+
+def _place(path: Path, lines: dict[tuple, int], keys: tuple) -> str:
+    while keys and keys not in lines:
+        keys = keys[:-1]
+    dotted = ".".join(str(k) for k in keys) or "(top)"
+    return f"{path.name}:{lines.get(keys, 1)}: {dotted}"
+
+
+def _walk(value: Any, keys: tuple = ()):
+    yield keys, value
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from _walk(child, (*keys, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _walk(child, (*keys, index))
+
+
+def load(path: Path, environ: dict[str, str] | None = None) -> Config:
+    """The config at `path`, checked; raises ConfigError listing every problem."""
+    environ = os.environ if environ is None else environ
+    if not path.is_file():
+        raise ConfigError([f"{path}: no such file (set --config or TRAILHOUSE_CONFIG)"])
+    text = path.read_text()
+    try:
+        node = yaml.compose(text)
+        document = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise ConfigError([f"{path.name}{line}: not valid YAML: {exc}"]) from None
+    lines = _lines(node) if node is not None else {}
+    problems: list[str] = []
+
+    for keys, _value in _walk(document):
+        if keys and isinstance(keys[-1], str) and _SECRET_KEY.search(keys[-1]):
+            problems.append(
+                f"{_place(path, lines, keys)}: secrets do not go in this file; name an AWS "
+                "profile or role_arn, or leave credentials to the environment"
+            )
+    if problems:
+        raise ConfigError(problems)
+
+    schema = json.loads(SCHEMA_PATH.read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    for error in validator.iter_errors(document):
+        keys = tuple(error.absolute_path)
+        message = error.message
+        if error.validator == "additionalProperties":
+            message = "unknown key: " + message.split("(")[-1].rstrip(")")
+        problems.append(f"{_place(path, lines, keys)}: {message}")
+    if problems:
+        raise ConfigError(problems)
+
+    config = Config(
+        path,
+        document.get("connections") or {},
+        document.get("collections") or {},
+        document.get("formats") or {},
+    )
+    for name, spec in config.formats.items():
+        problems += check_format(name, spec, _place(path, lines, ("formats", name)))
+    for keys, value in _walk(document):
+        if isinstance(value, str):
+            for name in _ENV.findall(value):
+                if name not in environ:
+                    problems.append(f"{_place(path, lines, keys)}: ${{{name}}} is not set")
+    for name, collection in config.collections.items():
+        where = ("collections", name)
+        reference = collection.get("connection")
+        if reference and reference not in config.connections:
+            problems.append(
+                f"{_place(path, lines, (*where, 'connection'))}: no connection named {reference!r}"
+            )
+        if collection["type"] == "custom" and collection["format"] not in config.formats:
+            place = _place(path, lines, (*where, "format"))
+            problems.append(f"{place}: no format named {collection['format']!r} under formats:")
+        for index, condition in enumerate(collection.get("filters") or []):
+            error = filter_error(condition)
+            if error:
+                problems.append(f"{_place(path, lines, (*where, 'filters', index))}: {error}")
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def filter_error(condition: str) -> str | None:
+    """Why DuckDB cannot parse `condition` as a WHERE condition, or None."""
+    parsed = duckdb.sql(
+        f"select json_serialize_sql({sql_string(f'select 1 where {condition}')})"
+    ).fetchone()[0]
+    document = json.loads(parsed)
+    if document.get("error"):
+        return f"not a SQL condition: {document.get('error_message', 'parse error')}"
+    if len(document.get("statements", [])) != 1:
+        return "one condition, not several statements"
+    return None
+
+
+def resolve(value: Any, environ: dict[str, str] | None = None) -> Any:
+    """`${NAME}` references replaced by the environment's values."""
+    environ = os.environ if environ is None else environ
+    if isinstance(value, str):
+        return _ENV.sub(lambda m: environ[m.group(1)], value)
+    if isinstance(value, dict):
+        return {k: resolve(v, environ) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, environ) for v in value]
+    return value
+
+
+def check_profiles(config: Config, available: list[str]) -> list[str]:
+    """Connections naming a profile this machine does not have."""
+    return [
+        f"{config.path.name}: connections.{name}.profile: no AWS profile {spec['profile']!r} "
+        f"(known: {', '.join(available) or 'none'})"
+        for name, spec in config.connections.items()
+        if spec.get("profile") and resolve(spec["profile"]) not in available
+    ]
+
+
+def redacted(value: Any, environ: dict[str, str] | None = None) -> Any:
+    """`resolve`, except that a reference to a variable whose name looks secret stays
+    `${NAME}` (an endpoint or queue URL resolves; a token never prints)."""
+    environ = os.environ if environ is None else environ
+    if isinstance(value, str):
+        return _ENV.sub(
+            lambda m: m.group(0) if _SECRET_KEY.search(m.group(1)) else environ[m.group(1)], value
+        )
+    if isinstance(value, dict):
+        return {k: redacted(v, environ) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redacted(v, environ) for v in value]
+    return value
