@@ -48,8 +48,8 @@
         {%- do conditions.append('coalesce((' ~ condition ~ '), true)') -%}
     {%- endfor -%}
     {%- for collection, condition in collection_filters(source) -%}
-        {%- do conditions.append("(collection is distinct from '" ~ collection
-            ~ "' or coalesce((" ~ condition ~ "), true))") -%}
+        {%- do conditions.append("(collection is distinct from " ~ sql_string(collection)
+            ~ " or coalesce((" ~ condition ~ "), true))") -%}
     {%- endfor -%}
     {{ conditions | join('\n        and ') if conditions else 'true' }}
 {%- endmacro %}
@@ -57,12 +57,16 @@
 
 {#- (collection, condition) pairs recorded by `ingest pull` for the collections landing in
     `source` (cloudtrail, http_access_log, custom_logs); none at parse time. -#}
-{% macro collection_filters(source) -%}
+{% macro collection_filters(source) %}
+    {{ return(adapter.dispatch('collection_filters', 'trailhouse')(source)) }}
+{% endmacro %}
+
+{% macro duckdb__collection_filters(source) -%}
     {%- set pairs = [] -%}
     {%- if execute -%}
-        {%- set path = adapter.external_root() ~ '/_state/collections/filters.parquet' -%}
+        {%- set path = lake_root() ~ '/_state/collections/filters.parquet' -%}
         {%- set found = run_query(
-            "select count(*) from glob('" ~ adapter.external_root()
+            "select count(*) from glob('" ~ lake_root()
             ~ "/_state/collections/*.parquet') where file like '%/filters.parquet'"
         ).columns[0].values()[0] -%}
         {%- if found -%}
@@ -74,6 +78,29 @@
                 {%- do pairs.append((row[0], row[1])) -%}
             {%- endfor -%}
         {%- endif -%}
+    {%- endif -%}
+    {{ return(pairs) }}
+{%- endmacro %}
+
+{#- Spark reads the same file through a table with its columns, so a lake without it (no
+    collection has filters) reads as no rows. -#}
+{% macro spark__collection_filters(source) -%}
+    {%- set pairs = [] -%}
+    {%- if execute -%}
+        {%- do run_query("create schema if not exists landing") -%}
+        {%- do run_query("drop table if exists landing.collection_filters") -%}
+        {%- do run_query(
+            "create table landing.collection_filters (collection string, dataset string, "
+            ~ "position int, condition string) using parquet options (pathGlobFilter "
+            ~ "'filters.parquet') location '" ~ lake_root() ~ "/_state/collections'"
+        ) -%}
+        {%- set rows = run_query(
+            "select collection, condition from landing.collection_filters "
+            ~ "where dataset = '" ~ source ~ "' order by collection, position"
+        ).rows -%}
+        {%- for row in rows -%}
+            {%- do pairs.append((row[0], row[1])) -%}
+        {%- endfor -%}
     {%- endif -%}
     {{ return(pairs) }}
 {%- endmacro %}
