@@ -5,6 +5,8 @@ Registers on every dbt connection:
   trailhouse_publish(local, key)        put a finished local file at <lake>/<key> in one step
                                         (a rename on a local lake, one PUT on S3)
   trailhouse_delete_prefix(key_prefix)  remove every file under <lake>/<key_prefix>
+  trailhouse_keep_only(key_prefix, key) remove every file under <lake>/<key_prefix> but <key>
+                                        (files another engine, e.g. Spark, wrote there)
   trailhouse_geoip_country(ip)          ISO country code, and
   trailhouse_geoip_asn(ip)              autonomous system number, of an address, from the
                                         MaxMind databases in TRAILHOUSE_GEOIP_DB (see geoip.py)
@@ -49,12 +51,21 @@ class Plugin(BasePlugin):
                 lake.delete(key)
             return prefix
 
+        def keep_only(prefix: str, keep: str) -> str:
+            for key, _ in lake.list(prefix):
+                if key != keep:
+                    lake.delete(key)
+            return keep
+
         conn.create_function("trailhouse_scratch", scratch, [], "VARCHAR", side_effects=True)
         conn.create_function(
             "trailhouse_publish", publish, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True
         )
         conn.create_function(
             "trailhouse_delete_prefix", delete_prefix, ["VARCHAR"], "VARCHAR", side_effects=True
+        )
+        conn.create_function(
+            "trailhouse_keep_only", keep_only, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True
         )
         geo = GeoIP.from_env()
         if geo is not None:

@@ -13,7 +13,8 @@
               is written as the partition's new file;
       build   the partition is new, its output is missing, older input changed or vanished
               (compaction keeps rows and watermarks, so it does not count; forgetting inputs
-              does), the model's SQL or an upstream view's SQL changed,
+              does), the partition holds files another engine (Spark) wrote, the model's SQL
+              or an upstream view's SQL changed,
               a changed upstream seed, or `--full-refresh`: the partition is computed from all
               of its input;
       remove  the partition's input is gone.
@@ -238,11 +239,14 @@
 
         outputs as (
             {% if has_output %}
-            select distinct
-                regexp_extract(file, '/{{ partition_by }}=([^/]+)/[^/]+$', 1) as partition_value
+            select
+                regexp_extract(file, '/{{ partition_by }}=([^/]+)/[^/]+$', 1) as partition_value,
+                -- a partition is our one file; files another engine wrote make it a rebuild
+                bool_and(file like '%/data_0.parquet') as is_single_file
             from glob('{{ root }}/{{ dataset }}/*/*.parquet')
+            group by 1
             {% else %}
-            select null::varchar as partition_value where false
+            select null::varchar as partition_value, null::boolean as is_single_file where false
             {% endif %}
         )
 
@@ -256,6 +260,7 @@
             case
                 when inputs.partition_value is null then 'remove'
                 when outputs.partition_value is null then 'build'
+                when not outputs.is_single_file then 'build'
                 when recorded.logic is distinct from '{{ logic }}' then 'build'
                 when inputs.rows_at_recorded_mark != recorded.input_rows then 'build'
                 when inputs.input_rows = recorded.input_rows then 'keep'
@@ -322,6 +327,10 @@
         {%- if action in ('build', 'merge') -%}
             {%- do run_query(
                 "select trailhouse_publish('" ~ local ~ "', '" ~ key ~ "/data_0.parquet')") -%}
+            {#- The partition is that one file: files another engine (Spark) wrote there are
+                in it already (a merge read them; a build recomputed their rows). -#}
+            {%- do run_query(
+                "select trailhouse_keep_only('" ~ key ~ "/', '" ~ key ~ "/data_0.parquet')") -%}
         {%- endif -%}
         {%- if action != 'keep' -%}
             {%- do counts.update({action: counts[action] + 1}) -%}

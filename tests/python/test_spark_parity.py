@@ -171,3 +171,14 @@ def test_address_functions_agree_on_both_engines(lakes: tuple[dict, dict]) -> No
     assert by_address["2001:DB8:0:0:1:0:0:1"] == "2001:db8::1:0:0:1"
     assert by_address["::ffff:0102:0304"] == "1.2.3.4"
     assert by_address["12:34:56"] is None
+
+
+def test_duckdb_builds_over_a_lake_spark_wrote(lakes: tuple[dict, dict]) -> None:
+    """Switching engines on one lake: DuckDB replaces Spark's files instead of adding to them."""
+    duck, spark = lakes
+    output = run_dbt(spark, "build", "--exclude", "resource_type:unit_test")
+    assert "cloudtrail_events: rebuilt" in output
+    files = list((spark["lake"] / "cloudtrail_events").glob("*/*.parquet"))
+    assert files and all(f.name == "data_0.parquet" for f in files)
+    assert differences(duck, spark, "cloudtrail_events", "event_id") == {}
+    assert differences(duck, spark, "alerts", "alert_id") == {}
