@@ -134,8 +134,10 @@
 {#- Spark: an array at a key is read as one (a string that looks like one is not); anything
     else is the key's value as text. -#}
 {% macro spark__json_path_strings(column, keys) -%}
-    {%- set ns = namespace(
-        values="coalesce(from_json(" ~ column ~ ", 'array<string>'), array(" ~ column ~ "))") -%}
+    {#- a document that is not an array is read as the one element of one, so a JSON string
+        comes out unquoted, as any other value does -#}
+    {%- set ns = namespace(values="coalesce(from_json(" ~ column ~ ", 'array<string>'), "
+        ~ "from_json('[' || " ~ column ~ " || ']', 'array<string>'))") -%}
     {%- for key in keys -%}
         {%- set ns.values = "flatten(transform(" ~ ns.values ~ ", d -> coalesce("
             ~ "from_json(d, 'struct<`" ~ key ~ "`: array<string>>').`" ~ key ~ "`, "

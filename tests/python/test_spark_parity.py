@@ -19,7 +19,9 @@ from conftest import (
     DBT,
     PROJECT_ROOT,
     SHARED_FIXTURES,
+    dbt_in,
     make_workspace,
+    project_copy,
     run_dbt,
     run_ingest,
 )
@@ -171,6 +173,25 @@ def test_address_functions_agree_on_both_engines(lakes: tuple[dict, dict]) -> No
     assert by_address["2001:DB8:0:0:1:0:0:1"] == "2001:db8::1:0:0:1"
     assert by_address["::ffff:0102:0304"] == "1.2.3.4"
     assert by_address["12:34:56"] is None
+
+
+def test_imported_sigma_rules_run_on_spark(lakes: tuple[dict, dict]) -> None:
+    """Every imported rule's model and both generated unit tests pass on Spark too."""
+    _, spark = lakes
+    project = project_copy(spark)
+    run_ingest(
+        spark,
+        "sigma",
+        "import",
+        str(SHARED_FIXTURES / "sigma_cloudtrail"),
+        "--project",
+        str(project),
+    )
+    result = dbt_in(
+        project, spark, "build", "--target", "spark", "--select", "path:models/detections/sigma"
+    )
+    assert result.returncode == 0, result.stdout[-5000:]
+    assert "PASS=" in result.stdout and "ERROR=0" in result.stdout
 
 
 def test_duckdb_builds_over_a_lake_spark_wrote(lakes: tuple[dict, dict]) -> None:
