@@ -9,7 +9,7 @@ export TRAILHOUSE_DB ?= ./trailhouse.duckdb
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install demo test lint docs clean bench
+.PHONY: install demo test lint docs clean bench chromium
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,8 +23,14 @@ demo: install ## Synthetic CloudTrail -> landing -> dbt build -> summary of the 
 	$(BIN)/dbt build
 	$(BIN)/ingest status
 
-test: install lint ## Everything CI runs: lint, then pytest (ingest, CLI, dbt end to end)
+test: install lint chromium ## Everything CI runs: lint, then pytest (ingest, CLI, dbt, browser)
 	$(BIN)/pytest
+
+chromium: ## Debian's headless Chromium for the browser tests (skipped if it cannot be installed)
+	@command -v chromium >/dev/null 2>&1 || { \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+			>/dev/null 2>&1 \
+		|| echo "Chromium could not be installed (needs root and apt): browser tests will be skipped."; }
 
 lint: install ## ruff and sqlfluff
 	$(BIN)/ruff check ingest tests/python

@@ -16,12 +16,12 @@ final as (
         count(*) as calls,
         count(distinct principal_arn) as principals,
         count(*) filter (where error_code is not null) as failed_calls,
-        list_distinct(list(principal_name))[1:10] as some_principals,
+        list_sort(list_distinct(list(principal_name)))[1:10] as some_principals,
         min(event_time) as first_seen_at,
         max(event_time) as last_seen_at
     from events
     group by 1
-    order by 4 desc
+    order by 4 desc, 1
 
 )
 

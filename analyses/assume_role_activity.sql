@@ -15,7 +15,7 @@ final as (
         event_name,
         count(*) as assumptions,
         count(*) filter (where error_code is not null) as failed,
-        list_distinct(list(source_ip_address)) as source_ips,
+        list_sort(list_distinct(list(source_ip_address))) as source_ips,
         min(event_time) as first_seen_at,
         max(event_time) as last_seen_at
     from events

@@ -11,6 +11,7 @@ final as (
 
     select
         event_time,
+        event_id,
         recipient_account_id,
         aws_region,
         principal_name,
@@ -35,7 +36,7 @@ final as (
             'DeleteDetector', 'UpdateDetector', 'DisassociateFromMasterAccount'
         ))
         or (event_source = 'ec2.amazonaws.com' and event_name = 'DeleteFlowLogs')
-    order by 1
+    order by 1, 2
 
 )
 

@@ -19,8 +19,8 @@ failed as (
             where error_code like '%AccessDenied%' or error_code like '%Unauthorized%'
         ) as denied_calls,
         count(distinct event_source || ':' || event_name) as distinct_actions,
-        list_distinct(list(error_code)) as error_codes,
-        list_distinct(list(source_ip_address)) as source_ips,
+        list_sort(list_distinct(list(error_code))) as error_codes,
+        list_sort(list_distinct(list(source_ip_address))) as source_ips,
         min(event_time) as first_seen_at,
         max(event_time) as last_seen_at
     from events
@@ -32,7 +32,7 @@ failed as (
 final as (
 
     select * from failed
-    order by 5 desc, 4 desc
+    order by 5 desc, 4 desc, 3
 
 )
 

@@ -11,6 +11,7 @@ final as (
 
     select
         event_time,
+        event_id,
         recipient_account_id,
         principal_name,
         event_name,
@@ -29,7 +30,7 @@ final as (
             event_name,
             '^(Create|Delete|Attach|Detach|Put|Update|Add|Remove|Set|Tag|Untag|Change|Upload)'
         )
-    order by 1
+    order by 1, 2
 
 )
 

@@ -29,7 +29,7 @@ final as (
         principal_name,
         count(*) as calls,
         count(distinct event_date) as active_days,
-        list_distinct(list(source_ip_address)) as source_ips,
+        list_sort(list_distinct(list(source_ip_address))) as source_ips,
         min(event_time) as first_seen_at,
         max(event_time) as last_seen_at
     from human

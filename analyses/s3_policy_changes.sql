@@ -11,6 +11,7 @@ final as (
 
     select
         event_time,
+        event_id,
         recipient_account_id,
         principal_name,
         event_name,
@@ -26,7 +27,7 @@ final as (
             'DeleteBucketPublicAccessBlock', 'PutAccountPublicAccessBlock',
             'DeleteAccountPublicAccessBlock'
         )
-    order by 1
+    order by 1, 2
 
 )
 

@@ -11,6 +11,7 @@ final as (
 
     select
         event_time,
+        event_id,
         recipient_account_id,
         aws_region,
         principal_name,
@@ -30,7 +31,7 @@ final as (
             'CreateSecurityGroup', 'DeleteSecurityGroup', 'ModifySecurityGroupRules',
             'CreateNetworkAclEntry', 'ReplaceNetworkAclEntry', 'DeleteNetworkAclEntry'
         )
-    order by 1
+    order by 1, 2
 
 )
 

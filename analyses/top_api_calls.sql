@@ -25,7 +25,7 @@ calls as (
 final as (
 
     select * from calls
-    order by 3 desc
+    order by 3 desc, 1, 2
     limit {{ var('top', 50) }}
 
 )

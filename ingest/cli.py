@@ -1137,6 +1137,78 @@ def watch_cloudtrail(
 
 
 @app.command()
+def report(
+    since: Annotated[
+        str | None, typer.Option("--from", help="First day (YYYY-MM-DD) of the report.")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--to", help="Last day (YYYY-MM-DD).")] = None,
+    day: Annotated[
+        str | None, typer.Option(help="One day (YYYY-MM-DD): the same as --from DAY --to DAY.")
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Directory for the pages [default: build/report/<range>]."),
+    ] = None,
+    project: Annotated[
+        Path, typer.Option(help="The trailhouse project (for analyses/).", file_okay=False)
+    ] = Path("."),
+) -> None:
+    """Render a static HTML report of the lake: alerts over time, open alerts, ATT&CK coverage
+    and hits, top principals, APIs, addresses and countries, failed calls, console sign-ins,
+    IAM/S3/security-group/logging changes, and a page per principal and address. It opens from
+    disk with no network; every number is an analysis `ingest query NAME` also runs.
+
+    Examples: `ingest report --day 2026-11-25` · `ingest report --from 2026-11-01 --to 2026-11-30`
+    """
+    import os
+
+    from ingest import query as lake_query
+    from ingest import report as lake_report
+
+    if day and (since or until):
+        _usage_error("--day cannot be combined with --from/--to")
+    start = _parse_day(day or since, "--day" if day else "--from")
+    end = _parse_day(day or until, "--day" if day else "--to")
+    name = "all" if not (start or end) else f"{start or 'start'}_{end or 'now'}"
+    if start and start == end:
+        name = str(start)
+    target = out_dir or project / "build" / "report" / name
+    lake = _lake()
+    con = connect(lake)
+    try:
+        catalog = lake_query.register(con, lake, _dbt_database(), start, end)
+    except duckdb.Error as exc:
+        err.print(f"[red]cannot open the lake:[/] {str(exc).splitlines()[0]}")
+        raise typer.Exit(1) from None
+    if "alerts" not in catalog.datasets or "cloudtrail_events" not in catalog.datasets:
+        err.print(
+            "[red]nothing to report:[/] the lake has no alerts or cloudtrail_events yet "
+            "(run `dbt build`)"
+        )
+        raise typer.Exit(1)
+    if catalog.skipped_views.get("*") or "events" not in catalog.views:
+        err.print(
+            "[red]the dbt views are not available[/] (run `dbt build`; the address pages "
+            "read the `events` view)"
+        )
+        raise typer.Exit(1)
+    docs_index = Path(os.environ.get("DBT_TARGET_PATH") or project / "target") / "static_index.html"
+    docs = os.path.relpath(docs_index, target) if docs_index.exists() else None
+    with err.status("Rendering the report ..."):
+        try:
+            result = lake_report.build(con, project, target, start, end, docs)
+        except duckdb.Error as exc:
+            err.print(f"[red]query failed:[/] {str(exc).splitlines()[0]}")
+            raise typer.Exit(1) from None
+    alerts = len(result.sections["open_alerts"].rows)
+    out.print(
+        f"Report: {result.out / 'index.html'} · {alerts} open alert(s) · "
+        f"{len(result.principals)} principal and {len(result.addresses)} address page(s)"
+        + ("" if docs else " · no dbt docs link (run `make docs`)")
+    )
+
+
+@app.command()
 def replay(
     dataset: Annotated[
         str,

@@ -1,0 +1,117 @@
+"""`ingest report`: the static HTML report, on a built demo lake."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from test_detections import DEMO_EXPECTED
+
+from conftest import make_workspace, run_dbt, run_ingest
+
+SECTION = re.compile(
+    r'<section id="(?P<key>[a-z0-9_]+)" data-analysis="(?P<analysis>[a-z0-9_]+)"\s+'
+    r"data-vars='(?P<vars>[^']*)'>.*?"
+    r'<script type="application/json" id="data-(?P=key)">(?P<rows>.*?)</script>',
+    re.S,
+)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    ws = make_workspace(tmp_path_factory.mktemp("report"))
+    run_ingest(ws, "demo", "--events", "6000", "--days", "5", "--end", "2026-01-10T00:00:00Z")
+    run_dbt(ws, "build", "--exclude", "resource_type:unit_test")
+    return ws
+
+
+def sections(page: Path) -> dict[str, dict]:
+    found = {}
+    for match in SECTION.finditer(page.read_text()):
+        variables = json.loads(match["vars"])
+        found[match["key"]] = {
+            "analysis": match["analysis"],
+            "vars": variables,
+            "rows": json.loads(match["rows"]),
+        }
+    return found
+
+
+def report(ws: dict, *args: str) -> Path:
+    out = ws["tmp"] / ("report-" + "-".join(a.strip("-") for a in args) if args else "report")
+    output = run_ingest(ws, "report", "--out", str(out), *args)
+    assert "open alert(s)" in output
+    return out
+
+
+def query_rows(ws: dict, analysis: str, variables: dict, *args: str) -> list[dict]:
+    pairs = [f"--var={k}={v}" for k, v in variables.items()]
+    return json.loads(run_ingest(ws, "query", analysis, "-o", "json", *pairs, *args))
+
+
+def test_every_number_is_the_analysis_ingest_query_runs(demo: dict) -> None:
+    out = report(demo)
+    found = sections(out / "index.html")
+    assert len(found) == 13
+    for key, section in found.items():
+        assert section["rows"] == query_rows(demo, section["analysis"], section["vars"]), key
+    # the charts are drawn from those rows: the stacked bars hold every day's alerts
+    total = sum(r["alerts"] for r in found["alerts_by_day"]["rows"])
+    assert total == len(found["open_alerts"]["rows"]) > 0
+
+
+def test_every_demo_scenario_has_its_open_alert(demo: dict) -> None:
+    rows = sections(report(demo) / "index.html")["open_alerts"]["rows"]
+    assert set(DEMO_EXPECTED.values()) <= {r["detection_id"] for r in rows}
+
+
+def test_drill_down_pages_exist_for_every_link_and_nothing_is_fetched(demo: dict) -> None:
+    out = report(demo)
+    index = (out / "index.html").read_text()
+    links = set(re.findall(r'href="((?:principals|ips)/[^"#]+)"', index))
+    # every event of an open alert links to its row on the principal's page
+    anchors = re.findall(r'href="(principals/[^"#]+)#(event-[^"]+)"', index)
+    assert anchors
+    for page, anchor in anchors:
+        assert f'id="{anchor}"' in (out / page).read_text(), (page, anchor)
+    assert any(link.startswith("principals/") for link in links)
+    assert any(link.startswith("ips/") for link in links)
+    for link in links:
+        page = out / link
+        assert page.is_file(), link
+        timeline = sections(page)["timeline"]["rows"]
+        assert timeline, f"{link} shows no events"
+    for page in [out / "index.html", *out.glob("*/*.html")]:
+        text = page.read_text()
+        # no network at view time: every script is the local plotly.js
+        assert re.findall(r'<script src="([^"]+)"', text) in (
+            ["plotly.min.js"],
+            ["../plotly.min.js"],
+        )
+        assert "cdn." not in text
+    assert (out / "plotly.min.js").stat().st_size > 1_000_000
+
+
+def test_a_day_report_holds_that_day_only(demo: dict) -> None:
+    everything = sections(report(demo) / "index.html")
+    days = sorted({r["alert_date"] for r in everything["alerts_by_day"]["rows"]})
+    day = days[-1]
+    one_day = sections(report(demo, "--day", day) / "index.html")
+    assert {r["alert_date"] for r in one_day["alerts_by_day"]["rows"]} == {day}
+    assert one_day["open_alerts"]["rows"] == query_rows(
+        demo, "open_alerts", {}, "--from", day, "--to", day
+    )
+    assert len(one_day["open_alerts"]["rows"]) < len(everything["open_alerts"]["rows"])
+
+
+def test_report_refuses_a_lake_without_alerts(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ingest.cli import app
+
+    ws = make_workspace(tmp_path)
+    result = CliRunner().invoke(app, ["report", "--out", str(tmp_path / "r")], env=ws["env"])
+    assert result.exit_code == 1
+    assert "nothing to report" in result.output
