@@ -1,9 +1,22 @@
--- Alerts that are not suppressed, newest first, with what they are about.
+-- Alerts that are not suppressed, most severe and newest first, with what they are about.
 with
 
 alerts as (
 
     select * from {{ ref('alerts') }}
+
+),
+
+ranked as (
+
+    select
+        *,
+        case severity
+            when 'critical' then 0 when 'high' then 1 when 'medium' then 2 when 'low' then 3
+            else 4
+        end as severity_rank
+    from alerts
+    where not suppressed
 
 ),
 
@@ -23,16 +36,10 @@ final as (
         event_count,
         event_ids,
         mitre_tactics,
-        mitre_techniques
-    from alerts
-    where not suppressed
-    order by
-        case severity
-            when 'critical' then 0 when 'high' then 1 when 'medium' then 2 when 'low' then 3
-            else 4
-        end,
-        last_seen_at desc,
-        alert_id
+        mitre_techniques,
+        severity_rank
+    from ranked
+    order by 15 asc, 10 desc, 1 asc
     limit {{ var('top', 500) }}
 
 )

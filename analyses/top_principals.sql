@@ -16,7 +16,7 @@ final as (
         count(*) as calls,
         count(*) filter (where error_code is not null) as failed_calls,
         count(distinct source_ip) as source_ips,
-        count(distinct recipient_account_id) as accounts
+        count(distinct recipient_account_id) as account_count
     from events
     where principal_name is not null
     group by 1, 2, 3
