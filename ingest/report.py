@@ -409,52 +409,36 @@ def build(
             address_set,
         )
     ]
-    for principal in principals:
-        timeline = section(
-            "timeline",
-            f"Everything {principal} did",
-            "principal_timeline",
-            variables={"principal": principal},
-        )
-        alerts = Section(
-            "alerts", "Open alerts", "open_alerts", columns=by_key["open_alerts"].columns
-        )
-        alerts.rows = [r for r in by_key["open_alerts"].rows if r["principal_arn"] == principal]
-        pages.append(
-            _write(
-                out / "principals" / f"{slug(principal)}.html",
-                principal,
-                span,
-                [alerts, timeline],
-                "../",
-                docs,
-                principal_set,
-                address_set,
+    # per kind of drill-down page: folder, alerts column, analysis and its variable, heading
+    kinds = [
+        ("principals", "principal_arn", "principal_timeline", "principal", "Everything {} did"),
+        ("ips", "source_ip_address", "ip_timeline", "ip", "Everything from {}"),
+    ]
+    for (folder, column, analysis, variable, heading), values in zip(
+        kinds, [principals, addresses], strict=True
+    ):
+        for value in values:
+            # the ips columns hold addresses normalized
+            argument = (_address(value) if folder == "ips" else value) or value
+            timeline = section(
+                "timeline", heading.format(value), analysis, variables={variable: argument}
             )
-        )
-    for address in addresses:
-        timeline = section(
-            "timeline",
-            f"Everything from {address}",
-            "ip_timeline",
-            variables={"ip": _address(address) or address},
-        )
-        alerts = Section(
-            "alerts", "Open alerts", "open_alerts", columns=by_key["open_alerts"].columns
-        )
-        alerts.rows = [r for r in by_key["open_alerts"].rows if r["source_ip_address"] == address]
-        pages.append(
-            _write(
-                out / "ips" / f"{slug(address)}.html",
-                address,
-                span,
-                [alerts, timeline],
-                "../",
-                docs,
-                principal_set,
-                address_set,
+            alerts = Section(
+                "alerts", "Open alerts", "open_alerts", columns=by_key["open_alerts"].columns
             )
-        )
+            alerts.rows = [r for r in by_key["open_alerts"].rows if r[column] == value]
+            pages.append(
+                _write(
+                    out / folder / f"{slug(value)}.html",
+                    value,
+                    span,
+                    [alerts, timeline],
+                    "../",
+                    docs,
+                    principal_set,
+                    address_set,
+                )
+            )
     return Report(out, pages, by_key, principals, addresses)
 
 
