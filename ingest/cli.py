@@ -1147,7 +1147,9 @@ def report(
     ] = None,
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", help="Directory for the pages [default: build/report/<range>]."),
+        typer.Option(
+            "--out", help="Directory for the pages [default: build/report/all, /DAY or /FROM_TO]."
+        ),
     ] = None,
     project: Annotated[
         Path, typer.Option(help="The trailhouse project (for analyses/).", file_okay=False)
