@@ -82,10 +82,10 @@ def slug(value: str) -> str:
 # -- charts ------------------------------------------------------------------------------------
 
 
-def _figure_html(figure: Any, key: str) -> str:
+def _figure_html(figure: Any, key: str, height: int = 320) -> str:
     figure.update_layout(
         margin={"l": 40, "r": 10, "t": 30, "b": 40},
-        height=320,
+        height=height,
         template="plotly_white",
         legend={"orientation": "h"},
     )
@@ -170,9 +170,7 @@ def attack_heatmap(hits: list[dict], catalog: list[coverage.Detection]) -> str:
             ygap=1,
         )
     )
-    figure.update_layout(height=max(320, 16 * len(techniques) + 120))
-    html = _figure_html(figure, "attack")
-    return html.replace("height:320px", f"height:{max(320, 16 * len(techniques) + 120)}px")
+    return _figure_html(figure, "attack", height=max(320, 16 * len(techniques) + 120))
 
 
 # -- pages -------------------------------------------------------------------------------------
