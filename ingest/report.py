@@ -147,7 +147,14 @@ def attack_heatmap(hits: list[dict], catalog: list[coverage.Detection]) -> str:
     fired = {(r["tactic"], r["technique"]): r["alerts"] for r in hits}
     tactics = sorted({t for t, _ in covered | fired}, key=coverage._tactic_key)
     techniques = sorted({t for _, t in covered | fired})
-    z = [[fired.get((ta, te), 0) for ta in tactics] for te in techniques]
+    # a pair no detection covers is left blank (grey); a covered pair is coloured by alerts
+    z = [
+        [
+            fired.get((ta, te), 0) if (ta, te) in covered or (ta, te) in fired else None
+            for ta in tactics
+        ]
+        for te in techniques
+    ]
     text = [
         [
             f"{fired.get((ta, te), 0)} alert(s) · {covered.get((ta, te), 0)} detection(s)"
@@ -170,6 +177,7 @@ def attack_heatmap(hits: list[dict], catalog: list[coverage.Detection]) -> str:
             ygap=1,
         )
     )
+    figure.update_layout(plot_bgcolor="#e5e7eb")
     return _figure_html(figure, "attack", height=max(320, 16 * len(techniques) + 120))
 
 
