@@ -57,21 +57,13 @@
 
 {#- (collection, condition) pairs recorded by `ingest pull` for the collections landing in
     `source` (cloudtrail, http_access_log, custom_logs); none at parse time. -#}
-{% macro collection_filters(source) %}
-    {{ return(adapter.dispatch('collection_filters', 'trailhouse')(source)) }}
-{% endmacro %}
-
-{% macro duckdb__collection_filters(source) -%}
+{% macro collection_filters(source) -%}
     {%- set pairs = [] -%}
     {%- if execute -%}
-        {%- set path = lake_root() ~ '/_state/collections/filters.parquet' -%}
-        {%- set found = run_query(
-            "select count(*) from glob('" ~ lake_root()
-            ~ "/_state/collections/*.parquet') where file like '%/filters.parquet'"
-        ).columns[0].values()[0] -%}
-        {%- if found -%}
+        {%- set relation = collection_filters_relation() -%}
+        {%- if relation -%}
             {%- set rows = run_query(
-                "select collection, condition from read_parquet('" ~ path ~ "') "
+                "select collection, condition from " ~ relation ~ " "
                 ~ "where dataset = '" ~ source ~ "' order by collection, position"
             ).rows -%}
             {%- for row in rows -%}
@@ -82,27 +74,31 @@
     {{ return(pairs) }}
 {%- endmacro %}
 
+{#- The relation holding the recorded filters, or none when no collection has any. -#}
+{% macro collection_filters_relation() %}
+    {{ return(adapter.dispatch('collection_filters_relation', 'trailhouse')()) }}
+{% endmacro %}
+
+{% macro duckdb__collection_filters_relation() -%}
+    {%- set found = run_query(
+        "select count(*) from glob('" ~ lake_root()
+        ~ "/_state/collections/*.parquet') where file like '%/filters.parquet'"
+    ).columns[0].values()[0] -%}
+    {{ return("read_parquet('" ~ lake_root() ~ "/_state/collections/filters.parquet')"
+              if found else none) }}
+{%- endmacro %}
+
 {#- Spark reads the same file through a table with its columns, so a lake without it (no
     collection has filters) reads as no rows. -#}
-{% macro spark__collection_filters(source) -%}
-    {%- set pairs = [] -%}
-    {%- if execute -%}
-        {%- do run_query("create schema if not exists landing") -%}
-        {%- do run_query("drop table if exists landing.collection_filters") -%}
-        {%- do run_query(
-            "create table landing.collection_filters (collection string, dataset string, "
-            ~ "position int, condition string) using parquet options (pathGlobFilter "
-            ~ "'filters.parquet') location '" ~ lake_root() ~ "/_state/collections'"
-        ) -%}
-        {%- set rows = run_query(
-            "select collection, condition from landing.collection_filters "
-            ~ "where dataset = '" ~ source ~ "' order by collection, position"
-        ).rows -%}
-        {%- for row in rows -%}
-            {%- do pairs.append((row[0], row[1])) -%}
-        {%- endfor -%}
-    {%- endif -%}
-    {{ return(pairs) }}
+{% macro spark__collection_filters_relation() -%}
+    {%- do run_query("create schema if not exists landing") -%}
+    {%- do run_query("drop table if exists landing.collection_filters") -%}
+    {%- do run_query(
+        "create table landing.collection_filters (collection string, dataset string, "
+        ~ "position int, condition string) using parquet options (pathGlobFilter "
+        ~ "'filters.parquet') location '" ~ lake_root() ~ "/_state/collections'"
+    ) -%}
+    {{ return("landing.collection_filters") }}
 {%- endmacro %}
 
 
