@@ -9,7 +9,7 @@ export TRAILHOUSE_DB ?= ./trailhouse.duckdb
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install demo test lint docs clean bench chromium
+.PHONY: install demo test test-fast lint docs clean bench chromium
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,8 +23,14 @@ demo: install ## Synthetic CloudTrail -> landing -> dbt build -> summary of the 
 	$(BIN)/dbt build
 	$(BIN)/ingest status
 
-test: install lint chromium ## Everything CI runs: lint, then pytest (ingest, CLI, dbt, browser)
-	$(BIN)/pytest
+# A module per worker at a time: its module-scoped lakes are built once.
+PYTEST_PARALLEL ?= -n auto --dist loadscope
+
+test: install lint chromium ## Everything CI runs: lint, then every test (ingest, CLI, dbt, Spark, browser)
+	$(BIN)/pytest $(PYTEST_PARALLEL)
+
+test-fast: install ## The unit layer in under two minutes: Python units and every dbt unit test
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not e2e and not spark and not browser and not slow"
 
 chromium: ## Debian's headless Chromium for the browser tests (skipped if it cannot be installed)
 	@command -v chromium >/dev/null 2>&1 || { \

@@ -137,18 +137,19 @@
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
     {#- The logic fingerprint: this model's SQL, the SQL of every upstream view, and the
-        content of every upstream seed (editing the inventory re-enriches the lake). -#}
+        content of every upstream seed (editing the inventory re-enriches the lake). The lake
+        root is left out: a lake moved or restored elsewhere holds the same data. -#}
     {%- set upstream = _lake_upstream(model) -%}
     {%- set logic_query -%}
         select md5(
-            '{{ local_md5(compiled_code) }}'
+            '{{ local_md5(compiled_code | replace(root, '')) }}'
             || coalesce((
                 -- DuckDB prints a view's EXCLUDE (...) columns in hash order, which changes
                 -- when the view is re-bound: sort them so only real changes count
                 select string_agg(
                     array_to_string(
                         list_transform(
-                            string_split(sql, 'EXCLUDE ('),
+                            string_split(replace(sql, {{ sql_string(root) }}, ''), 'EXCLUDE ('),
                             (part, i) -> case
                                 when i = 1 then part
                                 else array_to_string(

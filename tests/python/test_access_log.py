@@ -9,15 +9,21 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from ingest.cli import app
 from ingest.sources.access_log import access_log_format, from_log_format
 
-from conftest import PROJECT_ROOT, SHARED_FIXTURES, make_workspace, run_dbt, run_ingest
+from conftest import (
+    BUILD,
+    PROJECT_ROOT,
+    SHARED_FIXTURES,
+    LakeReader,
+    Workspace,
+    invoke,
+    run_dbt,
+    run_ingest,
+)
 
 SAMPLE = SHARED_FIXTURES / "web" / "apache_combined_sample.log"
 
@@ -29,14 +35,7 @@ def _expected_utc(line: str) -> datetime:
 
 
 def _rows(lake: Path, dataset: str, columns: str = "*") -> list[tuple]:
-    return (
-        duckdb.connect()
-        .execute(
-            f"select {columns} from read_parquet('{lake}/{dataset}/*/*.parquet', "
-            "hive_partitioning = true)"
-        )
-        .fetchall()
-    )
+    return LakeReader(lake).rows(f"select {columns} from {dataset}")
 
 
 def _quarantined_lines(lake: Path, dataset: str, file_name: str) -> list[dict]:
@@ -55,8 +54,8 @@ def _quarantined_lines(lake: Path, dataset: str, file_name: str) -> list[dict]:
 def web_lake(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The Apache sample, plus a copy with other offsets, broken lines and attack traffic,
     rotated and gzipped; built by dbt up to the alerts."""
-    ws = make_workspace(tmp_path_factory.mktemp("web"))
-    logs = ws["tmp"] / "logs"
+    ws = Workspace.create(tmp_path_factory.mktemp("web"))
+    logs = ws.root / "logs"
     logs.mkdir()
     shifted = [
         '192.0.2.10 - - [31/Dec/2025:23:30:00 -0700] "GET /shop HTTP/1.1" 200 512 "-" "curl/8"',
@@ -79,10 +78,11 @@ def web_lake(tmp_path_factory: pytest.TempPathFactory) -> dict:
         handle.write("\n".join(shifted[:2]) + "\n")
     run_ingest(ws, "load", "access-log", str(SAMPLE))
     output = run_ingest(ws, "load", "access-log", str(logs))
-    run_dbt(ws, "build", "--exclude", "resource_type:unit_test")
-    return {"ws": ws, "lake": ws["lake"], "shifted": shifted, "output": output}
+    run_dbt(ws, *BUILD)
+    return {"ws": ws, "lake": ws.lake, "shifted": shifted, "output": output}
 
 
+@pytest.mark.e2e
 def test_every_line_of_the_sample_is_a_row_or_quarantined(web_lake: dict) -> None:
     lake = web_lake["lake"]
     sample_lines = SAMPLE.read_text().splitlines()
@@ -95,6 +95,7 @@ def test_every_line_of_the_sample_is_a_row_or_quarantined(web_lake: dict) -> Non
         assert by_line[number] == _expected_utc(line), number
 
 
+@pytest.mark.e2e
 def test_times_keep_their_offset_and_broken_lines_are_quarantined_with_numbers(
     web_lake: dict,
 ) -> None:
@@ -111,6 +112,7 @@ def test_times_keep_their_offset_and_broken_lines_are_quarantined_with_numbers(
     assert "2 malformed line(s) were quarantined" in " ".join(web_lake["output"].split())
 
 
+@pytest.mark.e2e
 def test_rotated_and_rerun_logs_are_not_doubled(web_lake: dict) -> None:
     lake = web_lake["lake"]
     raws = [r[0] for r in _rows(lake, "http_access_log", "raw")]
@@ -119,21 +121,19 @@ def test_rotated_and_rerun_logs_are_not_doubled(web_lake: dict) -> None:
     assert "Nothing new to land" in again
 
 
+@pytest.mark.e2e
 def test_parsed_columns(web_lake: dict) -> None:
-    (row,) = (
-        duckdb.connect()
-        .execute(f"""
-        select client_ip, remote_user, http_method, path, query_string, http_version, status,
-            bytes_sent, referer, user_agent
-        from read_parquet('{web_lake["lake"]}/http_access_log/*/*.parquet')
-        where raw like '192.0.2.11 %'
-    """)
-        .fetchall()
+    (row,) = _rows(
+        web_lake["lake"],
+        "http_access_log where raw like '192.0.2.11 %'",
+        "client_ip, remote_user, http_method, path, query_string, http_version, status, "
+        "bytes_sent, referer, user_agent",
     )
     assert row == ("192.0.2.11", "bob", "POST", "/login", None, "HTTP/1.1", 302, 0, None,
                    "Mozilla/5.0")  # fmt: skip
 
 
+@pytest.mark.e2e
 def test_web_detections_alert_on_attack_lines(web_lake: dict) -> None:
     alerts = _rows(web_lake["lake"], "alerts", "detection_id, source_ip_address")
     found = {(d, ip) for d, ip in alerts if d.startswith("web-")}
@@ -168,14 +168,11 @@ def test_nginx_log_format_string() -> None:
     )
 
 
-def test_unknown_format_is_a_usage_error(tmp_path: Path) -> None:
-    log = tmp_path / "x.log"
+def test_unknown_format_is_a_usage_error(workspace: Workspace) -> None:
+    log = workspace.root / "x.log"
     log.write_text("x\n")
-    result = CliRunner().invoke(
-        app, ["load", "access-log", "--format", "iis", str(log)],
-        env={"TRAILHOUSE_LAKE": str(tmp_path / "lake")},
-    )  # fmt: skip
-    assert result.exit_code == 2 and "unknown access log format" in result.output
+    result = invoke(workspace, "load", "access-log", "--format", "iis", log, expect=2)
+    assert "unknown access log format" in result.output
 
 
 # -- custom formats from the README -----------------------------------------------------------
@@ -188,11 +185,12 @@ def _readme_block(marker: str) -> str:
     return match.group(1)
 
 
+@pytest.mark.e2e
 def test_readme_custom_format_example_loads_and_builds(tmp_path: Path) -> None:
-    ws = make_workspace(tmp_path)
+    ws = Workspace.create(tmp_path)
     config = tmp_path / "trailhouse.yml"
     config.write_text(_readme_block("custom-format-config"))
-    ws["env"]["TRAILHOUSE_CONFIG"] = str(config)
+    ws.env["TRAILHOUSE_CONFIG"] = str(config)
     formats = yaml.safe_load(config.read_text())["formats"]
     name = next(iter(formats))
     log = tmp_path / "app.log"
@@ -200,8 +198,8 @@ def test_readme_custom_format_example_loads_and_builds(tmp_path: Path) -> None:
     log.write_text(sample + "not a line of this format\n")
     output = run_ingest(ws, "load", "custom", "--format", name, str(log))
     assert "1 malformed line(s)" in " ".join(output.split())
-    run_dbt(ws, "build", "--select", "+custom_logs", "--exclude", "resource_type:unit_test")
-    rows = _rows(ws["lake"], "custom_logs", "log_format, fields, event_time")
+    run_dbt(ws, *BUILD, "--select", "+custom_logs")
+    rows = _rows(ws.lake, "custom_logs", "log_format, fields, event_time")
     assert len(rows) == len(sample.splitlines())
     assert {r[0] for r in rows} == {name}
     # the example's times carry no offset; the format's timezone applies
@@ -209,15 +207,13 @@ def test_readme_custom_format_example_loads_and_builds(tmp_path: Path) -> None:
     first_time = re.match(r"(\S+ \S+)", sample).group(1)
     expected = datetime.fromisoformat(f"{first_time}{zone}").astimezone(UTC)
     assert min(r[2] for r in rows) == expected
-    result = CliRunner().invoke(
-        app, ["query", f"select count(*) from custom_{name}", "-o", "csv"], env=ws["env"]
-    )
-    assert result.exit_code == 0 and result.output.splitlines()[1] == str(len(rows))
+    output = run_ingest(ws, "query", f"select count(*) from custom_{name}", "-o", "csv")
+    assert output.splitlines()[1] == str(len(rows))
 
 
-def test_config_errors_name_the_place(tmp_path: Path) -> None:
-    config = tmp_path / "trailhouse.yml"
-    log = tmp_path / "a.log"
+def test_config_errors_name_the_place(workspace: Workspace) -> None:
+    config = workspace.root / "trailhouse.yml"
+    log = workspace.root / "a.log"
     log.write_text("x\n")
     cases = {
         "formats: {app: {type: csv}}": "formats.app.type",
@@ -228,10 +224,8 @@ def test_config_errors_name_the_place(tmp_path: Path) -> None:
     }
     for text, message in cases.items():
         config.write_text(text)
-        result = CliRunner().invoke(
-            app, ["load", "custom", "--format", "app", "--config", str(config), str(log)],
-            env={"TRAILHOUSE_LAKE": str(tmp_path / "lake")},
-        )  # fmt: skip
-        assert result.exit_code == 2, text
+        result = invoke(
+            workspace, "load", "custom", "--format", "app", "--config", config, log, expect=2
+        )
         assert message in " ".join(result.output.split()), (text, result.output)
-    assert not (tmp_path / "lake" / "landing" / "custom_logs").exists()
+    assert not (workspace.lake / "landing" / "custom_logs").exists()

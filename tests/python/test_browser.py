@@ -12,25 +12,27 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PROJECT_ROOT, make_workspace, run_dbt, run_ingest
+from conftest import PROJECT_ROOT, Workspace, run_dbt, run_ingest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = PROJECT_ROOT / "build" / "screenshots"
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="Chromium is not installed (`apt-get install chromium`; .ci/run installs it)",
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="Chromium is not installed (`apt-get install chromium`; .ci/run installs it)",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    ws = make_workspace(tmp_path_factory.mktemp("browser"))
-    run_ingest(ws, "demo", "--events", "6000", "--days", "5", "--end", "2026-01-10T00:00:00Z")
-    run_dbt(ws, "build", "--exclude", "resource_type:unit_test")
+def site(demo_lake: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    # docs generate writes dbt's target directory: a copy of the shared lake's workspace
+    ws = demo_lake.copy(tmp_path_factory.mktemp("browser") / "ws")
     run_dbt(ws, "docs", "generate", "--static")
-    ws["report"] = ws["tmp"] / "report"
-    run_ingest(ws, "report", "--out", str(ws["report"]))
+    ws.data["report"] = ws.root / "report"
+    run_ingest(ws, "report", "--out", str(ws.data["report"]))
     return ws
 
 
@@ -89,7 +91,7 @@ def embedded(page: Page, key: str) -> list[dict]:
 
 
 def test_report_renders_its_charts_and_tables_with_the_demo_numbers(site, browser) -> None:
-    page = Page(browser, (site["report"] / "index.html").as_uri())
+    page = Page(browser, (site.data["report"] / "index.html").as_uri())
     page.page.wait_for_function(
         "document.querySelectorAll('.js-plotly-plot .main-svg').length >= 6", timeout=30_000
     )
@@ -113,7 +115,7 @@ def test_report_renders_its_charts_and_tables_with_the_demo_numbers(site, browse
 
 
 def test_report_drill_down_pages_render(site, browser) -> None:
-    index = Page(browser, (site["report"] / "index.html").as_uri())
+    index = Page(browser, (site.data["report"] / "index.html").as_uri())
     link = index.page.locator("#open_alerts a[href^='principals/']").first
     name = link.text_content()
     link.click()
@@ -127,7 +129,7 @@ def test_report_drill_down_pages_render(site, browser) -> None:
 
 
 def test_docs_site_shows_the_detection_catalog(site, browser) -> None:
-    docs = Path(site["env"]["DBT_TARGET_PATH"]) / "static_index.html"
+    docs = Path(site.env["DBT_TARGET_PATH"]) / "static_index.html"
     page = Page(browser, docs.as_uri() + "#!/model/model.trailhouse.alerts")
     page.page.wait_for_selector("text=Detection coverage", timeout=30_000)
     assert page.page.locator("text=aws-root-console-login").count() >= 1
@@ -141,5 +143,5 @@ def test_docs_site_shows_the_detection_catalog(site, browser) -> None:
     assert errors == [] and len(page.errors) == len(template_urls), page.errors
     assert page.refused == []
     # the report links to this docs site
-    report = (site["report"] / "index.html").read_text()
+    report = (site.data["report"] / "index.html").read_text()
     assert 'href="../target/static_index.html"' in report

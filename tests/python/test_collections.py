@@ -11,13 +11,10 @@ import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pytest
-from typer.testing import CliRunner
+from click.testing import Result
 
-from ingest.cli import app
-
-from conftest import SHARED_FIXTURES, cloudtrail_record, make_workspace, run_dbt
+from conftest import BUILD, SHARED_FIXTURES, Workspace, cloudtrail_record, invoke, run_dbt
 
 TODAY = datetime.now(UTC)
 
@@ -36,13 +33,13 @@ def put_trail_object(s3, bucket: str, prefix: str, account: str, ids: list[str])
     return key
 
 
-def cli(ws: dict, *args: str):
-    return CliRunner().invoke(app, list(args), env=ws["env"], catch_exceptions=False)
+def cli(ws: Workspace, *args: str) -> Result:
+    return invoke(ws, *args, expect=None)
 
 
 @pytest.fixture
 def four_sources(aws, tmp_path: Path) -> dict:
-    ws = make_workspace(tmp_path)
+    ws = Workspace.create(tmp_path)
     aws.s3.create_bucket(Bucket="org-trail")
     aws.s3.create_bucket(Bucket="team-trail")
     put_trail_object(aws.s3, "org-trail", "", "o-abcdefghij/111111111111", ["org-1", "org-2"])
@@ -84,27 +81,26 @@ def four_sources(aws, tmp_path: Path) -> dict:
             filters: ["status < 400"]
     """)
     )
-    ws["env"]["TRAILHOUSE_CONFIG"] = str(config)
+    ws.env["TRAILHOUSE_CONFIG"] = str(config)
     return {"ws": ws, "config": config}
 
 
+@pytest.mark.e2e
 def test_pull_lands_every_collection_and_status_matches_the_lake(four_sources: dict) -> None:
     ws = four_sources["ws"]
     result = cli(ws, "pull")
     assert result.exit_code == 0, result.output
     for name in ("org", "team", "notifications", "web"):
         assert f"ok {name} (" in result.output
-    run_dbt(ws, "build", "--exclude", "resource_type:unit_test")
-    con = duckdb.connect()
-    lake = ws["lake"]
+    run_dbt(ws, *BUILD)
     in_lake = dict(
-        con.execute(f"""
+        ws.read("""
         select collection, count(*) from (
-            select collection from read_parquet('{lake}/cloudtrail_events/*/*.parquet')
+            select collection from cloudtrail_events
             union all
-            select collection from read_parquet('{lake}/http_access_log/*/*.parquet')
+            select collection from http_access_log
         ) group by 1
-    """).fetchall()
+    """)
     )
     # each collection's filters applied before storage: org-2 and the web errors are gone
     sample = (SHARED_FIXTURES / "web" / "apache_combined_sample.log").read_text().splitlines()
@@ -168,20 +164,18 @@ def test_invalid_configs_name_the_place_and_pull_nothing(
         output = " ".join(result.output.split())
         assert message in output, output
         assert "trailhouse.yml:" in output  # the line is named
-    assert not (ws["lake"] / "landing").exists() or not any(
-        (ws["lake"] / "landing").rglob("*.parquet")
-    )
+    assert not (ws.lake / "landing").exists() or not any((ws.lake / "landing").rglob("*.parquet"))
 
 
 def test_config_show_resolves_references_and_hides_secret_ones(four_sources: dict) -> None:
     ws = four_sources["ws"]
     config = four_sources["config"]
     config.write_text(config.read_text().replace("prefix: logs", "prefix: ${TEAM_TOKEN}"))
-    ws["env"]["TEAM_TOKEN"] = "very-secret-value"
+    ws.env["TEAM_TOKEN"] = "very-secret-value"
     result = cli(ws, "config", "show")
     assert result.exit_code == 0, result.output
     assert "very-secret-value" not in result.output and "${TEAM_TOKEN}" in result.output
-    assert ws["env"]["AWS_ENDPOINT_URL"] in result.output
+    assert ws.env["AWS_ENDPOINT_URL"] in result.output
 
 
 def test_the_shipped_example_config_is_valid(tmp_path: Path) -> None:
@@ -199,7 +193,7 @@ def test_validate_checks_that_profiles_exist(four_sources: dict, tmp_path: Path)
     ws = four_sources["ws"]
     config = four_sources["config"]
     config.write_text(config.read_text().replace("region: us-east-1", "profile: nope", 1))
-    ws["env"]["AWS_CONFIG_FILE"] = str(tmp_path / "no-aws-config")
+    ws.env["AWS_CONFIG_FILE"] = str(tmp_path / "no-aws-config")
     result = cli(ws, "config", "validate")
     assert (
         result.exit_code == 2

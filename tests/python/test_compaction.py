@@ -5,12 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from ingest import compaction
 
-from conftest import cloudtrail_record, write_delivery_file
+from conftest import LakeReader, cloudtrail_record, write_delivery_file
 
 
 def landing_files(lake: Path) -> list[Path]:
@@ -18,10 +17,9 @@ def landing_files(lake: Path) -> list[Path]:
 
 
 def landing_rows(lake: Path) -> list[tuple]:
-    files = [str(p) for p in landing_files(lake)]
-    return duckdb.sql(
-        f"select event_id, raw, source_object, landed_at from read_parquet({files}) order by all"
-    ).fetchall()
+    return LakeReader(lake).rows(
+        "select event_id, raw, source_object, landed_at from landing_cloudtrail order by all"
+    )
 
 
 def load_in_separate_runs(tmp_path: Path, ingest, runs: int, days=("01", "02")) -> None:
@@ -84,8 +82,7 @@ def test_replacing_the_demo_after_compaction_removes_every_old_record(lake: Path
     ingest("demo", "--events", "1200", "--days", "2", "--end", "2026-01-10")
     ingest("compact")
     ingest("demo", "--events", "1300", "--days", "2", "--end", "2026-01-10", "--replace")
-    (count, distinct) = duckdb.sql(
-        "select count(*), count(distinct event_id) from read_parquet("
-        f"{[str(p) for p in landing_files(lake)]})"
-    ).fetchone()
+    ((count, distinct),) = LakeReader(lake).rows(
+        "select count(*), count(distinct event_id) from landing_cloudtrail"
+    )
     assert count == distinct == 1300

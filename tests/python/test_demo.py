@@ -10,10 +10,11 @@ from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from ingest.sources.demo import DemoSpec, generate
+
+from conftest import LakeReader
 
 KEY = re.compile(
     r"^AWSLogs/(?P<account>\d{12})/CloudTrail/(?P<region>[a-z]{2}-[a-z]+-\d)/"
@@ -172,10 +173,9 @@ def test_demo_command_lands_everything_and_reruns_as_a_no_op(lake: Path, ingest)
     first = ingest("demo", "--events", "1500", "--days", "2", "--end", "2026-01-10")
     assert "Generated 1,500 CloudTrail records" in first.output
     files = sorted((lake / "landing" / "cloudtrail").rglob("*.parquet"))
-    (count,) = duckdb.sql(
-        f"select count(distinct event_id) from read_parquet({[str(f) for f in files]})"
-    ).fetchone()
-    assert count == 1500
+    assert (
+        LakeReader(lake).scalar("select count(distinct event_id) from landing_cloudtrail") == 1500
+    )
 
     again = ingest("demo")
     assert "already generated" in again.output
@@ -185,10 +185,9 @@ def test_demo_command_lands_everything_and_reruns_as_a_no_op(lake: Path, ingest)
     assert "--replace" in different.output
 
     ingest("demo", "--events", "1600", "--days", "2", "--end", "2026-01-10", "--replace")
-    files = sorted((lake / "landing" / "cloudtrail").rglob("*.parquet"))
-    (count, distinct) = duckdb.sql(
-        f"select count(*), count(distinct event_id) from read_parquet({[str(f) for f in files]})"
-    ).fetchone()
+    ((count, distinct),) = LakeReader(lake).rows(
+        "select count(*), count(distinct event_id) from landing_cloudtrail"
+    )
     assert count == distinct == 1600
 
 
@@ -200,10 +199,8 @@ def test_an_interrupted_demo_is_regenerated_not_mixed(lake: Path, ingest) -> Non
     result = ingest("demo", "--events", "1500", "--days", "2", "--end", "2026-02-10")
 
     assert "Removed the incomplete demo dataset" in result.output
-    files = sorted((lake / "landing" / "cloudtrail").rglob("*.parquet"))
-    (count, distinct, first) = duckdb.sql(
-        "select count(*), count(distinct event_id), min(event_time) "
-        f"from read_parquet({[str(f) for f in files]})"
-    ).fetchone()
+    ((count, distinct, first),) = LakeReader(lake).rows(
+        "select count(*), count(distinct event_id), min(event_time) from landing_cloudtrail"
+    )
     assert count == distinct == 1500
     assert first.isoformat() >= "2026-02-08"

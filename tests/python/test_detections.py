@@ -5,22 +5,19 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from datetime import timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
-from typer.testing import CliRunner
-
-from ingest.cli import app
 
 from conftest import (
+    BUILD,
     PROJECT_ROOT,
-    SHARED_FIXTURES,
-    dbt_in,
-    make_workspace,
-    project_copy,
+    STRATUS,
+    Workspace,
+    alerts,
+    demo_scenarios,
+    invoke,
     run_dbt,
     run_ingest,
 )
@@ -81,32 +78,12 @@ STRATUS_EXPECTED = {
 }
 
 
-def alerts(ws: dict) -> list[dict]:
-    con = duckdb.connect()
-    rows = con.execute(
-        f"select * from read_parquet('{ws['lake']}/alerts/*/*.parquet', hive_partitioning = true)"
-        " order by alert_id"
-    )
-    names = [c[0] for c in rows.description]
-    return [dict(zip(names, row, strict=True)) for row in rows.fetchall()]
+pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    ws = make_workspace(tmp_path_factory.mktemp("detections-demo"))
-    run_ingest(ws, "demo", "--events", "6000", "--days", "5", "--end", "2026-01-10T00:00:00Z")
-    run_dbt(ws, "build")
-    return ws
-
-
-def scenarios(ws: dict) -> dict[str, set[str]]:
-    labelled = json.loads((ws["lake"] / "_sources/demo/scenarios.json").read_text())
-    return {s["scenario"]: set(s["event_ids"]) for s in labelled}
-
-
-def test_every_demo_scenario_raises_its_detection_once(demo: dict) -> None:
-    found = alerts(demo)
-    for scenario, event_ids in scenarios(demo).items():
+def test_every_demo_scenario_raises_its_detection_once(demo_lake: Workspace) -> None:
+    found = alerts(demo_lake)
+    for scenario, event_ids in demo_scenarios(demo_lake).items():
         expected = DEMO_EXPECTED[scenario]
         raised = [
             a for a in found if a["detection_id"] == expected and set(a["event_ids"]) & event_ids
@@ -119,59 +96,54 @@ def test_every_demo_scenario_raises_its_detection_once(demo: dict) -> None:
         assert alert["mitre_techniques"] and not alert["suppressed"]
 
 
-def test_background_noise_raises_no_high_or_critical_alert(demo: dict) -> None:
-    attack_events = set().union(*scenarios(demo).values())
+def test_background_noise_raises_no_high_or_critical_alert(demo_lake: Workspace) -> None:
+    attack_events = set().union(*demo_scenarios(demo_lake).values())
     noisy = [
         (a["detection_id"], a["summary"])
-        for a in alerts(demo)
+        for a in alerts(demo_lake)
         if a["severity"] in ("high", "critical") and not set(a["event_ids"]) <= attack_events
     ]
     assert noisy == []
 
 
-def test_alerts_are_stable_across_reruns_and_full_refresh(demo: dict) -> None:
+def test_alerts_are_stable_across_reruns_and_full_refresh(
+    demo_lake: Workspace, tmp_path: Path
+) -> None:
+    ws = demo_lake.copy(tmp_path / "ws")
+
     def fingerprint() -> list[tuple]:
-        return [(a["alert_id"], a["event_count"], tuple(a["event_ids"])) for a in alerts(demo)]
+        return [(a["alert_id"], a["event_count"], tuple(a["event_ids"])) for a in alerts(ws)]
 
     before = fingerprint()
-    assert "alerts: rebuilt 0, merged 0, removed 0" in run_dbt(demo, "build")
+    assert "alerts: rebuilt 0, merged 0, removed 0" in run_dbt(ws, *BUILD)
     assert fingerprint() == before
-    run_dbt(demo, "build", "--full-refresh")
+    run_dbt(ws, *BUILD, "--full-refresh")
     assert fingerprint() == before
 
 
-def test_a_late_event_grows_the_existing_alert(demo: dict, tmp_path: Path) -> None:
-    (stop,) = [a for a in alerts(demo) if a["detection_id"] == "aws-cloudtrail-tampering"]
-    con = duckdb.connect()
-    (raw,) = con.execute(
-        f"select raw from read_parquet('{demo['lake']}/cloudtrail_events/*/*.parquet') "
-        f"where event_id = '{stop['event_ids'][0]}'"
-    ).fetchone()
+def test_a_late_event_grows_the_existing_alert(demo_lake: Workspace, tmp_path: Path) -> None:
+    ws = demo_lake.copy(tmp_path / "ws")
+    (stop,) = [a for a in alerts(ws) if a["detection_id"] == "aws-cloudtrail-tampering"]
+    (raw,) = ws.read(
+        "select raw from cloudtrail_events where event_id = ?", [stop["event_ids"][0]]
+    )[0]
     record = json.loads(raw)
     record["eventID"] = "late-update-trail"
     record["eventName"] = "UpdateTrail"
     late = tmp_path / "late.json"
     late.write_text(json.dumps({"Records": [record]}))
-    run_ingest(demo, "load", "cloudtrail", str(late))
-    out = run_dbt(demo, "build")
+    run_ingest(ws, "load", "cloudtrail", late)
+    out = run_dbt(ws, *BUILD)
     assert "alerts: rebuilt 1, merged 0, removed 0" in out
-    (grown,) = [a for a in alerts(demo) if a["detection_id"] == "aws-cloudtrail-tampering"]
+    (grown,) = [a for a in alerts(ws) if a["detection_id"] == "aws-cloudtrail-tampering"]
     assert grown["alert_id"] == stop["alert_id"]
     assert grown["event_count"] == stop["event_count"] + 1
     assert "late-update-trail" in grown["event_ids"]
 
 
-@pytest.fixture(scope="module")
-def stratus(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    ws = make_workspace(tmp_path_factory.mktemp("detections-stratus"))
-    run_ingest(ws, "load", "cloudtrail", str(SHARED_FIXTURES / "stratus"))
-    run_dbt(ws, "build", "--exclude", "resource_type:unit_test")
-    return ws
-
-
-def test_stratus_detonations_raise_the_mapped_detections(stratus: dict) -> None:
-    found = alerts(stratus)
-    files = sorted((SHARED_FIXTURES / "stratus").glob("aws.*.jsonl"))
+def test_stratus_detonations_raise_the_mapped_detections(stratus_lake: Workspace) -> None:
+    found = alerts(stratus_lake)
+    files = sorted(STRATUS.glob("aws.*.jsonl"))
     assert len(files) >= 20
     missing = {}
     for path in files:
@@ -186,47 +158,43 @@ def test_stratus_detonations_raise_the_mapped_detections(stratus: dict) -> None:
     assert len(files) - len(missing) >= 0.9 * len(files)
 
 
-def run_in_copy(ws: dict, appended: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    """dbt in a copy of the project with lines appended to some files (seeds are files)."""
-    project = project_copy(ws)
-    for relative, lines in appended.items():
-        path = project / relative
-        path.write_text(path.read_text() + lines)
-    return dbt_in(project, ws, *args)
+def with_suppression(ws: Workspace, line: str) -> None:
+    """The workspace's project with one more line in the suppressions seed."""
+    seed = ws.project_copy() / "seeds" / "detection_suppressions.csv"
+    seed.write_text(seed.read_text() + line)
 
 
-def test_suppressions_flag_matches_and_expired_ones_fail_the_build(demo: dict) -> None:
+def test_suppressions_flag_matches_and_expired_ones_fail_the_build(
+    demo_lake: Workspace, tmp_path: Path
+) -> None:
+    ws = demo_lake.copy(tmp_path / "ws")
     root = "aws-root-console-login,arn:aws:iam::*:root,,,break-glass drill INC-7,{}\n"
-    result = run_in_copy(
-        demo, {"seeds/detection_suppressions.csv": root.format("2099-01-01 00:00:00+00")}, "build"
-    )
-    assert result.returncode == 0, result.stdout[-3000:]
-    flagged = {a["detection_id"]: a["suppressed"] for a in alerts(demo)}
+    with_suppression(ws, root.format("2099-01-01 00:00:00+00"))
+    run_dbt(ws, *BUILD)
+    flagged = {a["detection_id"]: a["suppressed"] for a in alerts(ws)}
     assert flagged["aws-root-console-login"] is True
     assert flagged["aws-cloudtrail-tampering"] is False
 
-    expired = run_in_copy(
-        demo, {"seeds/detection_suppressions.csv": root.format("2020-01-01 00:00:00+00")}, "build"
-    )
-    assert expired.returncode == 1
-    assert "detection_suppressions_expires_at" in expired.stdout
-    run_dbt(demo, "build")  # back to the project's own suppressions
-    assert {a["detection_id"]: a["suppressed"] for a in alerts(demo)}[
+    with_suppression(ws, root.format("2020-01-01 00:00:00+00"))
+    expired = run_dbt(ws, *BUILD, expect_pass=False)
+    assert "detection_suppressions_expires_at" in expired
+    ws.project = PROJECT_ROOT  # back to the project's own suppressions
+    run_dbt(ws, *BUILD)
+    assert {a["detection_id"]: a["suppressed"] for a in alerts(ws)}[
         "aws-root-console-login"
     ] is False
 
 
-def test_coverage_catalog_is_up_to_date() -> None:
-    result = CliRunner().invoke(
-        app, ["detections", "coverage", "--check", "--project", str(PROJECT_ROOT)]
+def test_coverage_catalog_is_up_to_date(tmp_path: Path) -> None:
+    invoke(
+        Workspace.create(tmp_path), "detections", "coverage", "--check", "--project", PROJECT_ROOT
     )
-    assert result.exit_code == 0, result.output
     catalog = (PROJECT_ROOT / "detections/COVERAGE.md").read_text()
     assert "aws-cloudtrail-tampering" in catalog and "T1562.008" in catalog
 
 
-def test_status_lists_open_alerts_by_severity(demo: dict) -> None:
-    payload = json.loads(run_ingest(demo, "status", "--json"))
+def test_status_lists_open_alerts_by_severity(demo_lake: Workspace) -> None:
+    payload = json.loads(run_ingest(demo_lake, "status", "--json"))
     open_alerts = payload["open_alerts"]
     assert open_alerts[0]["severity"] == "high"
     assert {a["detection_id"] for a in open_alerts} >= set(DEMO_EXPECTED.values())
@@ -234,30 +202,24 @@ def test_status_lists_open_alerts_by_severity(demo: dict) -> None:
     assert severities == sorted(severities, key=["high", "medium", "low"].index)
 
 
-def test_detection_tests_are_selectable_by_tag(demo: dict) -> None:
-    out = run_dbt(demo, "test", "--select", "tag:detection")
+def test_detection_tests_are_selectable_by_tag(demo_lake: Workspace, tmp_path: Path) -> None:
+    out = run_dbt(demo_lake.copy(tmp_path / "ws"), "test", "--select", "tag:detection")
     (passed,) = re.findall(r"PASS=(\d+)", out)
     assert int(passed) >= 2 * len(list((PROJECT_ROOT / "models/detections").rglob("det_*.sql")))
 
 
-def test_replay_window_selects_the_alerts_of_that_window(demo: dict) -> None:
-    before = alerts(demo)
+def test_replay_window_selects_the_alerts_of_that_window(
+    demo_lake: Workspace, tmp_path: Path
+) -> None:
+    ws = demo_lake.copy(tmp_path / "ws")
+    before = alerts(ws)
     root = next(a for a in before if a["detection_id"] == "aws-root-console-login")
     day = root["alert_date"]
     window = json.dumps({"detections_from": str(day), "detections_to": str(day + timedelta(1))})
     # Unit tests are left out: their fixtures are dated outside any replay window.
-    run_dbt(
-        demo,
-        "build",
-        "--select",
-        "+alerts",
-        "--exclude",
-        "resource_type:unit_test",
-        "--vars",
-        window,
-    )
+    run_dbt(ws, *BUILD, "--select", "+alerts", "--vars", window)
     same_day = {a["alert_id"] for a in before if a["alert_date"] == day}
-    assert {a["alert_id"] for a in alerts(demo)} == same_day
+    assert {a["alert_id"] for a in alerts(ws)} == same_day
     assert len(same_day) < len(before)  # the window really left alerts out
-    run_dbt(demo, "build")  # the whole range again
-    assert {a["alert_id"] for a in alerts(demo)} == {a["alert_id"] for a in before}
+    run_dbt(ws, *BUILD)  # the whole range again
+    assert {a["alert_id"] for a in alerts(ws)} == {a["alert_id"] for a in before}

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
-import duckdb
+import pytest
 
-from conftest import cloudtrail_record, run_dbt, run_ingest, write_delivery_file
+from conftest import BUILD, Workspace, cloudtrail_record, run_dbt, run_ingest, write_delivery_file
+
+pytestmark = pytest.mark.e2e
 
 PROD = "534439589175"  # the demo's prod account, in seeds/inventory_accounts.csv
 
@@ -28,17 +30,13 @@ def role_session(role: str, session: str) -> dict:
     }
 
 
-def lake_rows(ws: dict, columns: str) -> dict[str, tuple]:
+def lake_rows(ws: Workspace, columns: str) -> dict[str, tuple]:
     return {
-        row[0]: row[1:]
-        for row in duckdb.sql(
-            f"select event_id, {columns} from read_parquet("
-            f"'{ws['lake']}/cloudtrail_events/*/*.parquet')"
-        ).fetchall()
+        row[0]: row[1:] for row in ws.read(f"select event_id, {columns} from cloudtrail_events")
     }
 
 
-def test_storage_filters_drop_rows_before_the_lake_and_say_how_many(workspace: dict) -> None:
+def test_storage_filters_drop_rows_before_the_lake_and_say_how_many(workspace: Workspace) -> None:
     ws = workspace
     monitoring = role_session("monitoring-readonly", "datadog")
     records = [
@@ -61,10 +59,10 @@ def test_storage_filters_drop_rows_before_the_lake_and_say_how_many(workspace: d
         ),
         cloudtrail_record("alice-read", when="2026-03-01T12:00:00Z", eventName="ListUsers"),
     ]
-    write_delivery_file(ws["tmp"] / "mixed.json.gz", records)
-    run_ingest(ws, "load", "cloudtrail", str(ws["tmp"] / "mixed.json.gz"))
+    write_delivery_file(ws.root / "mixed.json.gz", records)
+    run_ingest(ws, "load", "cloudtrail", str(ws.root / "mixed.json.gz"))
 
-    assert "filtered before storage" not in run_dbt(ws, "build")
+    assert "filtered before storage" not in run_dbt(ws, *BUILD)
     assert len(lake_rows(ws, "event_name")) == 5
 
     noisy_reads = (
@@ -72,7 +70,7 @@ def test_storage_filters_drop_rows_before_the_lake_and_say_how_many(workspace: d
         "and regexp_matches(event_name, '^(Describe|List|Get)'))"
     )
     filters = json.dumps({"storage_filters": {"cloudtrail": [noisy_reads]}})
-    out = run_dbt(ws, "build", "--vars", filters)
+    out = run_dbt(ws, *BUILD, "--vars", filters)
     # A filter is part of the model's SQL: every partition is rebuilt under it.
     assert "rebuilt 1, merged 0, removed 0 of 1 partition(s); 3 row(s) of them filtered" in out
     assert sorted(lake_rows(ws, "event_name")) == ["alice-read", "write"]
@@ -81,13 +79,13 @@ def test_storage_filters_drop_rows_before_the_lake_and_say_how_many(workspace: d
     both = json.dumps(
         {"storage_filters": {"cloudtrail": [noisy_reads, "event_name != 'ListUsers'"]}}
     )
-    assert "4 row(s) of them filtered" in run_dbt(ws, "build", "--vars", both)
+    assert "4 row(s) of them filtered" in run_dbt(ws, *BUILD, "--vars", both)
     assert sorted(lake_rows(ws, "event_name")) == ["write"]
-    run_dbt(ws, "build")
+    run_dbt(ws, *BUILD)
     assert len(lake_rows(ws, "event_name")) == 5
 
 
-def test_inventory_enrichment_joins_by_account_cidr_and_patterns(workspace: dict) -> None:
+def test_inventory_enrichment_joins_by_account_cidr_and_patterns(workspace: Workspace) -> None:
     ws = workspace
     day = "2026-03-02T09:00:00Z"
     records = [
@@ -131,9 +129,9 @@ def test_inventory_enrichment_joins_by_account_cidr_and_patterns(workspace: dict
             },
         ),
     ]
-    write_delivery_file(ws["tmp"] / "inventory.json.gz", records)
-    run_ingest(ws, "load", "cloudtrail", str(ws["tmp"] / "inventory.json.gz"))
-    run_dbt(ws, "build")
+    write_delivery_file(ws.root / "inventory.json.gz", records)
+    run_ingest(ws, "load", "cloudtrail", str(ws.root / "inventory.json.gz"))
+    run_dbt(ws, *BUILD)
     rows = lake_rows(
         ws,
         "account_name, account_environment, source_network_name, source_network_trust, "

@@ -16,7 +16,14 @@ from netaddr import IPSet
 from ingest.dbt_plugin import Plugin
 from ingest.geoip import ENV, GeoIP
 
-from conftest import cloudtrail_record, make_workspace, run_dbt, run_ingest, write_delivery_file
+from conftest import (
+    BUILD,
+    Workspace,
+    cloudtrail_record,
+    run_dbt,
+    run_ingest,
+    write_delivery_file,
+)
 
 NL_NET, NL_IP = "91.240.118.0/24", "91.240.118.172"
 DE_NET, DE_IP = "45.142.214.0/24", "45.142.214.19"
@@ -215,12 +222,13 @@ CALLERS = {
 }
 
 
+@pytest.mark.e2e
 def test_dbt_build_enriches_the_lake_and_unsetting_the_databases_rebuilds_it(
     mmdb: SimpleNamespace, tmp_path: Path
 ) -> None:
     callers = list(CALLERS)
-    ws = make_workspace(tmp_path)
-    ws["env"].pop(ENV, None)
+    ws = Workspace.create(tmp_path)
+    ws.env.pop(ENV, None)
     delivery = write_delivery_file(
         tmp_path / "geo.json.gz",
         [
@@ -231,21 +239,19 @@ def test_dbt_build_enriches_the_lake_and_unsetting_the_databases_rebuilds_it(
     run_ingest(ws, "load", "cloudtrail", str(delivery))
 
     def build(extra: dict[str, str]) -> str:
-        out = run_dbt({**ws, "env": {**ws["env"], **extra}}, "build")
+        out = run_dbt(ws.with_env(**extra), *BUILD)
         assert " ERROR=0 " in out and " WARN=0 " in out, out[-4000:]
         return out
 
-    events = f"read_parquet('{tmp_path}/lake/cloudtrail_events/*/*.parquet')"
-
     def lake_rows() -> dict[str, tuple]:
-        query = "select source_ip_address, source_ip, source_country, source_asn from " + events
-        found = duckdb.sql(query).fetchall()
+        query = "select source_ip_address, source_ip, source_country, source_asn from "
+        found = ws.read(query + "cloudtrail_events")
         assert len(found) == len(callers)
         return {row[0]: row[1:] for row in found}
 
     def lake_types() -> dict[str, str]:
-        query = f"describe select source_country, source_asn from {events}"
-        return {row[0]: row[1] for row in duckdb.sql(query).fetchall()}
+        query = "describe select source_country, source_asn from cloudtrail_events"
+        return {row[0]: row[1] for row in ws.read(query)}
 
     enriched = build({ENV: f"{mmdb.country}{os.pathsep}{mmdb.asn}"})
     assert "cloudtrail_events: rebuilt 1, merged 0, removed 0 of 1 partition(s)" in enriched

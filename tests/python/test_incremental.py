@@ -8,70 +8,67 @@ import subprocess
 import time
 
 import duckdb
+import pytest
 
 from ingest import compaction
 from ingest.duck import connect
 from ingest.lake import Lake
 
 from conftest import (
+    BUILD,
     DBT,
-    PROJECT_ROOT,
+    Workspace,
     cloudtrail_record,
-    dbt_in,
-    project_copy,
     run_dbt,
     run_ingest,
     write_delivery_file,
 )
 
+pytestmark = pytest.mark.e2e
 
-def partitions(ws: dict) -> dict[str, int]:
+
+def partitions(ws: Workspace) -> dict[str, int]:
     """Rows per partition, reading every file: a partial file would fail here."""
     counts = {}
-    for path in sorted((ws["lake"] / "cloudtrail_events").glob("*/*.parquet")):
+    for path in sorted((ws.lake / "cloudtrail_events").glob("*/*.parquet")):
         (rows,) = duckdb.sql(f"select count(*) from read_parquet('{path}')").fetchone()
         counts[path.parent.name] = counts.get(path.parent.name, 0) + rows
     return counts
 
 
-def rows(ws: dict) -> list[tuple]:
-    return duckdb.sql(
-        "select * exclude (landed_at) from read_parquet("
-        f"'{ws['lake']}/cloudtrail_events/*/*.parquet', hive_partitioning = true) order by event_id"
-    ).fetchall()
+def rows(ws: Workspace) -> list[tuple]:
+    return ws.read("select * exclude (landed_at) from cloudtrail_events order by event_id")
 
 
-def land_late_records(ws: dict, days: list[str], per_day: int, tag: str) -> None:
+def land_late_records(ws: Workspace, days: list[str], per_day: int, tag: str) -> None:
     records = [
         cloudtrail_record(f"{tag}-{day}-{n}", when=f"{day}T12:{n % 60:02d}:00Z")
         for day in days
         for n in range(per_day)
     ]
-    write_delivery_file(ws["tmp"] / f"{tag}.json.gz", records)
-    run_ingest(ws, "load", "cloudtrail", str(ws["tmp"] / f"{tag}.json.gz"))
+    write_delivery_file(ws.root / f"{tag}.json.gz", records)
+    run_ingest(ws, "load", "cloudtrail", str(ws.root / f"{tag}.json.gz"))
 
 
-def test_only_partitions_with_new_landing_files_are_rebuilt(workspace: dict) -> None:
+def test_only_partitions_with_new_landing_files_are_rebuilt(workspace: Workspace) -> None:
     ws = workspace
     run_ingest(ws, "demo", "--events", "4000", "--days", "4", "--end", "2026-01-10T00:00:00Z")
-    first = run_dbt(ws, "build")
+    first = run_dbt(ws, *BUILD)
     assert "cloudtrail_events: rebuilt 4, merged 0, removed 0 of 4 partition(s)" in first
-    before = {
-        p: p.stat().st_mtime_ns for p in (ws["lake"] / "cloudtrail_events").rglob("*.parquet")
-    }
+    before = {p: p.stat().st_mtime_ns for p in (ws.lake / "cloudtrail_events").rglob("*.parquet")}
 
-    assert "rebuilt 0, merged 0, removed 0 of 4 partition(s)" in run_dbt(ws, "build")
+    assert "rebuilt 0, merged 0, removed 0 of 4 partition(s)" in run_dbt(ws, *BUILD)
 
     # Compacting the landing zone keeps every row and when it landed: nothing to rebuild.
     run_ingest(ws, "compact", "--min-files", "2")
-    assert "rebuilt 0, merged 0, removed 0 of 4 partition(s)" in run_dbt(ws, "build")
+    assert "rebuilt 0, merged 0, removed 0 of 4 partition(s)" in run_dbt(ws, *BUILD)
 
     # A late record for an old day (merged into the published partition, without re-parsing
     # the day), and a day the lake has never seen (built).
     land_late_records(ws, ["2026-01-07", "2026-01-12"], per_day=1, tag="late")
-    third = run_dbt(ws, "build")
+    third = run_dbt(ws, *BUILD)
     assert "cloudtrail_events: rebuilt 1, merged 1, removed 0 of 5 partition(s)" in third
-    after = {p: p.stat().st_mtime_ns for p in (ws["lake"] / "cloudtrail_events").rglob("*.parquet")}
+    after = {p: p.stat().st_mtime_ns for p in (ws.lake / "cloudtrail_events").rglob("*.parquet")}
     changed = sorted(p.parent.name for p in before if after[p] != before[p])
     assert changed == ["event_date=2026-01-07"]
     assert partitions(ws)["event_date=2026-01-12"] == 1
@@ -79,12 +76,12 @@ def test_only_partitions_with_new_landing_files_are_rebuilt(workspace: dict) -> 
 
     incremental = rows(ws)
     assert "rebuilt 5, merged 0, removed 0 of 5 partition(s) (full refresh)" in run_dbt(
-        ws, "build", "--full-refresh"
+        ws, *BUILD, "--full-refresh"
     )
     assert rows(ws) == incremental
 
 
-def test_duplicate_delivery_is_one_row_and_reruns_never_duplicate(workspace: dict) -> None:
+def test_duplicate_delivery_is_one_row_and_reruns_never_duplicate(workspace: Workspace) -> None:
     ws = workspace
     land_late_records(ws, ["2026-02-01"], per_day=3, tag="dup")
     # The same records delivered again in another object, and the first object re-landed.
@@ -92,55 +89,49 @@ def test_duplicate_delivery_is_one_row_and_reruns_never_duplicate(workspace: dic
         cloudtrail_record(f"dup-2026-02-01-{n}", when=f"2026-02-01T12:{n:02d}:00Z")
         for n in range(3)
     ]
-    write_delivery_file(ws["tmp"] / "again.json.gz", same)
+    write_delivery_file(ws.root / "again.json.gz", same)
     run_ingest(
-        ws, "load", "cloudtrail", str(ws["tmp"] / "again.json.gz"), str(ws["tmp"] / "dup.json.gz")
+        ws, "load", "cloudtrail", str(ws.root / "again.json.gz"), str(ws.root / "dup.json.gz")
     )
     for _ in range(2):
-        run_dbt(ws, "build")
+        run_dbt(ws, *BUILD)
         assert partitions(ws) == {"event_date=2026-02-01": 3}
 
     # Delivered once more after the build, next to one new record: the merge keeps the
     # published copy and adds only the new record.
     write_delivery_file(
-        ws["tmp"] / "third.json.gz",
+        ws.root / "third.json.gz",
         [*same, cloudtrail_record("dup-new", when="2026-02-01T13:00:00Z")],
     )
-    run_ingest(ws, "load", "cloudtrail", str(ws["tmp"] / "third.json.gz"))
-    assert "merged 1" in run_dbt(ws, "build")
+    run_ingest(ws, "load", "cloudtrail", str(ws.root / "third.json.gz"))
+    assert "merged 1" in run_dbt(ws, *BUILD)
     assert partitions(ws) == {"event_date=2026-02-01": 4}
-    (landed_at,) = duckdb.sql(
-        f"select distinct landed_at from '{ws['lake']}/cloudtrail_events/*/*.parquet' "
-        "where event_id = 'dup-2026-02-01-0'"
-    ).fetchone()
-    assert landed_at < max(
-        r[0]
-        for r in duckdb.sql(
-            f"select landed_at from '{ws['lake']}/landing/cloudtrail/*/*.parquet'"
-        ).fetchall()
+    ((landed_at,),) = ws.read(
+        "select distinct landed_at from cloudtrail_events where event_id = 'dup-2026-02-01-0'"
     )
+    assert landed_at < ws.read("select max(landed_at) from landing_cloudtrail")[0][0]
 
 
-def test_older_input_that_changes_rebuilds_the_partition(workspace: dict) -> None:
+def test_older_input_that_changes_rebuilds_the_partition(workspace: Workspace) -> None:
     ws = workspace
     land_late_records(ws, ["2026-02-01"], per_day=3, tag="first")
     land_late_records(ws, ["2026-02-01"], per_day=2, tag="second")
-    run_dbt(ws, "build")
+    run_dbt(ws, *BUILD)
     assert partitions(ws) == {"event_date=2026-02-01": 5}
     # Forgetting an object removes its rows from the landing zone: a merge cannot express
     # that, so the partition is rebuilt from what is left.
-    lake = Lake.at(str(ws["lake"]))
+    lake = Lake.at(str(ws.lake))
     con = connect(lake)
-    compaction.forget(lake, con, str((ws["tmp"] / "first.json.gz").resolve()))
+    compaction.forget(lake, con, str((ws.root / "first.json.gz").resolve()))
     con.close()
-    assert "rebuilt 1, merged 0" in run_dbt(ws, "build")
+    assert "rebuilt 1, merged 0" in run_dbt(ws, *BUILD)
     assert partitions(ws) == {"event_date=2026-02-01": 2}
 
 
-def test_a_logic_change_rebuilds_every_partition(workspace: dict) -> None:
+def test_a_logic_change_rebuilds_every_partition(workspace: Workspace) -> None:
     ws = workspace
     land_late_records(ws, ["2026-02-01", "2026-02-02"], per_day=2, tag="logic")
-    run_dbt(ws, "build")
+    run_dbt(ws, *BUILD)
     out = run_dbt(
         ws,
         "run",
@@ -151,58 +142,54 @@ def test_a_logic_change_rebuilds_every_partition(workspace: dict) -> None:
         json.dumps({"unused_but_renders": 1}),
     )
     assert "rebuilt 0, merged 0, removed 0 of 2" in out  # vars that leave the SQL alone
-    project = project_copy(ws)
+    project = ws.project_copy()
     stg = project / "models/staging/cloudtrail/stg_cloudtrail__events.sql"
     stg.write_text(
         stg.read_text().replace("ct.userAgent as user_agent", "lower(ct.userAgent) as user_agent")
     )
-    result = dbt_in(project, ws, "run")
-    assert "cloudtrail_events: rebuilt 2, merged 0, removed 0 of 2" in result.stdout
+    assert "cloudtrail_events: rebuilt 2, merged 0, removed 0 of 2" in run_dbt(ws, "run")
 
     # Editing an inventory seed re-enriches the lake too.
     accounts = project / "seeds/inventory_accounts.csv"
     accounts.write_text(accounts.read_text() + "111122223333,example,test,qa-team\n")
-    result = dbt_in(project, ws, "build")
-    assert "cloudtrail_events: rebuilt 2, merged 0, removed 0 of 2" in result.stdout, result.stdout[
-        -3000:
-    ]
-    names = duckdb.sql(
-        f"select distinct account_name from '{ws['lake']}/cloudtrail_events/*/*.parquet'"
-    ).fetchall()
+    out = run_dbt(ws, *BUILD)
+    assert "cloudtrail_events: rebuilt 2, merged 0, removed 0 of 2" in out, out[-3000:]
+    names = ws.read("select distinct account_name from cloudtrail_events")
     assert names == [("example",)]
 
 
-def test_removed_landing_partitions_are_removed_from_the_lake(workspace: dict) -> None:
+def test_removed_landing_partitions_are_removed_from_the_lake(workspace: Workspace) -> None:
     ws = workspace
     land_late_records(ws, ["2026-02-01", "2026-02-02"], per_day=2, tag="gone")
-    run_dbt(ws, "build")
-    for path in (ws["lake"] / "landing/cloudtrail/event_date=2026-02-02").iterdir():
+    run_dbt(ws, *BUILD)
+    for path in (ws.lake / "landing/cloudtrail/event_date=2026-02-02").iterdir():
         path.unlink()
-    (ws["lake"] / "landing/cloudtrail/event_date=2026-02-02").rmdir()
-    run_dbt(ws, "build")
+    (ws.lake / "landing/cloudtrail/event_date=2026-02-02").rmdir()
+    run_dbt(ws, *BUILD)
     assert partitions(ws) == {"event_date=2026-02-01": 2}
 
 
+@pytest.mark.slow
 def test_a_build_killed_mid_write_leaves_old_or_new_partitions_and_the_next_run_repairs(
-    workspace: dict,
+    workspace: Workspace,
 ) -> None:
     ws = workspace
     run_ingest(ws, "demo", "--events", "40000", "--days", "6", "--end", "2026-01-10T00:00:00Z")
-    run_dbt(ws, "build")
+    run_dbt(ws, *BUILD)
     old = partitions(ws)
     days = [f"2026-01-{d:02d}" for d in range(4, 10)]
     land_late_records(ws, days, per_day=50, tag="new")
     new = {f"event_date={day}": old[f"event_date={day}"] + 50 for day in days}
-    events = ws["lake"] / "cloudtrail_events"
-    scratch = ws["lake"] / "_tmp"
+    events = ws.lake / "cloudtrail_events"
+    scratch = ws.lake / "_tmp"
 
     interrupted = []
     for moment in ("while writing a partition", "after publishing a partition"):
         stamps = {p: p.stat().st_mtime_ns for p in events.rglob("*.parquet")}
         build = subprocess.Popen(
             [DBT, "run", "-s", "cloudtrail_events"],
-            cwd=PROJECT_ROOT,
-            env=ws["env"],
+            cwd=ws.project,
+            env=ws.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -12,9 +12,7 @@ from __future__ import annotations
 import csv
 import ipaddress
 import json
-import os
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -26,18 +24,17 @@ from hypothesis import strategies as st
 from ingest.duck import load_extension, sql_string
 
 from conftest import (
-    DBT,
+    BUILD,
     PROJECT_ROOT,
-    SHARED_FIXTURES,
+    Workspace,
     cloudtrail_record,
-    make_workspace,
+    compile_inline,
     run_dbt,
     run_ingest,
     write_delivery_file,
 )
 
 SEED = PROJECT_ROOT / "seeds" / "ip_address_classes.csv"
-STRATUS = SHARED_FIXTURES / "stratus"
 
 
 # -- the reference --------------------------------------------------------------------------
@@ -171,24 +168,8 @@ from candidates
 
 @pytest.fixture(scope="session")
 def probe_sql(tmp_path_factory: pytest.TempPathFactory) -> str:
-    tmp = tmp_path_factory.mktemp("dbt-compile")
-    env = {
-        **os.environ,
-        "DBT_TARGET_PATH": str(tmp / "target"),
-        "DBT_LOG_PATH": str(tmp / "logs"),
-        "TRAILHOUSE_LAKE": str(tmp / "lake"),
-        "DO_NOT_TRACK": "1",
-    }
-    result = subprocess.run(
-        [str(DBT), "compile", "-q", "--target", "lint", "--inline", PROBE],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    sql = result.stdout.strip()
+    ws = Workspace.create(tmp_path_factory.mktemp("dbt-compile"))
+    sql = compile_inline(ws, PROBE, "--target", "lint").strip()
     assert sql.lower().startswith("select") and "{{" not in sql, sql[:500]
     return sql
 
@@ -690,25 +671,22 @@ class LakeRow:
 
 
 @pytest.fixture(scope="module")
-def lake_rows(tmp_path_factory: pytest.TempPathFactory) -> dict[str, LakeRow]:
-    if not STRATUS.is_dir():
-        pytest.skip(f"public fixtures not found at {STRATUS} (set TRAILHOUSE_SHARED)")
-    root = tmp_path_factory.mktemp("ips-lake")
-    ws = make_workspace(root)
-    crafted = write_delivery_file(root / "crafted.json.gz", CRAFTED)
-    run_ingest(ws, "load", "cloudtrail", str(STRATUS))
-    run_ingest(ws, "load", "cloudtrail", str(crafted))
-    run_ingest(ws, "demo", "--events", "3000", "--days", "2", "--end", "2026-01-10T00:00:00Z")
-    run_dbt(ws, "build")
-    pattern = sql_string(f"{root}/lake/cloudtrail_events/*/*.parquet")
-    rows = duckdb.connect().execute(
+def lake_rows(
+    demo_lake: Workspace, stratus_lake: Workspace, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, LakeRow]:
+    """Every row of the demo lake, and of the Stratus lake with the crafted records added."""
+    ws = stratus_lake.copy(tmp_path_factory.mktemp("ips-lake") / "ws")
+    crafted = write_delivery_file(ws.root / "crafted.json.gz", CRAFTED)
+    run_ingest(ws, "load", "cloudtrail", crafted)
+    run_dbt(ws, *BUILD, "--select", "cloudtrail_events")
+    query = (
         "select event_id, raw, source_ip_address, source_ip, ips, source_ip_class "
-        f"from read_parquet({pattern})"
+        "from cloudtrail_events"
     )
-    by_id = {row[0]: LakeRow(*row) for row in rows.fetchall()}
-    return by_id
+    return {row[0]: LakeRow(*row) for lake in (demo_lake, ws) for row in lake.read(query)}
 
 
+@pytest.mark.e2e
 def test_every_lake_row_matches_the_reference(lake_rows: dict[str, LakeRow]) -> None:
     compared = 0
     for row in lake_rows.values():
@@ -722,6 +700,7 @@ def test_every_lake_row_matches_the_reference(lake_rows: dict[str, LakeRow]) -> 
     assert compared >= 3000
 
 
+@pytest.mark.e2e
 def test_the_lake_is_a_non_trivial_sample(lake_rows: dict[str, LakeRow]) -> None:
     rows = list(lake_rows.values())
     all_ips = {ip for row in rows for ip in row.ips}
@@ -737,6 +716,7 @@ def test_the_lake_is_a_non_trivial_sample(lake_rows: dict[str, LakeRow]) -> None
     assert all((r.source_ip, r.source_ip_class) == (None, None) for r in stratus)
 
 
+@pytest.mark.e2e
 def test_documents_are_searched_but_the_user_agent_is_not(
     lake_rows: dict[str, LakeRow],
 ) -> None:
@@ -751,6 +731,7 @@ def test_documents_are_searched_but_the_user_agent_is_not(
 
 
 @pytest.mark.parametrize("source", list(CLASS_CASES))
+@pytest.mark.e2e
 def test_source_ip_class(lake_rows: dict[str, LakeRow], source: str) -> None:
     row = lake_rows[f"ips-class-{list(CLASS_CASES).index(source)}"]
     assert row.source_ip_address == source
@@ -759,6 +740,7 @@ def test_source_ip_class(lake_rows: dict[str, LakeRow], source: str) -> None:
 
 
 @pytest.mark.parametrize("source", list(EDGE_CLASS_CASES))
+@pytest.mark.e2e
 def test_source_ip_class_edge_cases(lake_rows: dict[str, LakeRow], source: str) -> None:
     row = lake_rows[f"ips-edge-{list(EDGE_CLASS_CASES).index(source)}"]
     assert (ref_normalize(source), ref_source_ip_class(source)) == EDGE_CLASS_CASES[source]

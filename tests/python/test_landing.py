@@ -6,20 +6,18 @@ import gzip
 import json
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from conftest import cloudtrail_record, write_delivery_file
+from conftest import LakeReader, cloudtrail_record, write_delivery_file
 
 
 def landed(lake: Path) -> list[tuple]:
-    files = sorted((lake / "landing" / "cloudtrail").glob("event_date=*/*.parquet"))
-    if not files:
+    if not any((lake / "landing" / "cloudtrail").glob("event_date=*/*.parquet")):
         return []
-    return duckdb.sql(
+    return LakeReader(lake).rows(
         "select event_id, cast(event_date as varchar), raw, source_object "
-        f"from read_parquet({[str(f) for f in files]}, hive_partitioning = true) order by event_id"
-    ).fetchall()
+        "from landing_cloudtrail order by event_id"
+    )
 
 
 def snapshot(lake: Path) -> dict[str, bytes]:

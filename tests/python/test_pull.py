@@ -13,7 +13,7 @@ from itertools import count
 from pathlib import Path
 
 import boto3
-import duckdb
+import pytest
 from botocore.exceptions import ConnectionClosedError
 
 from ingest.duck import connect
@@ -22,7 +22,16 @@ from ingest.landing import Lander
 from ingest.pull import pull_bucket
 from ingest.sources.s3_cloudtrail import S3CloudTrail
 
-from conftest import FAKE_KEY_ID, FAKE_SECRET, PROJECT_ROOT, cloudtrail_record
+from conftest import (
+    BUILD,
+    FAKE_KEY_ID,
+    FAKE_SECRET,
+    INGEST,
+    LakeReader,
+    Workspace,
+    cloudtrail_record,
+    run_dbt,
+)
 
 ORG = "o-a1b2c3d4e5"
 ACCOUNTS = {"111111111111": ORG, "222222222222": ORG, "333333333333": None}
@@ -73,10 +82,9 @@ class Trail:
 
 
 def landed_ids(lake: Path) -> list[str]:
-    files = sorted(str(p) for p in (lake / "landing" / "cloudtrail").rglob("*.parquet"))
-    if not files:
+    if not any((lake / "landing" / "cloudtrail").rglob("*.parquet")):
         return []
-    return [r[0] for r in duckdb.sql(f"select event_id from read_parquet({files})").fetchall()]
+    return [r[0] for r in LakeReader(lake).rows("select event_id from landing_cloudtrail")]
 
 
 def pull(ingest, *args: str, expect: int = 0):
@@ -94,8 +102,10 @@ def pull(ingest, *args: str, expect: int = 0):
     )
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_org_and_account_trails_land_every_record_then_only_new_objects(
-    aws, lake: Path, ingest
+    aws, workspace: Workspace, lake: Path, ingest
 ) -> None:
     trail = Trail(aws.s3)
     days = [DAY1, DAY1 + timedelta(days=1), DAY1 + timedelta(days=2)]
@@ -123,23 +133,8 @@ def test_org_and_account_trails_land_every_record_then_only_new_objects(
     assert "· 10 downloaded" in third.output
     assert len(landed_ids(lake)) == 3970
 
-    build = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "build"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={
-            **os.environ,
-            "DBT_TARGET_PATH": str(lake.parent / "target"),
-            "DBT_LOG_PATH": str(lake.parent / "logs"),
-            "DO_NOT_TRACK": "1",
-        },
-    )
-    assert build.returncode == 0, build.stdout[-3000:]
-    (rows,) = duckdb.sql(
-        f"select count(*) from read_parquet('{lake}/cloudtrail_events/*/*.parquet')"
-    ).fetchone()
+    run_dbt(workspace, *BUILD)
+    ((rows,),) = workspace.read("select count(*) from cloudtrail_events")
     assert rows == trail.records
 
 
@@ -225,10 +220,7 @@ def test_hostile_keys_are_data_not_paths(aws, tmp_path: Path, lake: Path, ingest
     result = pull(ingest, "--from", "2026-01-01", "--to", "2026-01-01")
 
     assert len(landed_ids(lake)) == 3
-    sources = duckdb.sql(
-        "select distinct source_object from read_parquet("
-        f"{[str(p) for p in (lake / 'landing').rglob('*.parquet')]})"
-    ).fetchall()
+    sources = LakeReader(lake).rows("select distinct source_object from landing_cloudtrail")
     assert {s for (s,) in sources} == {f"s3://trail-bucket/{key}" for key in hostile}
     assert {p for p in tmp_path.rglob("*") if "lake" not in p.parts} == before
     for key in hostile:  # where a key used as a path would have written
@@ -382,6 +374,7 @@ def test_sqs_max_messages_bounds_a_run(aws, lake: Path, ingest) -> None:
     assert _queue_depth(aws.sqs, url) == 1
 
 
+@pytest.mark.e2e
 def test_lake_on_s3_with_dbt_s3_target(aws, tmp_path: Path, monkeypatch, ingest) -> None:
     trail = Trail(aws.s3)
     trail.fill([DAY1, DAY1 + timedelta(days=1)], per_day=5)
@@ -405,15 +398,8 @@ def test_lake_on_s3_with_dbt_s3_target(aws, tmp_path: Path, monkeypatch, ingest)
         "AWS_REGION": "us-east-1",
         "AWS_ENDPOINT_URL": aws.endpoint,
     }
-    build = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "build", "--target", "s3", "--debug"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert build.returncode == 0, build.stdout[-3000:]
+    # a subprocess: its whole output, debug log included, is checked for the credentials
+    output = run_dbt(Workspace(tmp_path, env), *BUILD, "--target", "s3", "--debug", isolated=True)
 
     keys = [
         o["Key"]
@@ -434,14 +420,14 @@ def test_lake_on_s3_with_dbt_s3_target(aws, tmp_path: Path, monkeypatch, ingest)
 
     logs = "".join(p.read_text() for p in (tmp_path / "logs").rglob("*.log"))
     for secret in (FAKE_SECRET, FAKE_KEY_ID):
-        assert secret not in build.stdout + build.stderr + logs
+        assert secret not in output + logs
 
 
 def test_credentials_never_appear_in_output(aws, lake: Path, tmp_path: Path) -> None:
     trail = Trail(aws.s3)
     trail.fill([DAY1], per_day=1)
     aws.s3.create_bucket(Bucket="lake-bucket")
-    ingest_bin = str(Path(sys.executable).with_name("ingest"))
+    ingest_bin = INGEST
     pull_one_day = [ingest_bin, "pull", "cloudtrail", "--bucket", "trail-bucket"]
     pull_one_day += ["--prefix", "trail", "--from", "2026-01-01", "--to", "2026-01-01"]
     missing_bucket = [ingest_bin, "pull", "cloudtrail", "--bucket", "no-such-bucket"]

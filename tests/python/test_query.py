@@ -7,28 +7,22 @@ import csv
 import io
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
-from typer.testing import CliRunner
 
-from ingest.cli import app
 from ingest.query import list_analyses
 
-from conftest import PROJECT_ROOT, demo_and_web_lake, make_workspace
+from conftest import INGEST, PROJECT_ROOT, Workspace, invoke
+
+pytestmark = pytest.mark.e2e
 
 VARS = ["--var", "principal=alice", "--var", "ip=203.0.113.12"]
 
 
-@pytest.fixture(scope="module")
-def lake_ws(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    return demo_and_web_lake(tmp_path_factory.mktemp("query"), events=3000)
-
-
-def query(ws: dict, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["query", *args], env=ws["env"], catch_exceptions=False)
+def query(ws: Workspace, *args: str) -> tuple[int, str]:
+    result = invoke(ws, "query", *args, expect=None)
     return result.exit_code, result.output
 
 
@@ -46,7 +40,7 @@ def _count(output_format: str, text: str, path: Path | None) -> int:
     return int(text.strip().splitlines()[-1].split()[0].replace(",", ""))
 
 
-def test_every_analysis_runs_in_every_output_format(lake_ws: dict, tmp_path: Path) -> None:
+def test_every_analysis_runs_in_every_output_format(demo_lake: Workspace, tmp_path: Path) -> None:
     analyses = list_analyses(PROJECT_ROOT)
     assert len(analyses) >= 16
     nonempty = 0
@@ -55,7 +49,7 @@ def test_every_analysis_runs_in_every_output_format(lake_ws: dict, tmp_path: Pat
         for output_format in ("table", "csv", "json", "jsonl", "parquet"):
             out = tmp_path / f"{name}.parquet" if output_format == "parquet" else None
             args = [name, "-o", output_format, *VARS, "--limit", "100000"]
-            code, text = query(lake_ws, *args, *(["--out", str(out)] if out else []))
+            code, text = query(demo_lake, *args, *(["--out", str(out)] if out else []))
             assert code == 0, (name, output_format, text[-2000:])
             counts[output_format] = _count(output_format, text, out)
         assert len(set(counts.values())) == 1, (name, counts)
@@ -64,27 +58,22 @@ def test_every_analysis_runs_in_every_output_format(lake_ws: dict, tmp_path: Pat
     assert nonempty >= len(analyses) - 4
 
 
-def test_analyses_answer_what_the_demo_injected(lake_ws: dict) -> None:
-    code, text = query(lake_ws, "cloudtrail_tampering", "-o", "json")
+def test_analyses_answer_what_the_demo_injected(demo_lake: Workspace) -> None:
+    code, text = query(demo_lake, "cloudtrail_tampering", "-o", "json")
     assert code == 0 and any(r["event_name"] == "StopLogging" for r in json.loads(text))
-    code, text = query(lake_ws, "root_activity", "-o", "json")
+    code, text = query(demo_lake, "root_activity", "-o", "json")
     assert code == 0 and any(r["event_name"] == "ConsoleLogin" for r in json.loads(text))
-    code, text = query(lake_ws, "principal_timeline", "--var", "principal=alice", "-o", "json")
+    code, text = query(demo_lake, "principal_timeline", "--var", "principal=alice", "-o", "json")
     rows = json.loads(text)
     assert rows and [r["event_time"] for r in rows] == sorted(r["event_time"] for r in rows)
 
 
-def test_dataset_and_view_counts_match_the_lake(lake_ws: dict) -> None:
-    lake = lake_ws["lake"]
-    direct = (
-        duckdb.connect()
-        .execute(f"select count(*) from read_parquet('{lake}/cloudtrail_events/*/*.parquet')")
-        .fetchone()[0]
-    )
-    _, text = query(lake_ws, "select count(*) as n from cloudtrail_events", "-o", "csv")
+def test_dataset_and_view_counts_match_the_lake(demo_lake: Workspace) -> None:
+    direct = demo_lake.read("select count(*) from cloudtrail_events")[0][0]
+    _, text = query(demo_lake, "select count(*) as n from cloudtrail_events", "-o", "csv")
     assert text.splitlines()[1] == str(direct)
     _, text = query(
-        lake_ws, "select source, count(*) as n from events group by 1 order by 1", "-o", "json"
+        demo_lake, "select source, count(*) as n from events group by 1 order by 1", "-o", "json"
     )
     assert {r["source"]: r["n"] for r in json.loads(text)} == {
         "cloudtrail": direct,
@@ -92,14 +81,14 @@ def test_dataset_and_view_counts_match_the_lake(lake_ws: dict) -> None:
     }
 
 
-def test_from_to_prunes_partitions(lake_ws: dict, tmp_path: Path) -> None:
+def test_from_to_prunes_partitions(demo_lake: Workspace, tmp_path: Path) -> None:
     """A partition outside --from/--to is never opened: corrupting it breaks only the
     unfiltered query."""
-    lake = lake_ws["lake"]
+    lake = demo_lake.lake
     days = sorted(p.name.split("=")[1] for p in (lake / "cloudtrail_events").iterdir())
     first, last = days[0], days[-1]
     code, text = query(
-        lake_ws, "select count(*) from cloudtrail_events", "--from", last, "-o", "csv"
+        demo_lake, "select count(*) from cloudtrail_events", "--from", last, "-o", "csv"
     )
     partition = lake / "cloudtrail_events" / f"event_date={last}"
     con = duckdb.connect()
@@ -108,19 +97,16 @@ def test_from_to_prunes_partitions(lake_ws: dict, tmp_path: Path) -> None:
     ).fetchone()[0]
     assert code == 0 and text.splitlines()[1] == str(expected)
 
-    ws = make_workspace(tmp_path)
-    copy = ws["lake"]
-    subprocess.run(["cp", "-r", str(lake), str(copy)], check=True)
-    victim = next((copy / "cloudtrail_events" / f"event_date={first}").glob("*.parquet"))
+    ws = demo_lake.copy(tmp_path / "ws")
+    victim = next((ws.lake / "cloudtrail_events" / f"event_date={first}").glob("*.parquet"))
     victim.write_bytes(b"not parquet")
-    ws["env"]["TRAILHOUSE_DB"] = lake_ws["env"]["TRAILHOUSE_DB"]
     code, _ = query(ws, "select count(*) from cloudtrail_events", "--from", last, "-o", "csv")
     assert code == 0
     code, _ = query(ws, "select count(*) from cloudtrail_events", "-o", "csv")
     assert code == 1
 
 
-def test_shell_reads_statements_and_commands(lake_ws: dict) -> None:
+def test_shell_reads_statements_and_commands(demo_lake: Workspace) -> None:
     script = (
         ".tables\n"
         "select count(*) as n\n  from http_access_log;\n"
@@ -129,8 +115,8 @@ def test_shell_reads_statements_and_commands(lake_ws: dict) -> None:
         ".quit\n"
     )
     result = subprocess.run(
-        [str(Path(sys.executable).with_name("ingest")), "query", "-o", "csv"],
-        input=script, capture_output=True, text=True, env=lake_ws["env"], check=False,
+        [INGEST, "query", "-o", "csv"],
+        input=script, capture_output=True, text=True, env=demo_lake.env, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "cloudtrail_events" in result.stdout and "events" in result.stdout
@@ -139,12 +125,12 @@ def test_shell_reads_statements_and_commands(lake_ws: dict) -> None:
     assert "event_source,event_name,calls" in result.stdout
 
 
-def test_errors(lake_ws: dict) -> None:
-    code, text = query(lake_ws, "principal_timeline")
+def test_errors(demo_lake: Workspace) -> None:
+    code, text = query(demo_lake, "principal_timeline")
     assert code == 2 and "--var principal=" in text
-    code, text = query(lake_ws, "select * from nowhere")
+    code, text = query(demo_lake, "select * from nowhere")
     assert code == 1
-    code, text = query(lake_ws, "select 1", "-o", "parquet")
+    code, text = query(demo_lake, "select 1", "-o", "parquet")
     assert code == 2 and "--out" in text
-    code, text = query(lake_ws, "select 1", "-o", "xml")
+    code, text = query(demo_lake, "select 1", "-o", "xml")
     assert code == 2

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from test_detections import DEMO_EXPECTED
 
-from conftest import make_workspace, run_dbt, run_ingest
+from conftest import Workspace, invoke, run_ingest
+
+pytestmark = pytest.mark.e2e
 
 SECTION = re.compile(
     r'<section id="(?P<key>[a-z0-9_]+)" data-analysis="(?P<analysis>[a-z0-9_]+)"\s+'
@@ -17,14 +19,6 @@ SECTION = re.compile(
     r'<script type="application/json" id="data-(?P=key)">(?P<rows>.*?)</script>',
     re.S,
 )
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    ws = make_workspace(tmp_path_factory.mktemp("report"))
-    run_ingest(ws, "demo", "--events", "6000", "--days", "5", "--end", "2026-01-10T00:00:00Z")
-    run_dbt(ws, "build", "--exclude", "resource_type:unit_test")
-    return ws
 
 
 def sections(page: Path) -> dict[str, dict]:
@@ -39,36 +33,39 @@ def sections(page: Path) -> dict[str, dict]:
     return found
 
 
-def report(ws: dict, *args: str) -> Path:
-    out = ws["tmp"] / ("report-" + "-".join(a.strip("-") for a in args) if args else "report")
+def report(ws: Workspace, out: Path, *args: str) -> Path:
     output = run_ingest(ws, "report", "--out", str(out), *args)
     assert "open alert(s)" in output
     return out
 
 
-def query_rows(ws: dict, analysis: str, variables: dict, *args: str) -> list[dict]:
+def query_rows(ws: Workspace, analysis: str, variables: dict, *args: str) -> list[dict]:
     pairs = [f"--var={k}={v}" for k, v in variables.items()]
     return json.loads(run_ingest(ws, "query", analysis, "-o", "json", *pairs, *args))
 
 
-def test_every_number_is_the_analysis_ingest_query_runs(demo: dict) -> None:
-    out = report(demo)
+def test_every_number_is_the_analysis_ingest_query_runs(
+    demo_lake: Workspace, tmp_path: Path
+) -> None:
+    out = report(demo_lake, tmp_path / "all")
     found = sections(out / "index.html")
     assert len(found) == 13
     for key, section in found.items():
-        assert section["rows"] == query_rows(demo, section["analysis"], section["vars"]), key
+        assert section["rows"] == query_rows(demo_lake, section["analysis"], section["vars"]), key
     # the charts are drawn from those rows: the stacked bars hold every day's alerts
     total = sum(r["alerts"] for r in found["alerts_by_day"]["rows"])
     assert total == len(found["open_alerts"]["rows"]) > 0
 
 
-def test_every_demo_scenario_has_its_open_alert(demo: dict) -> None:
-    rows = sections(report(demo) / "index.html")["open_alerts"]["rows"]
+def test_every_demo_scenario_has_its_open_alert(demo_lake: Workspace, tmp_path: Path) -> None:
+    rows = sections(report(demo_lake, tmp_path / "all") / "index.html")["open_alerts"]["rows"]
     assert set(DEMO_EXPECTED.values()) <= {r["detection_id"] for r in rows}
 
 
-def test_drill_down_pages_exist_for_every_link_and_nothing_is_fetched(demo: dict) -> None:
-    out = report(demo)
+def test_drill_down_pages_exist_for_every_link_and_nothing_is_fetched(
+    demo_lake: Workspace, tmp_path: Path
+) -> None:
+    out = report(demo_lake, tmp_path / "all")
     index = (out / "index.html").read_text()
     links = set(re.findall(r'href="((?:principals|ips)/[^"#]+)"', index))
     # every event of an open alert links to its row on the principal's page
@@ -94,24 +91,18 @@ def test_drill_down_pages_exist_for_every_link_and_nothing_is_fetched(demo: dict
     assert (out / "plotly.min.js").stat().st_size > 1_000_000
 
 
-def test_a_day_report_holds_that_day_only(demo: dict) -> None:
-    everything = sections(report(demo) / "index.html")
+def test_a_day_report_holds_that_day_only(demo_lake: Workspace, tmp_path: Path) -> None:
+    everything = sections(report(demo_lake, tmp_path / "all") / "index.html")
     days = sorted({r["alert_date"] for r in everything["alerts_by_day"]["rows"]})
     day = days[-1]
-    one_day = sections(report(demo, "--day", day) / "index.html")
+    one_day = sections(report(demo_lake, tmp_path / "day", "--day", day) / "index.html")
     assert {r["alert_date"] for r in one_day["alerts_by_day"]["rows"]} == {day}
     assert one_day["open_alerts"]["rows"] == query_rows(
-        demo, "open_alerts", {}, "--from", day, "--to", day
+        demo_lake, "open_alerts", {}, "--from", day, "--to", day
     )
     assert len(one_day["open_alerts"]["rows"]) < len(everything["open_alerts"]["rows"])
 
 
-def test_report_refuses_a_lake_without_alerts(tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    from ingest.cli import app
-
-    ws = make_workspace(tmp_path)
-    result = CliRunner().invoke(app, ["report", "--out", str(tmp_path / "r")], env=ws["env"])
-    assert result.exit_code == 1
+def test_report_refuses_a_lake_without_alerts(workspace: Workspace) -> None:
+    result = invoke(workspace, "report", "--out", workspace.root / "r", expect=1)
     assert "nothing to report" in result.output

@@ -29,12 +29,11 @@ from ingest.sigma import compiler, semantics
 from ingest.sigma.fields import event_row
 
 from conftest import (
+    BUILD,
     SHARED_FIXTURES,
-    dbt_in,
-    make_workspace,
-    project_copy,
+    Workspace,
+    compile_inline,
     run_dbt,
-    run_ingest,
 )
 
 SIGMA_FIXTURES = SHARED_FIXTURES / "sigma_cloudtrail"
@@ -233,10 +232,8 @@ def _row_sql(case_id: int, record: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def compile_ws(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    ws = make_workspace(tmp_path_factory.mktemp("sigma-compile"))
-    ws["lake"].mkdir(parents=True)
-    return ws
+def compile_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    return Workspace.create(tmp_path_factory.mktemp("sigma-compile"))
 
 
 # Each example costs a dbt compile, so shrinking is off: the failure message shows the case.
@@ -247,7 +244,7 @@ def compile_ws(tmp_path_factory: pytest.TempPathFactory) -> dict:
     suppress_health_check=list(HealthCheck),
 )
 @given(cases=st.lists(rule_case(), min_size=120, max_size=120))
-def test_modifier_semantics_match_the_reference(compile_ws: dict, cases: list) -> None:
+def test_modifier_semantics_match_the_reference(compile_ws: Workspace, cases: list) -> None:
     """Each case is one rule and one record; the compiled SQL and the Python reference must
     agree on every one (wildcards and LIKE metacharacters in values, case, arrays, missing
     fields under `not`, regex, CIDR, numbers, null and exists)."""
@@ -259,7 +256,7 @@ def test_modifier_semantics_match_the_reference(compile_ws: dict, cases: list) -
             f"select case_id, coalesce(({compiler.where(tree)}), false) as hit "
             f"from ({_row_sql(case_id, record)})"
         )
-    sql = run_dbt(compile_ws, "compile", "--quiet", "--inline", "\nunion all\n".join(selects))
+    sql = compile_inline(compile_ws, "\nunion all\n".join(selects))
     con = duckdb.connect()
     load_extension(con, "inet")
     actual = dict(con.execute(sql).fetchall())
@@ -282,21 +279,17 @@ def test_like_metacharacters_are_literal_in_sigma_values() -> None:
 
 
 @pytest.fixture(scope="module")
-def imported(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """A project copy with every fixture rule and our own rules imported, and a lake with the
-    Stratus detonations and a small demo, built by dbt (which runs every unit test)."""
-    ws = make_workspace(tmp_path_factory.mktemp("sigma"))
-    project = project_copy(ws)
-    own = write_own_rules(ws["tmp"] / "own_rules")
+def imported(stratus_lake: Workspace, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The Stratus lake (the detonations and a small demo) with every fixture rule and our own
+    rules imported into a project copy, built by dbt; the imported rules' unit tests run."""
+    ws = stratus_lake.copy(tmp_path_factory.mktemp("sigma") / "ws")
+    project = ws.project_copy()
+    own = write_own_rules(ws.root / "own_rules")
     code, output = sigma_import(str(SIGMA_FIXTURES), str(own), "--project", str(project))
     assert code == 0, output
-    run_ingest(
-        ws, "load", "cloudtrail", *map(str, sorted((SHARED_FIXTURES / "stratus").glob("*.jsonl")))
-    )
-    run_ingest(ws, "demo", "--events", "3000", "--days", "2")
-    build = dbt_in(project, ws, "build")
-    assert build.returncode == 0, build.stdout[-4000:]
-    return {"ws": ws, "project": project, "own": own, "output": output, "build": build.stdout}
+    build = run_dbt(ws, *BUILD)
+    build += run_dbt(ws, "test", "--select", "test_type:unit,path:models/detections/sigma")
+    return {"ws": ws, "project": project, "own": own, "output": output, "build": build}
 
 
 def _sigma_models(project: Path) -> dict[str, dict]:
@@ -309,6 +302,7 @@ def _sigma_models(project: Path) -> dict[str, dict]:
     return models
 
 
+@pytest.mark.e2e
 def test_every_fixture_rule_compiles_with_passing_generated_tests(imported: dict) -> None:
     rules = sorted(SIGMA_FIXTURES.glob("*.yml"))
     models = _sigma_models(imported["project"])
@@ -325,6 +319,7 @@ def test_every_fixture_rule_compiles_with_passing_generated_tests(imported: dict
     assert " FAIL " not in imported["build"] and " ERROR " not in imported["build"]
 
 
+@pytest.mark.e2e
 def test_fixture_meta_maps_level_tags_and_provenance(imported: dict) -> None:
     models = _sigma_models(imported["project"])
     meta = models["sigma_aws_cloudtrail_imds_malicious_usage"]["meta"]
@@ -341,17 +336,14 @@ def test_fixture_meta_maps_level_tags_and_provenance(imported: dict) -> None:
 
 def _alerts_by_source(imported: dict) -> dict[str, set[str]]:
     """Stratus technique (or 'demo') → the Sigma rule files whose alerts cite its events."""
-    lake = imported["ws"]["lake"]
-    con = duckdb.connect()
-    rows = con.execute(f"""
+    rows = imported["ws"].read("""
         select
             coalesce(regexp_extract(e.source_object, '([^/]+)[.]jsonl$', 1), '') as technique,
             a.detection_id
-        from read_parquet('{lake}/alerts/*/*.parquet') as a,
-            unnest(a.event_ids) as u(event_id)
-        join read_parquet('{lake}/cloudtrail_events/*/*.parquet') as e using (event_id)
+        from alerts as a, unnest(a.event_ids) as u(event_id)
+        join cloudtrail_events as e using (event_id)
         where a.detection_id like 'sigma-%'
-    """).fetchall()
+    """)
     files = {m["meta"]["detection_id"]: m["meta"]["sigma"]["file"]
              for m in _sigma_models(imported["project"]).values()}  # fmt: skip
     found: dict[str, set[str]] = {}
@@ -375,6 +367,7 @@ STRATUS_EXPECTED = {
 }  # fmt: skip
 
 
+@pytest.mark.e2e
 def test_imported_rules_alert_on_stratus_detonations(imported: dict) -> None:
     found = _alerts_by_source(imported)
     for technique, rule in STRATUS_EXPECTED.items():
@@ -389,12 +382,14 @@ DEMO_EXPECTED = [
 ]
 
 
+@pytest.mark.e2e
 def test_imported_rules_alert_on_demo_scenarios(imported: dict) -> None:
     found = _alerts_by_source(imported)["demo"]
     for rule in DEMO_EXPECTED:
         assert rule in found, (rule, sorted(found))
 
 
+@pytest.mark.e2e
 def test_counting_rules_become_windowed_thresholds(imported: dict) -> None:
     sigma_dir = imported["project"] / "models" / "detections" / "sigma"
     burst = (sigma_dir / "sigma_burst_of_describe_calls.sql").read_text()
@@ -413,6 +408,7 @@ def test_counting_rules_become_windowed_thresholds(imported: dict) -> None:
         assert models[name]["tests"] == [f"{name}__fires", f"{name}__ignores"]
 
 
+@pytest.mark.e2e
 def test_uncompilable_rules_are_reported_and_write_nothing(imported: dict) -> None:
     output = " ".join(imported["output"].split())
     sigma_dir = imported["project"] / "models" / "detections" / "sigma"

@@ -1,7 +1,7 @@
 """The same dbt project on Spark (dbt-spark, local PySpark) writes the same lake as on DuckDB.
 
-One landing zone (a small demo, the Stratus Red Team detonations and the public Apache sample)
-is copied into two lakes; one is built with the DuckDB target, the other with
+The shared Stratus lake (the Stratus Red Team detonations, a small demo and the public Apache
+sample), built with the DuckDB target, and a lake built from a copy of its landing zone with
 `dbt build --target spark`. Both lakes are then read with DuckDB and compared row by row on
 every column, and per partition. Spark needs Java: without it the test is skipped.
 """
@@ -10,25 +10,26 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from conftest import (
-    DBT,
-    PROJECT_ROOT,
+    BUILD,
     SHARED_FIXTURES,
-    dbt_in,
-    make_workspace,
-    project_copy,
+    STRATUS_DEMO,
+    Workspace,
     run_dbt,
     run_ingest,
 )
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("java") is None, reason="Spark needs a Java runtime (java is not on PATH)"
-)
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.skipif(
+        shutil.which("java") is None, reason="Spark needs a Java runtime (java is not on PATH)"
+    ),
+]
 
 # Addresses that exercise every branch of normalize_ip; each engine must print them alike.
 ADDRESSES = [
@@ -61,40 +62,26 @@ ADDRESSES = [
 NETWORKS = ["10.0.0.0/8", "2001:db8::/32", "fe80::/10", "1.2.3.4/32", "::/0", "0.0.0.0/0"]
 
 
-def spark_dbt(ws: dict, *args: str) -> str:
-    result = subprocess.run(
-        [DBT, *args, "--target", "spark"],
-        cwd=PROJECT_ROOT,
-        env=ws["env"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-5000:]
-    return result.stdout
+def spark_dbt(ws: Workspace, *args: str) -> str:
+    """dbt on Spark: a subprocess, so the JVM lives and dies with it."""
+    return run_dbt(ws, *args, "--target", "spark", isolated=True)
 
 
 @pytest.fixture(scope="module")
-def lakes(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
-    duck = make_workspace(tmp_path_factory.mktemp("parity-duckdb"))
-    run_ingest(duck, "demo", "--events", "6000", "--days", "3", "--end", "2026-11-20T12:00:00Z")
-    run_ingest(duck, "load", "cloudtrail", str(SHARED_FIXTURES / "stratus"))
-    run_ingest(
-        duck, "load", "access-log", str(SHARED_FIXTURES / "web" / "apache_combined_sample.log")
-    )
-    spark = make_workspace(tmp_path_factory.mktemp("parity-spark"))
-    shutil.copytree(duck["lake"] / "landing", spark["lake"] / "landing")
-
-    run_dbt(duck, "build", "--exclude", "resource_type:unit_test")
+def lakes(
+    stratus_lake: Workspace, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Workspace, Workspace]:
+    spark = Workspace.create(tmp_path_factory.mktemp("parity-spark"))
+    shutil.copytree(stratus_lake.lake / "landing", spark.lake / "landing")
     spark_dbt(spark, "build")  # unit tests included: the acceptance build
-    return duck, spark
+    return stratus_lake, spark
 
 
-def dataset(ws: dict, name: str) -> str:
-    return f"read_parquet('{ws['lake']}/{name}/*/*.parquet', hive_partitioning = true)"
+def dataset(ws: Workspace, name: str) -> str:
+    return f"read_parquet('{ws.lake}/{name}/*/*.parquet', hive_partitioning = true)"
 
 
-def differences(duck: dict, spark: dict, name: str, key: str) -> dict[str, int]:
+def differences(duck: Workspace, spark: Workspace, name: str, key: str) -> dict[str, int]:
     """Per column, how many rows (matched on `key`) differ in their text; rows found in only
     one lake count under `key`."""
     con = duckdb.connect()
@@ -114,7 +101,7 @@ def differences(duck: dict, spark: dict, name: str, key: str) -> dict[str, int]:
     return {column: n for column, n in zip(columns, counts, strict=True) if n}
 
 
-def partition_counts(ws: dict, name: str, partition: str) -> list[tuple]:
+def partition_counts(ws: Workspace, name: str, partition: str) -> list[tuple]:
     return (
         duckdb.connect()
         .execute(f"select {partition}, count(*) from {dataset(ws, name)} group by 1 order by 1")
@@ -122,15 +109,17 @@ def partition_counts(ws: dict, name: str, partition: str) -> list[tuple]:
     )
 
 
-def test_cloudtrail_events_are_the_same_rows_on_both_engines(lakes: tuple[dict, dict]) -> None:
+def test_cloudtrail_events_are_the_same_rows_on_both_engines(
+    lakes: tuple[Workspace, Workspace],
+) -> None:
     duck, spark = lakes
     counts = partition_counts(duck, "cloudtrail_events", "event_date")
-    assert sum(n for _, n in counts) > 6000  # the demo and the detonations
+    assert sum(n for _, n in counts) > STRATUS_DEMO["events"] + 200  # the demo and detonations
     assert partition_counts(spark, "cloudtrail_events", "event_date") == counts
     assert differences(duck, spark, "cloudtrail_events", "event_id") == {}
 
 
-def test_alerts_are_the_same_rows_on_both_engines(lakes: tuple[dict, dict]) -> None:
+def test_alerts_are_the_same_rows_on_both_engines(lakes: tuple[Workspace, Workspace]) -> None:
     duck, spark = lakes
     counts = partition_counts(duck, "alerts", "alert_date")
     detections = (
@@ -143,7 +132,7 @@ def test_alerts_are_the_same_rows_on_both_engines(lakes: tuple[dict, dict]) -> N
     assert differences(duck, spark, "alerts", "alert_id") == {}
 
 
-def test_web_requests_are_the_same_rows_on_both_engines(lakes: tuple[dict, dict]) -> None:
+def test_web_requests_are_the_same_rows_on_both_engines(lakes: tuple[Workspace, Workspace]) -> None:
     duck, spark = lakes
     assert partition_counts(spark, "http_access_log", "event_date") == partition_counts(
         duck, "http_access_log", "event_date"
@@ -151,9 +140,11 @@ def test_web_requests_are_the_same_rows_on_both_engines(lakes: tuple[dict, dict]
     assert differences(duck, spark, "http_access_log", "event_id") == {}
 
 
-def test_address_functions_agree_on_both_engines(lakes: tuple[dict, dict]) -> None:
+def test_address_functions_agree_on_both_engines(
+    lakes: tuple[Workspace, Workspace], tmp_path: Path
+) -> None:
     """normalize_ip and ip_in_cidr on edge cases the demo may not hold."""
-    duck, spark = lakes
+    _, spark = lakes
     values = ", ".join(f"('{a}', '{n}')" for a in ADDRESSES for n in NETWORKS)
     query = (
         "select address, network, {{ normalize_ip('address') }} as normalized, "
@@ -162,10 +153,12 @@ def test_address_functions_agree_on_both_engines(lakes: tuple[dict, dict]) -> No
     )
 
     def rows(output: str) -> list[dict]:
-        return json.loads(output[output.index("{") :])["show"]
+        # the JSON document dbt prints, among its log lines
+        document, _ = json.JSONDecoder().raw_decode(output[output.index('{"show"') :])
+        return document["show"]
 
     show = ("show", "--inline", query, "--limit", "-1", "--output", "json", "--quiet")
-    on_duckdb = rows(run_dbt(duck, *show))
+    on_duckdb = rows(run_dbt(Workspace.create(tmp_path), *show))
     on_spark = rows(spark_dbt(spark, *show))
     assert len(on_duckdb) == len(ADDRESSES) * len(NETWORKS)
     assert on_spark == on_duckdb
@@ -175,31 +168,24 @@ def test_address_functions_agree_on_both_engines(lakes: tuple[dict, dict]) -> No
     assert by_address["12:34:56"] is None
 
 
-def test_imported_sigma_rules_run_on_spark(lakes: tuple[dict, dict]) -> None:
+def test_imported_sigma_rules_run_on_spark(lakes: tuple[Workspace, Workspace]) -> None:
     """Every imported rule's model and both generated unit tests pass on Spark too."""
     _, spark = lakes
-    project = project_copy(spark)
+    imported = spark.with_env()  # the same lake, its own project copy
+    project = imported.project_copy()
     run_ingest(
-        spark,
-        "sigma",
-        "import",
-        str(SHARED_FIXTURES / "sigma_cloudtrail"),
-        "--project",
-        str(project),
+        imported, "sigma", "import", SHARED_FIXTURES / "sigma_cloudtrail", "--project", project
     )
-    result = dbt_in(
-        project, spark, "build", "--target", "spark", "--select", "path:models/detections/sigma"
-    )
-    assert result.returncode == 0, result.stdout[-5000:]
-    assert "PASS=" in result.stdout and "ERROR=0" in result.stdout
+    output = spark_dbt(imported, "build", "--select", "path:models/detections/sigma")
+    assert "PASS=" in output and "ERROR=0" in output
 
 
-def test_duckdb_builds_over_a_lake_spark_wrote(lakes: tuple[dict, dict]) -> None:
+def test_duckdb_builds_over_a_lake_spark_wrote(lakes: tuple[Workspace, Workspace]) -> None:
     """Switching engines on one lake: DuckDB replaces Spark's files instead of adding to them."""
     duck, spark = lakes
-    output = run_dbt(spark, "build", "--exclude", "resource_type:unit_test")
+    output = run_dbt(spark, *BUILD)
     assert "cloudtrail_events: rebuilt" in output
-    files = list((spark["lake"] / "cloudtrail_events").glob("*/*.parquet"))
+    files = list((spark.lake / "cloudtrail_events").glob("*/*.parquet"))
     assert files and all(f.name == "data_0.parquet" for f in files)
     assert differences(duck, spark, "cloudtrail_events", "event_id") == {}
     assert differences(duck, spark, "alerts", "alert_id") == {}

@@ -10,46 +10,19 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
 
-from conftest import PROJECT_ROOT, cloudtrail_record, make_workspace
+from conftest import INGEST, PROJECT_ROOT, Received, Workspace, cloudtrail_record
 
-INGEST = str(Path(sys.executable).with_name("ingest"))
-INTERVAL = 30  # seconds; a cycle's dbt build takes a good part of it on two cores
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+INTERVAL = 40  # seconds; a cycle's dbt build takes a good part of it on two busy cores
 ACCOUNT = "111122223333"
-
-
-class Receiver(BaseHTTPRequestHandler):
-    alerts: list[dict]
-    fail_with: int | None = None
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        if self.fail_with:
-            self.send_response(self.fail_with)
-        else:
-            self.alerts.append({**json.loads(body), "received_at": time.monotonic()})
-            self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def receiver():
-    handler = type("Hook", (Receiver,), {"alerts": [], "fail_with": None})
-    server = HTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield handler, f"http://127.0.0.1:{server.server_port}/alerts"
-    server.shutdown()
 
 
 def put_records(s3, bucket: str, name: str, records: list[dict]) -> str:
@@ -67,49 +40,76 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def start_watch(ws: dict, url: str, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [INGEST, "watch", "cloudtrail", "--bucket", "trail", "--interval", str(INTERVAL),
-         "--webhook", url, "--project", str(PROJECT_ROOT), *extra],
-        env=ws["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+class Watch:
+    """`ingest watch cloudtrail` in a subprocess; its stderr (one line per cycle) is read as it
+    comes, so a test can wait for a cycle's line instead of sleeping."""
+
+    def __init__(self, ws: Workspace, url: str, *extra: str) -> None:
+        self.process = subprocess.Popen(
+            [INGEST, "watch", "cloudtrail", "--bucket", "trail", "--interval", str(INTERVAL),
+             "--webhook", url, "--project", str(PROJECT_ROOT), *extra],
+            env=ws.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        self.err: list[str] = []
+        self.ended = False
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stderr:
+            with self._changed:
+                self.err.append(line)
+                self._changed.notify_all()
+        with self._changed:
+            self.ended = True
+            self._changed.notify_all()
+
+    def wait_for_line(self, text: str, timeout: float) -> bool:
+        """Until a line of stderr holds `text` (True), or the process ends or time runs out."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._seen(text) or self.ended, timeout)
+            return self._seen(text)
+
+    def _seen(self, text: str) -> bool:
+        return any(text in line for line in self.err)
+
+    def stop(self) -> tuple[str, str]:
+        self.process.send_signal(signal.SIGTERM)
+        return self.finish(timeout=120)
+
+    def finish(self, timeout: float) -> tuple[str, str]:
+        out = self.process.stdout.read()
+        self.process.wait(timeout)
+        self._reader.join(timeout)
+        err = "".join(self.err)
+        assert self.process.returncode == 0, err
+        return out, err
 
 
-def wait_for(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.5)
-    return condition()
-
-
-def stop(process: subprocess.Popen) -> tuple[str, str]:
-    process.send_signal(signal.SIGTERM)
-    out, err = process.communicate(timeout=120)
-    assert process.returncode == 0, err
-    return out, err
+def aws_workspace(tmp_path: Path) -> Workspace:
+    """A workspace whose environment reaches the loopback S3/SQS server (set by `aws`)."""
+    ws = Workspace.create(tmp_path)
+    ws.env.update({k: v for k, v in os.environ.items() if k.startswith("AWS_")})
+    return ws
 
 
 def test_stop_logging_becomes_one_webhook_alert_and_restarts_send_nothing_twice(
-    aws, receiver, tmp_path: Path
+    aws, receiver: Received, tmp_path: Path
 ) -> None:
-    handler, url = receiver
-    ws = make_workspace(tmp_path)
-    ws["env"] = {**ws["env"], **{k: v for k, v in os.environ.items() if k.startswith("AWS_")}}
+    ws = aws_workspace(tmp_path)
     aws.s3.create_bucket(Bucket="trail")
     put_records(aws.s3, "trail", "benign", [
         cloudtrail_record(f"benign-{i}", when=now_iso()) for i in range(5)
     ])  # fmt: skip
 
-    watch = start_watch(ws, url)
+    watch = Watch(ws, receiver.url)
     try:
         # the first cycle lands and builds the benign object: nothing to send
-        built = wait_for(lambda: (ws["lake"] / "alerts").exists(), 3 * INTERVAL)
-        if not built:
-            watch.terminate()
-            pytest.fail("first cycle did not build: " + watch.communicate(timeout=60)[1][-3000:])
-        assert handler.alerts == []
+        if not watch.wait_for_line("alert(s) sent", 3 * INTERVAL):
+            watch.process.terminate()
+            pytest.fail("first cycle did not build: " + "".join(watch.err)[-3000:])
+        assert (ws.lake / "alerts").exists() and receiver.bodies == []
         attack = cloudtrail_record(
             "stop-logging-1", when=now_iso(), eventSource="cloudtrail.amazonaws.com",
             eventName="StopLogging", readOnly=False,
@@ -117,53 +117,48 @@ def test_stop_logging_becomes_one_webhook_alert_and_restarts_send_nothing_twice(
         )  # fmt: skip
         written = time.monotonic()
         put_records(aws.s3, "trail", "attack", [attack])
-        arrived = wait_for(lambda: handler.alerts, 2 * INTERVAL + 5)
-        time.sleep(2)
+        arrived = receiver.wait_for(1, 2 * INTERVAL + 5)
+        watch.wait_for_line("1 alert(s) sent", INTERVAL)  # the cycle that sent it has ended
     finally:
-        out, err = stop(watch)
+        out, err = watch.stop()
     assert arrived, "no alert within two intervals: " + err[-3000:]
-    tampering = [a for a in handler.alerts if a["detection_id"] == "aws-cloudtrail-tampering"]
+    tampering = [a for a in receiver.json() if a["detection_id"] == "aws-cloudtrail-tampering"]
     assert len(tampering) == 1
     assert tampering[0]["event_ids"] == ["stop-logging-1"]
-    assert tampering[0]["received_at"] - written <= 2 * INTERVAL + 5
+    assert receiver.arrivals[0] - written <= 2 * INTERVAL + 5
     assert "delivery→alert latency" in err and "1 alert(s) sent" in err
     assert json.loads(out.splitlines()[0])["alert_id"] == tampering[0]["alert_id"]  # stdout too
-    sent_before = len(handler.alerts)
+    sent_before = len(receiver.bodies)
 
     # restart: the ledger in the lake says what was sent
-    again = start_watch(ws, url, "--cycles", "2", "--interval", "1")
-    out, err = again.communicate(timeout=300)
-    assert again.returncode == 0, err
-    assert len(handler.alerts) == sent_before and out == ""
+    again = Watch(ws, receiver.url, "--cycles", "2", "--interval", "1")
+    out, err = again.finish(timeout=300)
+    assert len(receiver.bodies) == sent_before and out == ""
 
 
 def test_failing_webhook_never_blocks_and_keeps_what_it_refused(
-    aws, receiver, tmp_path: Path
+    aws, receiver: Received, tmp_path: Path
 ) -> None:
-    handler, url = receiver
-    handler.fail_with = 400  # the receiver rejects every alert
-    ws = make_workspace(tmp_path)
-    ws["env"] = {**ws["env"], **{k: v for k, v in os.environ.items() if k.startswith("AWS_")}}
+    receiver.statuses = [400] * 100  # the receiver rejects every alert
+    ws = aws_workspace(tmp_path)
     aws.s3.create_bucket(Bucket="trail")
     put_records(aws.s3, "trail", "attack", [
         cloudtrail_record("stop-2", when=now_iso(), eventSource="cloudtrail.amazonaws.com",
                           eventName="StopLogging", readOnly=False),
     ])  # fmt: skip
-    watch = start_watch(ws, url, "--cycles", "2", "--interval", "1", "--send-existing")
-    out, err = watch.communicate(timeout=300)
-    assert watch.returncode == 0, err
+    watch = Watch(ws, receiver.url, "--cycles", "2", "--interval", "1", "--send-existing")
+    out, _ = watch.finish(timeout=300)
     assert "stop-2" in out  # stdout still got it
-    undelivered = list((ws["lake"] / "_state" / "watch" / "undelivered").glob("*.json"))
+    assert receiver.refused >= 1 and receiver.bodies == []
+    undelivered = list((ws.lake / "_state" / "watch" / "undelivered").glob("*.json"))
     assert len(undelivered) >= 1
     kept = json.loads(undelivered[0].read_text())
     assert "refused" in kept["error"] and kept["alert"]["event_ids"] == ["stop-2"]
 
 
-def test_watch_from_sqs_notifications(aws, receiver, tmp_path: Path) -> None:
+def test_watch_from_sqs_notifications(aws, receiver: Received, tmp_path: Path) -> None:
     """The same loop fed by CloudTrail's SNS-to-SQS notifications instead of listing."""
-    handler, url = receiver
-    ws = make_workspace(tmp_path)
-    ws["env"] = {**ws["env"], **{k: v for k, v in os.environ.items() if k.startswith("AWS_")}}
+    ws = aws_workspace(tmp_path)
     aws.s3.create_bucket(Bucket="trail")
     queue = aws.sqs.create_queue(QueueName="trail-notes")["QueueUrl"]
     key = put_records(aws.s3, "trail", "attack", [
@@ -176,12 +171,12 @@ def test_watch_from_sqs_notifications(aws, receiver, tmp_path: Path) -> None:
         MessageBody=json.dumps({"Type": "Notification", "Message": json.dumps(note)}),
     )
     watch = subprocess.run(
-        [INGEST, "watch", "cloudtrail", "--sqs-queue-url", queue, "--webhook", url,
+        [INGEST, "watch", "cloudtrail", "--sqs-queue-url", queue, "--webhook", receiver.url,
          "--cycles", "1", "--send-existing", "--project", str(PROJECT_ROOT)],
-        env=ws["env"], capture_output=True, text=True, timeout=300, check=False,
+        env=ws.env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert watch.returncode == 0, watch.stderr
-    assert [a["event_ids"] for a in handler.alerts] == [["stop-3"]]
+    assert [a["event_ids"] for a in receiver.json()] == [["stop-3"]]
     assert "+1 object(s)" in watch.stderr
     attributes = aws.sqs.get_queue_attributes(
         QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"]
