@@ -20,7 +20,7 @@ final as (
         outcome,
         event_id
     from events
-    where list_contains(ips, '{{ var("ip", "") }}')
+    where list_contains(ips, {{ sql_string(var("ip", "")) }})
     order by 1, 8
 
 )

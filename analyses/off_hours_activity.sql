@@ -16,8 +16,8 @@ human as (
         and not coalesce(is_automation, false)
         and source_ip_class is distinct from 'aws_service'
         and (
-            hour(event_time) < {{ var('work_start', 7) }}
-            or hour(event_time) >= {{ var('work_end', 19) }}
+            hour(event_time) < {{ var('work_start', 7) | int }}
+            or hour(event_time) >= {{ var('work_end', 19) | int }}
             or isodow(event_time) in (6, 7)
         )
 

@@ -40,7 +40,7 @@ final as (
         severity_rank
     from ranked
     order by 15 asc, 10 desc, 1 asc
-    limit {{ var('top', 500) }}
+    limit {{ var('top', 500) | int }}
 
 )
 

@@ -23,8 +23,8 @@ final as (
         event_id
     from events
     where
-        principal_name = '{{ var("principal", "") }}'
-        or principal_arn = '{{ var("principal", "") }}'
+        principal_name = {{ sql_string(var("principal", "")) }}
+        or principal_arn = {{ sql_string(var("principal", "")) }}
     order by 1, 10
 
 )

@@ -26,7 +26,7 @@ final as (
 
     select * from calls
     order by 3 desc, 1, 2
-    limit {{ var('top', 50) }}
+    limit {{ var('top', 50) | int }}
 
 )
 

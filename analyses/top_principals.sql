@@ -21,7 +21,7 @@ final as (
     where principal_name is not null
     group by 1, 2, 3
     order by 4 desc, 1, 3
-    limit {{ var('top', 20) }}
+    limit {{ var('top', 20) | int }}
 
 )
 

@@ -18,7 +18,7 @@ final as (
     from events
     group by 1
     order by 2 desc, 1
-    limit {{ var('top', 20) }}
+    limit {{ var('top', 20) | int }}
 
 )
 

@@ -25,7 +25,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from ingest import __version__, aws, compaction, coverage
-from ingest.console import err, human_bytes, out, progress_bar
+from ingest.console import err, human_bytes, out, progress_bar, shown
 from ingest.duck import connect
 from ingest.lake import Lake, UsageError
 from ingest.landing import InputObject, Lander, LandingSummary
@@ -124,7 +124,7 @@ def _dbt_database() -> Path:
 
 
 def _usage_error(message: str) -> None:
-    err.print(f"[red]error:[/] {message}")
+    err.print(f"[red]error:[/] {shown(message)}")
     raise typer.Exit(2)
 
 
@@ -195,7 +195,7 @@ def _print_landing(summary: LandingSummary, seconds: float) -> None:
         table.add_column("input", overflow="fold")
         table.add_column("reason", overflow="fold")
         for source, reason in summary.quarantined:
-            table.add_row(source, reason)
+            table.add_row(shown(source), shown(reason))
         out.print(table)
         out.print("Quarantined inputs are under the lake's _quarantine/ with a .reason.json each.")
     if summary.landed or summary.quarantined:
@@ -622,7 +622,7 @@ def _print_pull(summary: PullSummary, from_queue: bool, seconds: float) -> None:
         table.add_column("object or message", overflow="fold")
         table.add_column("reason", overflow="fold")
         for item, reason in problems:
-            table.add_row(item, reason)
+            table.add_row(shown(item), shown(reason))
         out.print(table)
 
 
@@ -839,14 +839,14 @@ def sigma_import(
     outcomes = importer.read(paths)
     changes = importer.plan(project, outcomes, prune)
     compiled = [o for o in outcomes if not o.error]
-    shown = [o for o in compiled if o.status != "unchanged" or o.warnings]
-    if shown:
+    listed = [o for o in compiled if o.status != "unchanged" or o.warnings]
+    if listed:
         table = Table(title="Sigma import" + (" (check)" if check else ""))
         for column in ("rule", "model", "result"):
             table.add_column(column, overflow="fold")
-        for outcome in sorted(shown, key=lambda o: o.source.name):
-            notes = "".join(f"; [yellow]{w}[/]" for w in outcome.warnings)
-            table.add_row(outcome.source.name, outcome.model, outcome.status + notes)
+        for outcome in sorted(listed, key=lambda o: o.source.name):
+            notes = "".join(f"; [yellow]{shown(w)}[/]" for w in outcome.warnings)
+            table.add_row(shown(outcome.source.name), outcome.model, outcome.status + notes)
         out.print(table)
     for outcome in sorted(outcomes, key=lambda o: o.source.name):
         if outcome.error:
@@ -883,10 +883,10 @@ def _print_table(columns: list[str], rows: list[tuple], limit: int) -> None:
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows[:limit]:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*(shown(v) for v in row))
     out.print(table)
-    shown = f"{limit:,} of " if len(rows) > limit else ""
-    out.print(f"{shown}{len(rows):,} row(s)" + (" (--limit to show more)" if shown else ""))
+    cut = f"{limit:,} of " if len(rows) > limit else ""
+    out.print(f"{cut}{len(rows):,} row(s)" + (" (--limit to show more)" if cut else ""))
 
 
 @app.command()
@@ -948,7 +948,7 @@ def query(
             con, lake, _dbt_database(), _parse_day(since, "--from"), _parse_day(until, "--to")
         )
     except duckdb.Error as exc:
-        err.print(f"[red]cannot open the lake:[/] {str(exc).splitlines()[0]}")
+        err.print(f"[red]cannot open the lake:[/] {shown(str(exc).splitlines()[0])}")
         raise typer.Exit(1) from None
     if catalog.skipped_views.get("*"):
         err.print(f"[yellow]dbt views not available:[/] {catalog.skipped_views['*']}")
@@ -961,7 +961,7 @@ def query(
         except (ValueError, jinja2.TemplateError) as exc:
             _usage_error(str(exc))
         except duckdb.Error as exc:
-            err.print(f"[red]query failed:[/] {exc}")
+            err.print(f"[red]query failed:[/] {shown(exc)}")
             raise typer.Exit(1) from None
         if isinstance(result, tuple):
             _print_table(*result, limit)
@@ -1119,7 +1119,7 @@ def watch_cloudtrail(
             )
             for error in report.errors:
                 failed = True
-                err.print(f"[red]error:[/] {error}")
+                err.print(f"[red]error:[/] {shown(error)}")
             if cycles and done >= cycles:
                 break
             stop.wait(interval)
@@ -1180,7 +1180,7 @@ def report(
     try:
         catalog = lake_query.register(con, lake, _dbt_database(), start, end)
     except duckdb.Error as exc:
-        err.print(f"[red]cannot open the lake:[/] {str(exc).splitlines()[0]}")
+        err.print(f"[red]cannot open the lake:[/] {shown(str(exc).splitlines()[0])}")
         raise typer.Exit(1) from None
     if "alerts" not in catalog.datasets or "cloudtrail_events" not in catalog.datasets:
         err.print(
@@ -1200,7 +1200,7 @@ def report(
         try:
             result = lake_report.build(con, project, target, start, end, docs)
         except duckdb.Error as exc:
-            err.print(f"[red]query failed:[/] {str(exc).splitlines()[0]}")
+            err.print(f"[red]query failed:[/] {shown(str(exc).splitlines()[0])}")
             raise typer.Exit(1) from None
     alerts = len(result.sections["open_alerts"].rows)
     out.print(
@@ -1290,7 +1290,7 @@ def replay(
             return
         _replay_out(rows, dataset, speed, out_path, url)
     except duckdb.Error as exc:
-        err.print(f"[red]replay failed:[/] {str(exc).splitlines()[0]}")
+        err.print(f"[red]replay failed:[/] {shown(str(exc).splitlines()[0])}")
         raise typer.Exit(1) from None
     finally:
         con.close()
@@ -1313,7 +1313,7 @@ def _replay_out(rows, dataset: str, speed: float, out_path: Path | None, url: st
                 sink.write(lake_query.to_json(row))
         sink.flush()
     except DeliveryError as exc:
-        err.print(f"[red]replay stopped:[/] {exc} ({sink.sent:,} event(s) sent)")
+        err.print(f"[red]replay stopped:[/] {shown(exc)} ({sink.sent:,} event(s) sent)")
         raise typer.Exit(1) from None
     except BrokenPipeError:
         return  # `ingest replay | head`
@@ -1387,7 +1387,7 @@ def _load_config(path: Path | None):
         return configuration.load(configuration.default_path(path))
     except configuration.ConfigError as exc:
         for problem in exc.problems:
-            err.print(f"[red]error:[/] {problem}", soft_wrap=True)
+            err.print(f"[red]error:[/] {shown(problem)}", soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -1403,7 +1403,7 @@ def config_validate(config: ConfigOption = None) -> None:
     loaded = _load_config(config)
     missing = configuration.check_profiles(loaded, boto3.session.Session().available_profiles)
     for problem in missing:
-        err.print(f"[red]error:[/] {problem}", soft_wrap=True)
+        err.print(f"[red]error:[/] {shown(problem)}", soft_wrap=True)
     if missing:
         raise typer.Exit(2)
     out.print(
@@ -1421,12 +1421,12 @@ def config_show(config: ConfigOption = None) -> None:
     from ingest import config as configuration
 
     loaded = _load_config(config)
-    shown = {
+    resolved = {
         "connections": configuration.redacted(loaded.connections),
         "collections": configuration.redacted(loaded.collections),
         "formats": loaded.formats,
     }
-    out.print(yaml.safe_dump(shown, sort_keys=False, allow_unicode=True), end="", markup=False)
+    out.print(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), end="", markup=False)
 
 
 # -- status ----------------------------------------------------------------------------------
@@ -1543,7 +1543,7 @@ def status(
                 run["name"], run["type"], "[green]ok[/]" if run["ok"] else "[red]failed[/]",
                 f"{run['objects']:,}", f"{run['records']:,}", human_bytes(run["bytes_read"]),
                 f"{run['events_in_lake']:,}", (run.get("last_success_at") or "never")[:16],
-                f"{lag / 60:,.0f} min" if lag is not None else "—", run.get("error") or "",
+                f"{lag / 60:,.0f} min" if lag is not None else "—", shown(run.get("error")),
             )  # fmt: skip
         out.print(table)
 
@@ -1555,8 +1555,8 @@ def status(
         for severity, _detection, title, count, last in alerts:
             color = colors.get(severity, "")
             table.add_row(
-                f"[{color}]{severity}[/]" if color else severity,
-                title,
+                f"[{color}]{shown(severity)}[/]" if color else shown(severity),
+                shown(title),
                 str(count),
                 f"{last:%Y-%m-%d %H:%M}" if last else "",
             )
@@ -1568,10 +1568,10 @@ def run() -> None:
     try:
         app()
     except UsageError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {shown(exc)}")
         sys.exit(2)
     except Exception as exc:
         if os.environ.get("TRAILHOUSE_DEBUG"):
             raise
-        err.print(f"[red]error:[/] {type(exc).__name__}: {exc}")
+        err.print(f"[red]error:[/] {type(exc).__name__}: {shown(exc)}")
         sys.exit(1)

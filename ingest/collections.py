@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from ingest import aws
 from ingest.config import Config, resolve
+from ingest.filters import canonical
 from ingest.lake import Lake
 from ingest.landing import Lander, LandingSummary
 from ingest.line_landing import LineLander
@@ -126,11 +127,11 @@ DATASET_OF = {
 
 
 def record_filters(config: Config, lake: Lake) -> None:
-    """Every collection's `filters`, where dbt's storage filter reads them
-    (`_state/collections/filters.parquet`); a changed filter changes the model SQL, so the
-    next build applies it to the whole lake."""
+    """Every collection's `filters`, in their canonical form (the build refuses any other),
+    where dbt's storage filter reads them (`_state/collections/filters.parquet`); a changed
+    filter changes the model SQL, so the next build applies it to the whole lake."""
     rows = [
-        (name, DATASET_OF[spec["type"]], position, condition)
+        (name, DATASET_OF[spec["type"]], position, canonical(condition))
         for name, spec in config.collections.items()
         for position, condition in enumerate(spec.get("filters") or [])
     ]

@@ -4,7 +4,7 @@ Checked in three passes, each error naming the file, the line and the key:
 1. secrets: a key that holds a secret (secret, password, token, access key) is refused
    outright: name a profile or a role, or reference the environment as `${NAME}`;
 2. shape: `trailhouse.schema.json` (unknown keys, wrong types, a bucket missing, ...);
-3. meaning: connections that exist, formats that exist, filters that DuckDB can parse, and
+3. meaning: connections that exist, formats that exist, filters in the filter grammar, and
    `${NAME}` references that the environment defines.
 """
 
@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import jsonschema
 import yaml
 
-from ingest.duck import sql_string
+from ingest.filters import FilterError, canonical
 from ingest.sources.custom_format import check_format
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "trailhouse.schema.json"
@@ -158,15 +157,11 @@ def load(path: Path, environ: dict[str, str] | None = None) -> Config:
 
 
 def filter_error(condition: str) -> str | None:
-    """Why DuckDB cannot parse `condition` as a WHERE condition, or None."""
-    parsed = duckdb.sql(
-        f"select json_serialize_sql({sql_string(f'select 1 where {condition}')})"
-    ).fetchone()[0]
-    document = json.loads(parsed)
-    if document.get("error"):
-        return f"not a SQL condition: {document.get('error_message', 'parse error')}"
-    if len(document.get("statements", [])) != 1:
-        return "one condition, not several statements"
+    """Why `condition` is not a filter (see ingest.filters), or None."""
+    try:
+        canonical(condition)
+    except FilterError as exc:
+        return str(exc)
     return None
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -18,6 +21,19 @@ from rich.progress import (
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
+
+
+# Control characters (terminal escape sequences, line breaks that forge output) and the
+# bidirectional overrides that reorder what is shown.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(value: Any) -> str:
+    """Any value for the terminal: rich markup in it is text (`[/]` in a user agent,
+    `[link=...]` in an ARN), control characters are made visible. Every value that is not
+    trailhouse's own text goes through this before it is printed."""
+    text = "" if value is None else str(value)
+    return escape(_UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text))
 
 
 def human_bytes(size: float) -> str:

@@ -7,6 +7,8 @@ Registers on every dbt connection:
   trailhouse_delete_prefix(key_prefix)  remove every file under <lake>/<key_prefix>
   trailhouse_keep_only(key_prefix, key) remove every file under <lake>/<key_prefix> but <key>
                                         (files another engine, e.g. Spark, wrote there)
+  trailhouse_filter_canonical(sql)      a collection filter's canonical text, NULL if it is
+                                        not in the filter grammar (see filters.py)
   trailhouse_geoip_country(ip)          ISO country code, and
   trailhouse_geoip_asn(ip)              autonomous system number, of an address, from the
                                         MaxMind databases in TRAILHOUSE_GEOIP_DB (see geoip.py)
@@ -23,6 +25,7 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb import DuckDBPyConnection
 
 from ingest.duck import enable_s3, load_extension
+from ingest.filters import canonical_or_none
 from ingest.geoip import GeoIP
 from ingest.lake import Lake
 
@@ -66,6 +69,13 @@ class Plugin(BasePlugin):
         )
         conn.create_function(
             "trailhouse_keep_only", keep_only, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True
+        )
+        conn.create_function(
+            "trailhouse_filter_canonical",
+            canonical_or_none,
+            ["VARCHAR"],
+            "VARCHAR",
+            null_handling="special",
         )
         geo = GeoIP.from_env()
         if geo is not None:

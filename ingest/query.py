@@ -200,8 +200,13 @@ def render(template: str, variables: dict[str, str]) -> str:
         return variables.get(name, default)
 
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    # `sql_string` is the quoting macro the analyses call on every value: dbt's on dbt's side,
+    # the same quoting here, so a value (a principal's ARN from the lake) is never SQL.
     return environment.from_string(template).render(
-        ref=lambda name: f'"{name}"', var=var, source=lambda _s, name: f'"{name}"'
+        ref=lambda name: f'"{name}"',
+        var=var,
+        source=lambda _s, name: f'"{name}"',
+        sql_string=lambda value: sql_string(str(value)),
     )
 
 

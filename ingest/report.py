@@ -15,6 +15,7 @@ in the open alerts or the top lists (`principals/<name>.html`, `ips/<address>.ht
 from __future__ import annotations
 
 import hashlib
+import html
 import ipaddress
 import re
 from collections.abc import Callable
@@ -68,9 +69,20 @@ def _run(con: duckdb.DuckDBPyConnection, project: Path, analysis: str, variables
 
 
 def _json(rows: list[dict[str, Any]]) -> str:
-    # "</" cannot appear inside a <script> element
+    """Rows as JSON to embed in a <script> element: `<`, `>` and `&` (inside strings, the only
+    place JSON text has them) as \\u escapes, so no value can close the element or open a
+    comment, whatever the lake holds."""
     text = b"[" + b",".join(lake_query.to_json(row) for row in rows) + b"]"
-    return text.decode().replace("</", "<\\/")
+    return text.decode().translate(_SCRIPT_SAFE)
+
+
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def _label(value: Any) -> str:
+    """A chart label from the lake: Plotly reads `<b>`, `<a href>` and entities in labels, so
+    the text is entity-escaped and shows as written."""
+    return html.escape(str(value), quote=False)
 
 
 def slug(value: str) -> str:
@@ -125,7 +137,7 @@ def bar_chart(rows: list[dict], label: str, value: str, key: str) -> str:
     figure = go.Figure(
         go.Bar(
             x=[r[value] for r in top],
-            y=[str(r[label]) for r in top],
+            y=[_label(r[label]) for r in top],
             orientation="h",
             marker_color="#2f4858",
         )

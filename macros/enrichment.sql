@@ -63,15 +63,40 @@
         {%- set relation = collection_filters_relation() -%}
         {%- if relation -%}
             {%- set rows = run_query(
-                "select collection, condition from " ~ relation ~ " "
-                ~ "where dataset = '" ~ source ~ "' order by collection, position"
+                "select collection, condition, " ~ canonical_filter('condition')
+                ~ " from " ~ relation ~ " "
+                ~ "where dataset = " ~ sql_string(source) ~ " order by collection, position"
             ).rows -%}
             {%- for row in rows -%}
+                {#- Whoever can write the lake can write this file: a condition `ingest pull`
+                    did not record (not in the filter grammar's canonical form) is refused. -#}
+                {%- if row[2] is none or row[1] != row[2] -%}
+                    {{ exceptions.raise_compiler_error(
+                        "refusing the filters recorded in the lake (_state/collections/"
+                        ~ "filters.parquet): collection " ~ row[0] ~ " has a condition that is "
+                        ~ "not in the filter grammar; run `ingest pull` to record the config's "
+                        ~ "filters again") }}
+                {%- endif -%}
                 {%- do pairs.append((row[0], row[1])) -%}
             {%- endfor -%}
         {%- endif -%}
     {%- endif -%}
     {{ return(pairs) }}
+{%- endmacro %}
+
+{#- A recorded filter's canonical text (NULL: not a filter). DuckDB asks the ingest plugin's
+    parser; Spark has no Python functions, so there the recorded text is checked by `ingest`
+    only (see the README's security model). -#}
+{% macro canonical_filter(column) %}
+    {{ return(adapter.dispatch('canonical_filter', 'trailhouse')(column)) }}
+{% endmacro %}
+
+{% macro duckdb__canonical_filter(column) -%}
+    trailhouse_filter_canonical({{ column }})
+{%- endmacro %}
+
+{% macro spark__canonical_filter(column) -%}
+    {{ column }}
 {%- endmacro %}
 
 {#- The relation holding the recorded filters, or none when no collection has any. -#}
@@ -81,11 +106,11 @@
 
 {% macro duckdb__collection_filters_relation() -%}
     {%- set found = run_query(
-        "select count(*) from glob('" ~ lake_root()
-        ~ "/_state/collections/*.parquet') where file like '%/filters.parquet'"
+        "select count(*) from glob(" ~ sql_string(lake_root() ~ "/_state/collections/*.parquet")
+        ~ ") where file like '%/filters.parquet'"
     ).columns[0].values()[0] -%}
-    {{ return("read_parquet('" ~ lake_root() ~ "/_state/collections/filters.parquet')"
-              if found else none) }}
+    {{ return("read_parquet(" ~ sql_string(lake_root() ~ "/_state/collections/filters.parquet")
+              ~ ")" if found else none) }}
 {%- endmacro %}
 
 {#- Spark reads the same file through a table with its columns, so a lake without it (no
@@ -96,7 +121,7 @@
     {%- do run_query(
         "create table landing.collection_filters (collection string, dataset string, "
         ~ "position int, condition string) using parquet options (pathGlobFilter "
-        ~ "'filters.parquet') location '" ~ lake_root() ~ "/_state/collections'"
+        ~ "'filters.parquet') location " ~ sql_string(lake_root() ~ "/_state/collections")
     ) -%}
     {{ return("landing.collection_filters") }}
 {%- endmacro %}
@@ -145,8 +170,8 @@
         {%- do run_query("drop table if exists " ~ source_relation) -%}
         {%- do run_query(
             "create table " ~ source_relation ~ " (" ~ declared | join(', ')
-            ~ ") using parquet partitioned by (event_date) location '"
-            ~ lake_root() ~ "/landing/" ~ dataset ~ "'"
+            ~ ") using parquet partitioned by (event_date) location "
+            ~ sql_string(lake_root() ~ "/landing/" ~ dataset)
         ) -%}
     {%- endif -%}
     {{ source_relation }}

@@ -42,7 +42,7 @@
 {#- How many files match a glob `pattern` (a local path or s3:// URL). Give a wildcard: on S3,
     glob() of a literal key returns it whether or not it exists. -#}
 {% macro lake_file_count(pattern) -%}
-    {{ return(run_query("select count(*) from glob('" ~ pattern ~ "')").columns[0].values()[0]) }}
+    {{ return(run_query("select count(*) from glob(" ~ sql_string(pattern) ~ ")").columns[0].values()[0]) }}
 {%- endmacro %}
 
 
@@ -103,7 +103,7 @@
     {%- for input in inputs -%}
         {%- set pattern = lake_root() ~ "/" ~ input ~ "/*/*.parquet" -%}
         {%- if lake_file_count(pattern) > 0 -%}
-            {%- do input_globs.append("'" ~ pattern ~ "'") -%}
+            {%- do input_globs.append(sql_string(pattern)) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- set input_files = "[" ~ input_globs | join(", ") ~ "]" -%}
@@ -142,7 +142,7 @@
     {%- set upstream = _lake_upstream(model) -%}
     {%- set logic_query -%}
         select md5(
-            '{{ local_md5(compiled_code | replace(root, '')) }}'
+            {{ sql_string(local_md5(compiled_code | replace(root, ''))) }}
             || coalesce((
                 -- DuckDB prints a view's EXCLUDE (...) columns in hash order, which changes
                 -- when the view is re-bound: sort them so only real changes count
@@ -164,7 +164,7 @@
                 from duckdb_views()
                 where view_name in (''
                     {%- for node in upstream if node.resource_type == 'model' -%}
-                        , '{{ node.alias or node.name }}'
+                        , {{ sql_string(node.alias or node.name) }}
                     {%- endfor -%})
             ), '')
             {%- for node in upstream if node.resource_type == 'seed' %}
@@ -183,13 +183,13 @@
     {%- set has_output = lake_file_count(root ~ "/" ~ dataset ~ "/*/*.parquet") > 0 -%}
     {#- A wildcard, because glob() of a literal S3 key returns it whether or not it exists. -#}
     {%- set has_state = run_query(
-        "select count(*) from glob('" ~ root ~ "/_state/dbt/*.parquet') "
-        ~ "where file like '%/" ~ dataset ~ ".parquet'"
+        "select count(*) from glob(" ~ sql_string(root ~ "/_state/dbt/*.parquet") ~ ") "
+        ~ "where file like " ~ sql_string("%/" ~ dataset ~ ".parquet")
     ).columns[0].values()[0] > 0 -%}
     {%- if has_state -%}
         {#- State written by an older trailhouse lacks these columns: rebuild everything. -#}
         {%- set state_columns = run_query(
-            "select name from parquet_schema('" ~ root ~ "/" ~ state_key ~ "')"
+            "select name from parquet_schema(" ~ sql_string(root ~ "/" ~ state_key) ~ ")"
         ).columns[0].values() -%}
         {%- set has_state = 'logic' in state_columns and 'high_mark' in state_columns -%}
     {%- endif -%}
@@ -201,7 +201,7 @@
         recorded as (
             {% if has_state and not full_refresh %}
             select partition_value, logic, high_mark, input_rows
-            from read_parquet('{{ root }}/{{ state_key }}')
+            from read_parquet({{ sql_string(root ~ '/' ~ state_key) }})
             {% else %}
             select
                 null::varchar as partition_value,
@@ -244,7 +244,7 @@
                 regexp_extract(file, '/{{ partition_by }}=([^/]+)/[^/]+$', 1) as partition_value,
                 -- a partition is our one file; files another engine wrote make it a rebuild
                 bool_and(file like '%/data_0.parquet') as is_single_file
-            from glob('{{ root }}/{{ dataset }}/*/*.parquet')
+            from glob({{ sql_string(root ~ '/' ~ dataset ~ '/*/*.parquet') }})
             group by 1
             {% else %}
             select null::varchar as partition_value, null::boolean as is_single_file where false
@@ -262,7 +262,7 @@
                 when inputs.partition_value is null then 'remove'
                 when outputs.partition_value is null then 'build'
                 when not outputs.is_single_file then 'build'
-                when recorded.logic is distinct from '{{ logic }}' then 'build'
+                when recorded.logic is distinct from {{ sql_string(logic) }} then 'build'
                 when inputs.rows_at_recorded_mark != recorded.input_rows then 'build'
                 when inputs.input_rows = recorded.input_rows then 'keep'
                 {% if unique_key %}else 'merge'{% else %}else 'build'{% endif %}
@@ -282,26 +282,26 @@
         {%- set value, action, recorded_mark, high_mark = row[0], row[1], row[2], row[3] -%}
         {%- set key = dataset ~ '/' ~ partition_by ~ '=' ~ value -%}
         {%- set local = scratch ~ '/' ~ dataset ~ '-' ~ invocation_id ~ '-' ~ value ~ '.parquet' -%}
-        {%- set in_partition = '(' ~ input_partition_by ~ " = '" ~ value ~ "' and "
-            ~ watermark ~ " <= '" ~ high_mark ~ "'" -%}
+        {%- set in_partition = '(' ~ input_partition_by ~ " = " ~ sql_string(value) ~ " and "
+            ~ watermark ~ " <= " ~ sql_string(high_mark) -%}
         {%- if action == 'build' -%}
             {% call statement('build_' ~ value) -%}
                 copy (
                     select * exclude ({{ partition_by }})
                     from ({{ compiled_code.replace(marker, in_partition ~ ')') }}) as model_rows
                     {{ order_clause }}
-                ) to '{{ local }}' ({{ file_options }})
+                ) to {{ sql_string(local) }} ({{ file_options }})
             {%- endcall %}
         {%- elif action == 'merge' -%}
             {%- set arrived_sql = compiled_code.replace(
-                marker, in_partition ~ ' and ' ~ watermark ~ " > '" ~ recorded_mark ~ "')") -%}
+                marker, in_partition ~ ' and ' ~ watermark ~ " > " ~ sql_string(recorded_mark) ~ ")") -%}
             {% call statement('merge_' ~ value) -%}
                 copy (
                     with
 
                     published as (
                         select * from read_parquet(
-                            '{{ root }}/{{ key }}/*.parquet', hive_partitioning = false
+                            {{ sql_string(root ~ '/' ~ key ~ '/*.parquet') }}, hive_partitioning = false
                         )
                     ),
 
@@ -320,18 +320,20 @@
                         )
                     ) as merged
                     {{ order_clause }}
-                ) to '{{ local }}' ({{ file_options }})
+                ) to {{ sql_string(local) }} ({{ file_options }})
             {%- endcall %}
         {%- elif action == 'remove' -%}
-            {%- do run_query("select trailhouse_delete_prefix('" ~ key ~ "/')") -%}
+            {%- do run_query("select trailhouse_delete_prefix(" ~ sql_string(key ~ "/") ~ ")") -%}
         {%- endif -%}
         {%- if action in ('build', 'merge') -%}
             {%- do run_query(
-                "select trailhouse_publish('" ~ local ~ "', '" ~ key ~ "/data_0.parquet')") -%}
+                "select trailhouse_publish(" ~ sql_string(local) ~ ", "
+                ~ sql_string(key ~ "/data_0.parquet") ~ ")") -%}
             {#- The partition is that one file: files another engine (Spark) wrote there are
                 in it already (a merge read them; a build recomputed their rows). -#}
             {%- do run_query(
-                "select trailhouse_keep_only('" ~ key ~ "/', '" ~ key ~ "/data_0.parquet')") -%}
+                "select trailhouse_keep_only(" ~ sql_string(key ~ "/") ~ ", "
+                ~ sql_string(key ~ "/data_0.parquet") ~ ")") -%}
         {%- endif -%}
         {%- if action != 'keep' -%}
             {%- do counts.update({action: counts[action] + 1}) -%}
@@ -350,8 +352,9 @@
             ~ "hive_partitioning = true, union_by_name = true) as landed inner join written "
             ~ "on cast(landed." ~ input_partition_by ~ " as varchar) = written.partition_value "
             ~ "and landed." ~ watermark ~ " <= written.high_mark), "
-            ~ "stored as (select count(*) as n from read_parquet('" ~ root ~ "/" ~ dataset
-            ~ "/*/*.parquet', hive_partitioning = true) as stored inner join written "
+            ~ "stored as (select count(*) as n from read_parquet("
+            ~ sql_string(root ~ "/" ~ dataset ~ "/*/*.parquet")
+            ~ ", hive_partitioning = true) as stored inner join written "
             ~ "on cast(stored." ~ partition_by ~ " as varchar) = written.partition_value) "
             ~ "select landed.n - stored.n from landed, stored"
         ).columns[0].values()[0] -%}
@@ -365,17 +368,18 @@
             copy (
                 select
                     partition_value,
-                    '{{ logic }}' as logic,
+                    {{ sql_string(logic) }} as logic,
                     high_mark,
                     input_rows,
                     now() as built_at
                 from lake_partitions_plan
                 where input_rows is not null
                 order by partition_value
-            ) to '{{ state_local }}' (format parquet)
+            ) to {{ sql_string(state_local) }} (format parquet)
         {%- endcall -%}
         {%- do run_query(
-            "select trailhouse_publish('" ~ state_local ~ "', '" ~ state_key ~ "')") -%}
+            "select trailhouse_publish(" ~ sql_string(state_local) ~ ", "
+            ~ sql_string(state_key) ~ ")") -%}
     {%- endif -%}
 
     {#- The relation downstream models and the docs see: a view over the published files. -#}
@@ -384,7 +388,7 @@
         create or replace view {{ target_relation }} as
         {% if published > 0 -%}
             select * from read_parquet(
-                '{{ root }}/{{ dataset }}/*/*.parquet', hive_partitioning = true
+                {{ sql_string(root ~ '/' ~ dataset ~ '/*/*.parquet') }}, hive_partitioning = true
             )
         {%- else -%}
             select * from ({{ compiled_code.replace(marker, 'false') }}) as model_rows where false
@@ -461,7 +465,7 @@
         )
         using parquet
         partitioned by ({{ partition_by }})
-        location '{{ location }}'
+        location {{ sql_string(location) }}
     {%- endcall %}
 
     {%- do run_query('set spark.sql.sources.partitionOverwriteMode='

@@ -14,7 +14,6 @@ import pytest
 from conftest import (
     BUILD,
     DEMO,
-    STRATUS,
     Workspace,
     demo_scenarios,
     run_dbt,
@@ -182,7 +181,7 @@ def test_duplicate_delivery_appears_once(demo_lake: Workspace, tmp_path: Path) -
 
 
 def test_stratus_fixtures_normalize(stratus_lake: Workspace) -> None:
-    detonations = f"source_object like '{STRATUS}/%'"
+    detonations = "source_object like '%/stratus/aws.%.jsonl'"
     by_type = dict(
         stratus_lake.read(
             f"select principal_type, count(*) from cloudtrail_events where {detonations} group by 1"

@@ -9,6 +9,7 @@ every column, and per partition. Spark needs Java: without it the test is skippe
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from conftest import (
     BUILD,
     SHARED_FIXTURES,
     STRATUS_DEMO,
+    LakeReader,
     Workspace,
     run_dbt,
     run_ingest,
@@ -102,11 +104,7 @@ def differences(duck: Workspace, spark: Workspace, name: str, key: str) -> dict[
 
 
 def partition_counts(ws: Workspace, name: str, partition: str) -> list[tuple]:
-    return (
-        duckdb.connect()
-        .execute(f"select {partition}, count(*) from {dataset(ws, name)} group by 1 order by 1")
-        .fetchall()
-    )
+    return ws.read(f"select {partition}, count(*) from {name} group by 1 order by 1")
 
 
 def test_cloudtrail_events_are_the_same_rows_on_both_engines(
@@ -122,11 +120,7 @@ def test_cloudtrail_events_are_the_same_rows_on_both_engines(
 def test_alerts_are_the_same_rows_on_both_engines(lakes: tuple[Workspace, Workspace]) -> None:
     duck, spark = lakes
     counts = partition_counts(duck, "alerts", "alert_date")
-    detections = (
-        duckdb.connect()
-        .execute(f"select count(distinct detection_id) from {dataset(duck, 'alerts')}")
-        .fetchone()[0]
-    )
+    detections = LakeReader(duck.lake).scalar("select count(distinct detection_id) from alerts")
     assert detections >= 20, "too few detections fired to compare the engines"
     assert partition_counts(spark, "alerts", "alert_date") == counts
     assert differences(duck, spark, "alerts", "alert_id") == {}
@@ -154,7 +148,9 @@ def test_address_functions_agree_on_both_engines(
 
     def rows(output: str) -> list[dict]:
         # the JSON document dbt prints, among its log lines
-        document, _ = json.JSONDecoder().raw_decode(output[output.index('{"show"') :])
+        start = re.search(r'\{\s*"show"', output)
+        assert start, output[-3000:]
+        document, _ = json.JSONDecoder().raw_decode(output[start.start() :])
         return document["show"]
 
     show = ("show", "--inline", query, "--limit", "-1", "--output", "json", "--quiet")

@@ -1,0 +1,147 @@
+"""Hostile data: whoever can write a record into the trail controls strings that trailhouse
+turns into SQL, HTML and terminal output. Each test is built from the attack it stops."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ingest.filters import FilterError, canonical
+from ingest.query import render, resolve_query
+from ingest.report import _json as report_json
+from ingest.report import _label as chart_label
+
+from conftest import (
+    BUILD,
+    PROJECT_ROOT,
+    Workspace,
+    cloudtrail_record,
+    run_dbt,
+    run_ingest,
+    write_delivery_file,
+)
+
+# A principal ARN written to close the quoted literal an analysis puts it in.
+SQL_IN_AN_ARN = "x' or true or '"
+
+
+def test_a_value_from_the_lake_is_never_sql_in_an_analysis() -> None:
+    """`ingest report` hands each principal's ARN (lake data) to principal_timeline: an ARN
+    that closes its quote must match itself, not widen the page to every event."""
+    con = duckdb.connect()
+    con.execute(
+        "create table cloudtrail_events as select * from (values "
+        "(timestamp '2026-01-01 10:00', 'alice', 'arn:aws:iam::1:user/alice', 'e-alice'), "
+        "(timestamp '2026-01-01 11:00', 'x', ?, 'e-hostile')) "
+        "as t(event_time, principal_name, principal_arn, event_id)",
+        [SQL_IN_AN_ARN],
+    )
+    for column in ("recipient_account_id", "aws_region", "event_source", "event_name",
+                   "resource_name", "source_ip_address", "user_agent", "error_code"):  # fmt: skip
+        con.execute(f"alter table cloudtrail_events add column {column} varchar")
+    template, _ = resolve_query("principal_timeline", PROJECT_ROOT)
+    for principal, expected in ((SQL_IN_AN_ARN, ["e-hostile"]), ("alice", ["e-alice"])):
+        sql = render(template, {"principal": principal})
+        assert con.execute(f"select event_id from ({sql})").fetchall() == [(e,) for e in expected]
+
+
+def test_a_number_option_is_a_number() -> None:
+    template, _ = resolve_query("top_api_calls", PROJECT_ROOT)
+    sql = render(template, {"top": "1; drop table cloudtrail_events"})
+    assert "drop table" not in sql
+
+
+# -- collection filters: a grammar, not SQL -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("condition", "stored"),
+    [
+        ("event_name <> 'X' -- note", "event_name <> 'X'"),
+        ("event_name <> 'X' /* note */", "event_name <> 'X'"),
+        ("status < 400", "status < 400"),
+        ("event_id != 'a''b'", "event_id <> 'a''b'"),
+        ("lower(user_agent) like '%terraform%' and not read_only",
+         "LOWER(user_agent) LIKE '%terraform%' AND NOT read_only"),
+        ("event_name in ('A', 'B') or error_code is null",
+         "event_name IN ('A', 'B') OR error_code IS NULL"),
+    ],
+)  # fmt: skip
+def test_filters_are_stored_in_their_canonical_form(condition: str, stored: str) -> None:
+    assert canonical(condition) == stored
+    assert canonical(stored) == stored
+
+
+@pytest.mark.parametrize(
+    ("condition", "reason"),
+    [
+        ("true or exists (select 1 from read_csv('/etc/passwd'))", "not allowed"),
+        ("event_id in (select event_id from alerts)", "'subquery' is not allowed"),
+        ("read_text('/etc/shadow') is not null", "function 'read_text'"),
+        ("getenv('AWS_SECRET_ACCESS_KEY') = ''", "function 'getenv'"),
+        ("true; copy (select 1) to '/tmp/x'", "one condition"),
+        ("other.event_name = 'x'", "a column, not"),
+        ("cast(status as int) = 1", "function 'cast'"),
+        ("event_name = = 1", "not a SQL condition"),
+    ],
+)
+def test_anything_but_the_grammar_is_refused(condition: str, reason: str) -> None:
+    with pytest.raises(FilterError, match=re.escape(reason)):
+        canonical(condition)
+
+
+@pytest.mark.e2e
+def test_a_filter_with_a_comment_builds_and_a_tampered_filter_file_is_refused(
+    workspace: Workspace,
+) -> None:
+    ws = workspace
+    trail = write_delivery_file(
+        ws.root / "trail.json.gz",
+        [cloudtrail_record("keep"), cloudtrail_record("drop", eventName="X")],
+    )
+    config = ws.root / "trailhouse.yml"
+    config.write_text(
+        "collections:\n  local:\n    type: cloudtrail_file\n"
+        f"    paths: [{json.dumps(str(trail))}]\n"
+        "    filters: [\"event_name <> 'X' -- not this one\"]\n"
+    )
+    ws.env["TRAILHOUSE_CONFIG"] = str(config)
+    run_ingest(ws, "pull")
+    run_dbt(ws, *BUILD)
+    assert ws.read("select event_id from cloudtrail_events") == [("keep",)]
+
+    # whoever can write the lake rewrites the recorded filter
+    state = ws.lake / "_state" / "collections" / "filters.parquet"
+    table = pq.read_table(state)
+    hostile = "true or exists (select 1 from read_csv('/etc/passwd'))"
+    pq.write_table(table.set_column(3, "condition", pa.array([hostile])), state)
+    out = run_dbt(ws, *BUILD, expect_pass=False)
+    assert "refusing the filters recorded in the lake" in out
+
+
+# -- terminal and HTML -------------------------------------------------------------------------
+
+MARKUP_IN_A_USER_AGENT = "Mozilla/5.0 [/] [link=https://evil.example]verified[/link] [bold red]"
+
+
+def test_markup_in_a_value_is_printed_as_text(workspace: Workspace) -> None:
+    """`[/]` in a user agent crashed `ingest query`; `[link=...]` could forge evidence."""
+    literal = MARKUP_IN_A_USER_AGENT.replace("'", "''")
+    out = run_ingest(workspace, "query", f"select '{literal}' as user_agent, 'a\x1b[2Jb' as x")
+    assert MARKUP_IN_A_USER_AGENT in out
+    assert "\x1b" not in out and "a\\x1b[2Jb" in out  # a terminal escape is shown, not obeyed
+
+
+def test_report_data_cannot_close_its_script_element() -> None:
+    hostile = "</script><script>alert(document.domain)</script><!--"
+    embedded = report_json([{"user_agent": hostile, "n": 1}])
+    assert "<" not in embedded and ">" not in embedded and "&" not in embedded
+    assert json.loads(embedded) == [{"user_agent": hostile, "n": 1}]
+    assert chart_label('<a href="javascript:alert(1)">x</a>') == (
+        '&lt;a href="javascript:alert(1)"&gt;x&lt;/a&gt;'
+    )
