@@ -29,7 +29,7 @@ from ingest.console import err, human_bytes, out, progress_bar, shown
 from ingest.duck import connect
 from ingest.lake import Lake, UsageError
 from ingest.landing import InputObject, Lander, LandingSummary
-from ingest.pull import PullSummary, pull_bucket, pull_queue
+from ingest.pull import LOOKBACK_DAYS, PullSummary, pull_bucket, pull_queue
 from ingest.sources import demo as demo_source
 from ingest.sources import local_files
 from ingest.sources.s3_cloudtrail import S3CloudTrail
@@ -41,6 +41,18 @@ from ingest.status import (
     dataset_stats,
     landing_stats,
 )
+
+# Options more than one command takes, declared once.
+LookbackDays = Annotated[
+    int,
+    typer.Option(
+        "--lookback-days",
+        min=0,
+        max=31,
+        help="List this many days before each folder's saved position again, for files "
+        "CloudTrail delivers after their day is over (objects already landed are skipped).",
+    ),
+]
 
 app = typer.Typer(
     name="ingest",
@@ -487,6 +499,7 @@ def pull_cloudtrail(
     wait_seconds: Annotated[
         int, typer.Option(min=0, max=20, help="SQS: long-poll wait per receive.")
     ] = 20,
+    lookback_days: LookbackDays = LOOKBACK_DAYS,
 ) -> None:
     """Collect CloudTrail from an S3 bucket (or its SQS notifications) into the lake.
 
@@ -515,7 +528,7 @@ def pull_cloudtrail(
                 lake, con, bucket, prefix, org_id, account, region, profile, sqs_queue_url,
                 workers, insights, start=start, end=end, progress=advance,
                 max_messages=max_messages, until_empty=until_empty, delete=delete,
-                wait_seconds=wait_seconds,
+                wait_seconds=wait_seconds, lookback_days=lookback_days,
             )  # fmt: skip
             summary = pull_once()
     finally:
@@ -545,6 +558,7 @@ def _puller(
     until_empty: bool = True,
     delete: bool = True,
     wait_seconds: int = 20,
+    lookback_days: int = LOOKBACK_DAYS,
     collection: str | None = None,
     boto_session=None,
     endpoint_url: str | None = None,
@@ -589,8 +603,9 @@ def _puller(
             )
         else:
             summary = pull_bucket(
-                source, lander, start=start, end=end, workers=workers, progress=progress
-            )
+                source, lander, start=start, end=end, workers=workers, progress=progress,
+                lookback_days=lookback_days,
+            )  # fmt: skip
         _auto_compact(lake, con, summary.landing)
         return summary
 
@@ -1073,6 +1088,7 @@ def watch_cloudtrail(
     project: Annotated[
         Path, typer.Option(help="The trailhouse dbt project.", file_okay=False)
     ] = Path("."),
+    lookback_days: LookbackDays = LOOKBACK_DAYS,
 ) -> None:
     """Pull new CloudTrail every `--interval`, run the incremental `dbt build` of the lake and
     what depends on it, and send each new or updated alert once: stdout, `--out` file,
@@ -1093,6 +1109,7 @@ def watch_cloudtrail(
     pull_once = _puller(
         lake, con, bucket, prefix, None if sqs_queue_url else org_id, account, region, profile,
         sqs_queue_url, workers, False, until_empty=True, wait_seconds=1,
+        lookback_days=lookback_days,
     )  # fmt: skip
     streams = [sys.stdout.buffer] if stdout else []
     file = out_path.open("ab") if out_path else None

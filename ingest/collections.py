@@ -27,7 +27,7 @@ from ingest.filters import canonical
 from ingest.lake import Lake
 from ingest.landing import Lander, LandingSummary
 from ingest.line_landing import LineLander
-from ingest.pull import pull_bucket, pull_queue
+from ingest.pull import LOOKBACK_DAYS, pull_bucket, pull_queue
 from ingest.sources import local_files
 from ingest.sources.access_log import access_log_format
 from ingest.sources.custom_format import custom_format
@@ -95,7 +95,10 @@ def pull_one(
             s3, spec["bucket"], spec.get("prefix", ""), org_id=spec.get("org_id"),
             accounts=tuple(spec.get("accounts") or ()), regions=tuple(spec.get("regions") or ()),
         )  # fmt: skip
-        return pull_bucket(source, lander, start=start, end=end, workers=workers)
+        lookback = spec.get("lookback_days", LOOKBACK_DAYS)
+        return pull_bucket(
+            source, lander, start=start, end=end, workers=workers, lookback_days=lookback
+        )
     paths = _paths(spec["paths"])
     if not paths:
         raise FileNotFoundError(f"no file matches {', '.join(spec['paths'])}")

@@ -38,6 +38,9 @@ from ingest.sources.s3_cloudtrail import (
 )
 
 DEFAULT_DAYS = 7
+# Days before a folder's cursor that are listed again: CloudTrail delivers a file keyed under
+# a day after that day is over (every midnight), once the cursor has moved on.
+LOOKBACK_DAYS = 2
 # Day prefixes listed concurrently before their objects are fetched: bounds memory.
 LIST_WINDOW = 64
 
@@ -150,8 +153,11 @@ def pull_bucket(
     end: date | None,
     workers: int,
     progress: Progress | None = None,
+    lookback_days: int = LOOKBACK_DAYS,
 ) -> PullSummary:
-    """List the requested days of every account/region folder and land what is new."""
+    """List the requested days of every account/region folder and land what is new. Without
+    `start`, each folder is listed from `lookback_days` before its cursor: objects delivered
+    late for those days are collected, the others are known by key and ETag and skipped."""
     summary = PullSummary()
     end = end or today()
     # A day is only ever complete once it is over: the cursor never passes today.
@@ -165,8 +171,9 @@ def pull_bucket(
         if start is not None:
             return start
         if leaf.prefix in cursors:
-            # The cursor day may have been "today" when it was listed: list it again.
-            return cursors[leaf.prefix]
+            # The cursor day may have been "today" when it was listed, and the days before it
+            # may still receive late files: list them again.
+            return cursors[leaf.prefix] - timedelta(days=lookback_days)
         return end - timedelta(days=DEFAULT_DAYS - 1)
 
     plan = [(leaf, day) for leaf in leaves for day in days(first_day(leaf), end)]

@@ -129,7 +129,8 @@ def test_org_and_account_trails_land_every_record_then_only_new_objects(
     for key in added:
         trail.put(key, trail.body(days[2], 1))
     third = pull(ingest, "--to", "2026-01-04")  # continues from the saved state
-    assert "Listed 12 day folder(s)" in third.output  # Jan 3 again (cursor day) and Jan 4
+    # Jan 3 again (the cursor day), Jan 1-2 (the lookback for late files) and Jan 4
+    assert "Listed 24 day folder(s)" in third.output
     assert "· 10 downloaded" in third.output
     assert len(landed_ids(lake)) == 3970
 
@@ -548,3 +549,25 @@ def test_the_cursor_never_passes_today(aws, lake: Path, ingest) -> None:
 
     assert set(_cursor(lake).values()) == {datetime.now(UTC).date().isoformat()}
     assert "--from is after --to" in pull(ingest, "--from", tomorrow.isoformat(), expect=2).output
+
+
+def test_a_file_delivered_late_for_yesterday_is_collected(aws, lake: Path, ingest) -> None:
+    """CloudTrail delivers a file keyed under a day after that day is over (at every
+    midnight): the next pull lists the days before its cursor again and collects it; what
+    was landed already is known by key and ETag, not fetched twice."""
+    trail = Trail(aws.s3)
+    yesterday, today = DAY1, DAY1 + timedelta(days=1)
+    trail.fill([yesterday, today], per_day=1, records=1)
+    pull(ingest, "--account", "333333333333", "--to", today.isoformat())
+    assert set(_cursor(lake).values()) == {today.isoformat()}
+    before = len(landed_ids(lake))
+
+    late = trail.key("333333333333", "us-east-1", yesterday, 23)
+    trail.put(late, trail.body(yesterday, 3))
+    again = pull(ingest, "--account", "333333333333", "--to", today.isoformat())
+    assert "· 1 downloaded" in again.output
+    assert len(landed_ids(lake)) == before + 3
+    # the lookback is the operator's to set: with none, the late day is not listed again
+    trail.put(trail.key("333333333333", "eu-west-1", yesterday, 22), trail.body(yesterday, 1))
+    pull(ingest, "--account", "333333333333", "--to", today.isoformat(), "--lookback-days", "0")
+    assert len(landed_ids(lake)) == before + 3
