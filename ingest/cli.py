@@ -629,6 +629,8 @@ def _print_pull(summary: PullSummary, from_queue: bool, seconds: float) -> None:
         f"downloaded ({human_bytes(summary.downloaded_bytes)})"
     )
     _print_landing(summary.landing, seconds)
+    for warning in summary.warnings:
+        err.print(f"[yellow]warning:[/] {shown(warning)}")
     problems = [*summary.failed, *summary.messages_kept]
     if problems:
         table = Table(

@@ -173,11 +173,12 @@ def pull_all(
             failed = list(getattr(summary, "failed", [])) + list(
                 getattr(summary, "messages_kept", [])
             )
+            warnings = list(getattr(summary, "warnings", []))
             outcome = Outcome(
-                name, config.collections[name]["type"], ok=not failed,
+                name, config.collections[name]["type"], ok=not failed and not warnings,
                 objects=landing.landed, records=landing.records, bytes_read=landing.bytes_read,
                 quarantined=len(landing.quarantined),
-                error="; ".join(f"{u}: {r}" for u, r in failed[:3]) or None,
+                error="; ".join([*warnings, *(f"{u}: {r}" for u, r in failed[:3])]) or None,
             )  # fmt: skip
         except Exception as exc:  # a collection's failure is reported, the others go on
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()

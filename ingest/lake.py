@@ -71,6 +71,8 @@ class Lake:
 
     def ensure(self) -> None:
         if not self.is_s3:
+            # A new lake is its owner's alone: its state decides what the next build does.
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
             for sub in ("landing", "_state", "_quarantine"):
                 (self.root / sub).mkdir(parents=True, exist_ok=True)
         # Downloaded logs pass through scratch: private to this user, and never a link
@@ -114,12 +116,12 @@ class Lake:
         target = Path(self.url, key)
         target.parent.mkdir(parents=True, exist_ok=True)
         if move:
-            os.replace(local, target)
+            _publish(local, target)
             return
         aside = self.scratch / f"put-{os.getpid()}-{target.name}"
         aside.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(local, aside)
-        os.replace(aside, target)
+        _publish(aside, target)
 
     def put_bytes(self, data: bytes, key: str) -> None:
         _check_key(key)
@@ -132,7 +134,7 @@ class Lake:
         aside = self.scratch / f"put-{os.getpid()}-{target.name}"
         aside.parent.mkdir(parents=True, exist_ok=True)
         aside.write_bytes(data)
-        os.replace(aside, target)
+        _publish(aside, target)
 
     def get_bytes(self, key: str) -> bytes | None:
         """The object's bytes, or None if there is no such object."""
@@ -174,6 +176,20 @@ class Lake:
             _s3().delete_object(Bucket=bucket, Key=f"{prefix}/{key}".lstrip("/"))
             return
         Path(self.url, key).unlink(missing_ok=True)
+
+
+def _publish(written: Path, target: Path) -> None:
+    """Rename a finished file into place durably: its bytes reach the disk before the name
+    does, and the rename before we return, so a power cut leaves the old file or the new one,
+    never an empty or torn file under the final name."""
+    with written.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(written, target)
+    directory = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def _split(url: str) -> tuple[str, str]:

@@ -63,10 +63,12 @@ class PullSummary:
     messages_kept: list[tuple[str, str]] = field(default_factory=list)
     # when S3 received each object landed by this run (for delivery-to-alert latency)
     delivered_at: dict[str, datetime] = field(default_factory=dict)
+    # what looks like a mistake rather than a failure (a prefix with no trail under it)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.messages_kept
+        return not self.failed and not self.messages_kept and not self.warnings
 
 
 class Fetcher:
@@ -166,6 +168,12 @@ def pull_bucket(
     cursors = state.read_cursors(lander.lake, SOURCE, collection)
     leaves = source.leaves()
     summary.leaves = len(leaves)
+    if not leaves:
+        summary.warnings.append(
+            f"no CloudTrail folders under {collection.rstrip('/')}/ "
+            "(<prefix>/AWSLogs/[<org-id>/]<account>/CloudTrail/<region>/): check the bucket, "
+            "--prefix, --org-id, --account and --region"
+        )
 
     def first_day(leaf: Leaf) -> date:
         if start is not None:

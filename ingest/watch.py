@@ -189,6 +189,7 @@ class Watcher:
         summary = self.pull()
         report.objects, report.records = summary.landing.landed, summary.landing.records
         report.errors += [f"{uri}: {reason}" for uri, reason in summary.failed]
+        report.errors += getattr(summary, "warnings", [])
         if report.records:
             started = datetime.now(UTC)
             ok, log = self.build()

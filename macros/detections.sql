@@ -17,8 +17,8 @@
 
 
 {% macro replay_window() -%}
-    event_time >= cast('{{ var("detections_from", "1970-01-01") }}' as {{ utc_timestamp_type() }})
-    and event_time < cast('{{ var("detections_to", "9999-12-31") }}' as {{ utc_timestamp_type() }})
+    event_time >= cast({{ sql_string(var("detections_from", "1970-01-01")) }} as {{ utc_timestamp_type() }})
+    and event_time < cast({{ sql_string(var("detections_to", "9999-12-31")) }} as {{ utc_timestamp_type() }})
 {%- endmacro %}
 
 

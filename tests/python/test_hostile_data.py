@@ -10,6 +10,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from ingest.filters import FilterError, canonical
 from ingest.query import render, resolve_query
@@ -145,3 +147,83 @@ def test_report_data_cannot_close_its_script_element() -> None:
     assert chart_label('<a href="javascript:alert(1)">x</a>') == (
         '&lt;a href="javascript:alert(1)"&gt;x&lt;/a&gt;'
     )
+
+
+# -- one bad value never stops the pipeline ---------------------------------------------------
+
+DEEP = json.loads("[" * 200 + "]" * 200)
+WRONG = st.sampled_from([
+    "a string", "", 10**30, -1, 3.5e300, True, None, [], {}, ["x", 1, None], {"x": {"y": [1]}},
+    DEEP, "1970-01-01T00:00:00Z", "2999-12-31T23:59:59Z", "2026-02-30T10:00:00Z", 1722588804,
+    "\u202e\x1b[2J</script>", "x' or '1'='1",
+])  # fmt: skip
+# Every field the models read, top level and nested (userIdentity, sessionContext, the
+# documents detections look into).
+FIELDS = [
+    ("userIdentity",), ("userIdentity", "type"), ("userIdentity", "arn"),
+    ("userIdentity", "accountId"), ("userIdentity", "userName"), ("userIdentity", "accessKeyId"),
+    ("userIdentity", "sessionContext"), ("userIdentity", "sessionContext", "attributes"),
+    ("userIdentity", "sessionContext", "sessionIssuer"), ("requestParameters",),
+    ("responseElements",), ("additionalEventData",), ("resources",), ("serviceEventDetails",),
+    ("tlsDetails",), ("sourceIPAddress",), ("userAgent",), ("errorCode",), ("errorMessage",),
+    ("readOnly",), ("managementEvent",), ("recipientAccountId",), ("awsRegion",),
+    ("eventType",), ("eventCategory",), ("sharedEventID",), ("vpcEndpointId",),
+    ("requestParameters", "LifecycleConfiguration"), ("requestParameters", "policy"),
+    ("requestParameters", "ipPermissions"), ("requestParameters", "userName"),
+    ("eventVersion",), ("requestID",), ("eventTime",),
+]  # fmt: skip
+LIFECYCLE = {"bucketName": "b", "LifecycleConfiguration": {"Rule": [
+    {"Expiration": {"Days": 99999999999999999999}, "Status": "Enabled"}]}}  # fmt: skip
+
+
+def _mutated(base: dict, path: tuple[str, ...], value: object) -> dict:
+    record = json.loads(json.dumps(base))
+    node = record
+    for key in path[:-1]:
+        if not isinstance(node.get(key), dict):
+            node[key] = {}
+        node = node[key]
+    node[path[-1]] = value
+    return record
+
+
+@pytest.mark.e2e
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck),
+          phases=[Phase.explicit, Phase.generate])  # fmt: skip
+@given(mutations=st.lists(
+    st.lists(st.tuples(st.sampled_from(FIELDS), WRONG), min_size=1, max_size=3),
+    min_size=30, max_size=30,
+))  # fmt: skip
+def test_wrong_types_in_any_field_never_fail_the_build(
+    tmp_path_factory: pytest.TempPathFactory, mutations: list
+) -> None:
+    """Records with the wrong type in the fields the models read go through `dbt build`
+    (staging, enrichment, every detection, alerts): it passes, and every record is either a
+    row of the lake or quarantined with its reason."""
+    ws = Workspace.create(tmp_path_factory.mktemp("hostile"))
+    base = cloudtrail_record(
+        "base", when="2026-02-01T10:00:00Z", eventSource="s3.amazonaws.com",
+        eventName="PutBucketLifecycleConfiguration", readOnly=False,
+        requestParameters=LIFECYCLE,
+    )  # fmt: skip
+    files = ws.root / "records"
+    for n, changes in enumerate(mutations):
+        record = {**base, "eventID": f"hostile-{n}"}
+        for path, value in changes:
+            record = _mutated(record, path, value)
+        write_delivery_file(files / f"{n}.json.gz", [record])
+    # and bytes that are not UTF-8 inside a record's strings
+    (files / "latin1.json").write_bytes(
+        json.dumps({"Records": [{**base, "eventID": "hostile-latin1", "userAgent": "UA"}]})
+        .encode()
+        .replace(b'"UA"', b'"caf\xe9 \xff"')
+    )
+    run_ingest(ws, "load", "cloudtrail", files)
+    run_dbt(ws, *BUILD)
+    landed = (
+        {r[0] for r in ws.read("select event_id from cloudtrail_events")}
+        if (ws.lake / "cloudtrail_events").is_dir()
+        else set()
+    )
+    reasons = list((ws.lake / "_quarantine" / "cloudtrail").glob("*.reason.json"))
+    assert len(landed) + len(reasons) == len(mutations) + 1

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
+
+from ingest.lake import Lake
 
 from conftest import LakeReader, cloudtrail_record, write_delivery_file
 
@@ -257,3 +261,35 @@ def test_bad_inputs_with_the_same_long_name_are_both_kept(
     kept = sorted(p for p in (lake / "_quarantine" / "cloudtrail").iterdir())
     assert len(kept) == 4
     assert {p.read_text() for p in kept if not p.name.endswith(".reason.json")} == {"{one", "{two"}
+
+
+def test_a_new_lake_is_its_owners_alone(tmp_path: Path, lake: Path, ingest) -> None:
+    path = write_delivery_file(tmp_path / "one.json.gz", [cloudtrail_record("e-1")])
+    ingest("load", "cloudtrail", path)
+    assert stat.S_IMODE(lake.stat().st_mode) == 0o700
+
+
+def test_a_file_reaches_the_disk_before_its_name_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A power cut after a publish leaves the old file or the new one, never a torn file."""
+    steps: list[tuple[str, str]] = []
+    fsync, replace = os.fsync, os.replace
+
+    def recorded_fsync(fd: int) -> None:
+        steps.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        fsync(fd)
+
+    def recorded_replace(source, target) -> None:
+        steps.append(("rename", str(target)))
+        replace(source, target)
+
+    lake = Lake.at(str(tmp_path / "lake"))
+    lake.ensure()
+    monkeypatch.setattr(os, "fsync", recorded_fsync)
+    monkeypatch.setattr(os, "replace", recorded_replace)
+    lake.put_bytes(b"{}", "_state/watch/x.json")
+    target = str(tmp_path / "lake" / "_state" / "watch" / "x.json")
+    assert [step for step, _ in steps] == ["fsync", "rename", "fsync"]
+    assert steps[0][1].startswith(str(lake.scratch)) and steps[1][1] == target
+    assert steps[2][1] == str(Path(target).parent)

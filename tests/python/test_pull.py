@@ -571,3 +571,13 @@ def test_a_file_delivered_late_for_yesterday_is_collected(aws, lake: Path, inges
     trail.put(trail.key("333333333333", "eu-west-1", yesterday, 22), trail.body(yesterday, 1))
     pull(ingest, "--account", "333333333333", "--to", today.isoformat(), "--lookback-days", "0")
     assert len(landed_ids(lake)) == before + 3
+
+
+def test_a_bucket_with_no_trail_under_the_prefix_is_a_warning_and_exit_1(
+    aws, lake: Path, ingest
+) -> None:
+    Trail(aws.s3)  # the bucket exists, but nothing is under trail/AWSLogs/
+    result = pull(ingest, "--from", "2026-01-01", "--to", "2026-01-01", expect=1)
+    assert "warning: no CloudTrail folders under s3://trail-bucket/trail/" in " ".join(
+        result.output.split()
+    )
