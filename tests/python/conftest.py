@@ -21,6 +21,7 @@ import fcntl
 import gzip
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -404,7 +405,7 @@ def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     def build(ws: Workspace) -> None:
         run_ingest(ws, "demo", *_demo_args(DEMO))
         run_ingest(ws, "load", "access-log", WEB_SAMPLE)
-        run_dbt(ws, *BUILD)
+        _build_without_warnings(ws)
 
     return shared_lake(tmp_path_factory, "demo", build)
 
@@ -418,9 +419,16 @@ def stratus_lake(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
         run_ingest(ws, "load", "cloudtrail", STRATUS)
         run_ingest(ws, "demo", *_demo_args(STRATUS_DEMO))
         run_ingest(ws, "load", "access-log", WEB_SAMPLE)
-        run_dbt(ws, *BUILD)
+        _build_without_warnings(ws)
 
     return shared_lake(tmp_path_factory, "stratus", build)
+
+
+def _build_without_warnings(ws: Workspace) -> None:
+    """The data tests that judge a record's own values only warn (one forged record must not
+    stop a build); on real and realistic data every one of them holds."""
+    out = run_dbt(ws, *BUILD)
+    assert re.search(r"\bWARN=0 ERROR=0\b", out), out[-5000:]
 
 
 def _demo_args(spec: dict) -> list[str]:
