@@ -1073,7 +1073,14 @@ def watch_cloudtrail(
     ] = None,
     webhook: Annotated[
         str | None,
-        typer.Option(help="POST each alert (JSON) here; retried with backoff, never blocking."),
+        typer.Option(
+            envvar="TRAILHOUSE_WEBHOOK_URL",
+            show_envvar=True,
+            show_default=False,
+            help="POST each alert (JSON) here; retried with backoff, never blocking. A secret "
+            "(Slack and Teams put their token in it): prefer the environment variable, and it "
+            "is only ever shown as scheme://host/….",
+        ),
     ] = None,
     stdout: Annotated[
         bool, typer.Option("--stdout/--no-stdout", help="Alerts as JSON lines on stdout.")
@@ -1091,6 +1098,14 @@ def watch_cloudtrail(
         Path, typer.Option(help="The trailhouse dbt project.", file_okay=False)
     ] = Path("."),
     lookback_days: LookbackDays = LOOKBACK_DAYS,
+    build_timeout: Annotated[
+        float,
+        typer.Option(
+            min=1,
+            help="Seconds a cycle's dbt build may take before it is "
+            "stopped (the next cycle builds again).",
+        ),
+    ] = 3600,
 ) -> None:
     """Pull new CloudTrail every `--interval`, run the incremental `dbt build` of the lake and
     what depends on it, and send each new or updated alert once: stdout, `--out` file,
@@ -1099,10 +1114,13 @@ def watch_cloudtrail(
     import signal
     import threading
 
+    from ingest.delivery import check_url
     from ingest.watch import Watcher, Webhook
 
     if not bucket and not sqs_queue_url:
         _usage_error("give --bucket to list a bucket, or --sqs-queue-url to consume notifications")
+    if webhook and (problem := check_url(webhook)):
+        _usage_error(f"--webhook: {problem}")
     lake = _lake()
     con = connect(lake)
     stop = threading.Event()
@@ -1120,7 +1138,7 @@ def watch_cloudtrail(
     sender = Webhook(webhook, lake) if webhook else None
     watcher = Watcher(
         lake, con, pull_once, project.resolve(), streams, sender, send_existing,
-        dbt=str(Path(sys.executable).with_name("dbt")),
+        dbt=str(Path(sys.executable).with_name("dbt")), build_timeout=build_timeout,
     )  # fmt: skip
     failed = False
     done = 0

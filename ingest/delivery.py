@@ -1,5 +1,11 @@
 """Sending JSON to an HTTP endpoint (webhooks, replay targets): POST with retries and
-exponential backoff; the caller decides what to do with what could not be delivered."""
+exponential backoff; the caller decides what to do with what could not be delivered.
+
+A webhook URL is a secret (Slack's and Teams' carry their token in the path): it is never
+printed or stored whole, only as `redacted(url)`. A redirect is not a delivery: the body was
+not accepted where it was sent, and following it would resend it (or drop it, as a GET)
+somewhere else.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,36 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 
 class DeliveryError(Exception):
     pass
+
+
+def redacted(url: str) -> str:
+    """The URL as it may be shown: scheme and host, never the path or query that hold the
+    token."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or '?'}{f':{parts.port}' if parts.port else ''}/…"
+
+
+def check_url(url: str) -> str | None:
+    """Why `url` cannot be a delivery endpoint, or None."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"not an http(s) URL: {redacted(url)}"
+    if parts.username or parts.password:
+        return "credentials in the URL: use a token in the path or a header"
+    return None
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # urllib then raises HTTPError with the 3xx code
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 def post(
@@ -23,22 +55,27 @@ def post(
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """POST `body`; retry on connection errors and 5xx/429 with backoff * 2^n; a 4xx other
-    than 429 is final (the receiver rejected the content, retrying will not help)."""
+    than 429, or a redirect, is final (retrying will not help)."""
+    shown = redacted(url)
     last = ""
     for attempt in range(attempts):
         request = urllib.request.Request(
             url, data=body, method="POST", headers={"Content-Type": content_type}
         )
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with _OPENER.open(request, timeout=timeout) as response:
                 response.read()
                 return
         except urllib.error.HTTPError as exc:
             last = f"HTTP {exc.code}"
+            if 300 <= exc.code < 400:
+                raise DeliveryError(
+                    f"{shown} refused the delivery: {last} redirect (not a delivery)"
+                ) from None
             if exc.code < 500 and exc.code != 429:
-                raise DeliveryError(f"{url} refused the delivery: {last}") from None
+                raise DeliveryError(f"{shown} refused the delivery: {last}") from None
         except (urllib.error.URLError, OSError) as exc:
-            last = str(getattr(exc, "reason", exc))
+            last = str(getattr(exc, "reason", exc)).replace(url, shown)
         if attempt + 1 < attempts:
             sleep(backoff * 2**attempt)
-    raise DeliveryError(f"{url} unreachable after {attempts} attempts: {last}")
+    raise DeliveryError(f"{shown} unreachable after {attempts} attempts: {last}")

@@ -163,6 +163,7 @@ class Watcher:
     webhook: Webhook | None = None
     send_existing: bool = False
     dbt: str = "dbt"
+    build_timeout: float = 3600.0  # seconds; a hung build must not stall the loop for good
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def __post_init__(self) -> None:
@@ -178,9 +179,13 @@ class Watcher:
         command = [self.dbt, "build", "--exclude", "resource_type:unit_test"]
         if self.built_once:
             command += ["--select", "cloudtrail_events+"]
-        result = subprocess.run(
-            command, cwd=self.project, capture_output=True, text=True, check=False
-        )
+        try:
+            result = subprocess.run(
+                command, cwd=self.project, capture_output=True, text=True, check=False,
+                timeout=self.build_timeout,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            return False, f"dbt build timed out after {self.build_timeout:g} s (retried next cycle)"
         self.built_once = self.built_once or result.returncode == 0
         return result.returncode == 0, result.stdout[-2000:]
 

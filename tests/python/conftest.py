@@ -445,8 +445,9 @@ def demo_scenarios(ws: Workspace) -> dict[str, set[str]]:
 
 
 class Received:
-    """What a receiver got. `statuses` are answered in order (200 once they run out); only
-    bodies answered 200 count as delivered."""
+    """What a receiver got. `statuses` are answered in order (200 once they run out; a 3xx
+    redirects to `/elsewhere` on the same server); only bodies answered 200 count as
+    delivered. `gets` counts GET requests (where a followed redirect would land)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -454,6 +455,7 @@ class Received:
         self.bodies: list[bytes] = []
         self.arrivals: list[float] = []
         self.refused = 0
+        self.gets = 0
         self._changed = threading.Condition()
 
     def json(self) -> list[dict]:
@@ -487,7 +489,17 @@ def receiver() -> Iterator[Received]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            self.send_response(state._answer(body))
+            status = state._answer(body)
+            self.send_response(status)
+            if 300 <= status < 400:
+                self.send_header("Location", state.url.rsplit("/", 1)[0] + "/elsewhere")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self) -> None:
+            state.gets += 1
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
             self.end_headers()
 
         def log_message(self, *args: object) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import duckdb
 import pyarrow as pa
@@ -13,16 +14,21 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from ingest.delivery import DeliveryError, post
 from ingest.filters import FilterError, canonical
+from ingest.lake import Lake
 from ingest.query import render, resolve_query
 from ingest.report import _json as report_json
 from ingest.report import _label as chart_label
+from ingest.watch import Watcher
 
 from conftest import (
     BUILD,
     PROJECT_ROOT,
+    Received,
     Workspace,
     cloudtrail_record,
+    invoke,
     run_dbt,
     run_ingest,
     write_delivery_file,
@@ -227,3 +233,56 @@ def test_wrong_types_in_any_field_never_fail_the_build(
     )
     reasons = list((ws.lake / "_quarantine" / "cloudtrail").glob("*.reason.json"))
     assert len(landed) + len(reasons) == len(mutations) + 1
+
+
+# -- alert delivery ----------------------------------------------------------------------------
+
+SECRET_HOOK_PATH = "/services/T0000/B0000/hook-token-that-must-stay-secret"
+
+
+def test_a_redirect_is_not_a_delivery(receiver: Received) -> None:
+    """A receiver that answers 302 did not take the alert; following the redirect would turn
+    the POST into a GET elsewhere and count that as delivered."""
+    receiver.statuses = [302]
+    with pytest.raises(DeliveryError, match="redirect"):
+        post(receiver.url, b'{"alert": 1}', attempts=2, sleep=lambda _: None)
+    assert receiver.gets == 0 and receiver.bodies == []
+
+
+def test_a_webhook_url_is_never_shown_whole(receiver: Received) -> None:
+    secret = receiver.url.rsplit("/", 1)[0] + SECRET_HOOK_PATH
+    receiver.statuses = [403]
+    with pytest.raises(DeliveryError) as refused:
+        post(secret, b"{}", sleep=lambda _: None)
+    unreachable = "http://127.0.0.1:9" + SECRET_HOOK_PATH
+    with pytest.raises(DeliveryError) as down:
+        post(unreachable, b"{}", attempts=1)
+    for error in (refused.value, down.value):
+        assert "hook-token" not in str(error) and "127.0.0.1" in str(error)
+
+
+def test_watch_refuses_a_bad_webhook_url_without_echoing_it(workspace: Workspace) -> None:
+    for url in ("ftp://hooks.example" + SECRET_HOOK_PATH, "https://user:pw@hooks.example/x"):
+        result = invoke(
+            workspace, "watch", "cloudtrail", "--bucket", "b", "--webhook", url, expect=2
+        )
+        assert "hook-token" not in result.output and "pw@" not in result.output
+        assert "--webhook" in result.output
+    env = workspace.with_env(TRAILHOUSE_WEBHOOK_URL="https://hooks.example" + SECRET_HOOK_PATH)
+    assert "hook-token" not in invoke(env, "watch", "cloudtrail", "--help").output
+
+
+def test_a_hung_build_is_stopped_and_retried_next_cycle(workspace: Workspace) -> None:
+    hung = workspace.root / "dbt"
+    hung.write_text("#!/bin/sh\nsleep 30\n")
+    hung.chmod(0o755)
+    lake = Lake.at(str(workspace.lake))
+    lake.ensure()
+    watcher = Watcher(
+        lake, duckdb.connect(), lambda: None, workspace.root, [], dbt=str(hung),
+        build_timeout=0.5,
+    )  # fmt: skip
+    started = time.monotonic()
+    ok, log = watcher.build()
+    assert not ok and "timed out after 0.5 s" in log
+    assert time.monotonic() - started < 10
