@@ -1115,7 +1115,7 @@ def watch_cloudtrail(
     import threading
 
     from ingest.delivery import check_url
-    from ingest.watch import Watcher, Webhook
+    from ingest.watch import CycleReport, Watcher, Webhook
 
     if not bucket and not sqs_queue_url:
         _usage_error("give --bucket to list a bucket, or --sqs-queue-url to consume notifications")
@@ -1144,7 +1144,10 @@ def watch_cloudtrail(
     done = 0
     try:
         while not stop.is_set():
-            report = watcher.cycle()
+            try:
+                report = watcher.cycle()
+            except Exception as exc:  # a daemon logs what went wrong and carries on
+                report = CycleReport(errors=[f"cycle failed: {type(exc).__name__}: {exc}"])
             done += 1
             latency = f"{report.latency:.1f} s" if report.latency is not None else "—"
             err.print(

@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 from ingest.delivery import DeliveryError, post
 from ingest.duck import sql_string
 from ingest.lake import Lake
+from ingest.pull import PullSummary
 
 LEDGER_KEY = "_state/watch/sent.parquet"
 _LEDGER_SCHEMA = pa.schema([("alert_id", pa.string()), ("version", pa.string())])
@@ -85,6 +86,25 @@ def read_alerts(con: duckdb.DuckDBPyConnection, lake: Lake) -> list[dict[str, An
     )
     columns = [d[0] for d in result.description]
     return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
+
+
+def landing_ahead(con: duckdb.DuckDBPyConnection, lake: Lake) -> bool:
+    """Whether CloudTrail landed after the newest input the last successful build of
+    `cloudtrail_events` recorded (its state is written only when a build succeeds)."""
+    landing = lake.uri("landing/cloudtrail/*/*.parquet")
+    if not con.execute(f"select count(*) from glob({sql_string(landing)})").fetchone()[0]:
+        return False
+    state = lake.uri("_state/dbt/cloudtrail_events.parquet")
+    pattern = lake.uri("_state/dbt/*.parquet")
+    if not con.execute(
+        f"select count(*) from glob({sql_string(pattern)}) where file = ?", [state]
+    ).fetchone()[0]:
+        return True
+    (ahead,) = con.execute(
+        f"select (select max(landed_at) from read_parquet({sql_string(landing)})) > "
+        f"(select max(high_mark) from read_parquet({sql_string(state)}))"
+    ).fetchone()
+    return bool(ahead)
 
 
 def delivery_latency(
@@ -191,11 +211,17 @@ class Watcher:
 
     def cycle(self) -> CycleReport:
         report = CycleReport()
-        summary = self.pull()
+        try:
+            summary = self.pull()
+        except Exception as exc:  # S3/SQS/STS down for a while: log it, try again next cycle
+            report.errors.append(f"pull failed (retried next cycle): {type(exc).__name__}: {exc}")
+            summary = PullSummary()
         report.objects, report.records = summary.landing.landed, summary.landing.records
         report.errors += [f"{uri}: {reason}" for uri, reason in summary.failed]
-        report.errors += getattr(summary, "warnings", [])
-        if report.records:
+        report.errors += summary.warnings
+        # Build when this cycle landed records, and whenever the landing zone is ahead of the
+        # last successful build: a failed or interrupted build, a restart after a kill.
+        if report.records or landing_ahead(self.con, self.lake):
             started = datetime.now(UTC)
             ok, log = self.build()
             report.built, report.build_seconds = ok, (datetime.now(UTC) - started).total_seconds()

@@ -6,17 +6,20 @@ from __future__ import annotations
 import json
 import re
 import time
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from ingest.delivery import DeliveryError, post
 from ingest.filters import FilterError, canonical
 from ingest.lake import Lake
+from ingest.pull import PullSummary
 from ingest.query import render, resolve_query
 from ingest.report import _json as report_json
 from ingest.report import _label as chart_label
@@ -286,3 +289,50 @@ def test_a_hung_build_is_stopped_and_retried_next_cycle(workspace: Workspace) ->
     ok, log = watcher.build()
     assert not ok and "timed out after 0.5 s" in log
     assert time.monotonic() - started < 10
+
+
+class _Pulls:
+    """A pull that fails as S3 does when the network drops, then lands nothing."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+
+    def __call__(self) -> PullSummary:
+        if self.failures:
+            self.failures -= 1
+            raise EndpointConnectionError(endpoint_url="https://s3.amazonaws.com")
+        return PullSummary()
+
+
+def _counting_dbt(root: Path, exit_code: int) -> Path:
+    script = root / f"dbt-{exit_code}"
+    script.write_text(f"#!/bin/sh\necho run >> {root / 'builds'}\nexit {exit_code}\n")
+    script.chmod(0o755)
+    return script
+
+
+@pytest.mark.e2e
+def test_a_transient_error_never_ends_the_watch_and_landing_ahead_is_built(
+    workspace: Workspace,
+) -> None:
+    """S3 down for a cycle is logged and retried; a restart finds records landed after the
+    last successful build (a build killed, or failed) and builds, though nothing new lands."""
+    lake = Lake.at(str(workspace.lake))
+    trail = write_delivery_file(workspace.root / "t.json.gz", [cloudtrail_record("landed")])
+    run_ingest(workspace, "load", "cloudtrail", trail)  # landed, never built
+    builds = workspace.root / "builds"
+
+    def watcher(pulls: _Pulls, exit_code: int) -> Watcher:
+        dbt = _counting_dbt(workspace.root, exit_code)
+        return Watcher(lake, duckdb.connect(), pulls, workspace.root, [], dbt=str(dbt))
+
+    failing = watcher(_Pulls(failures=1), exit_code=1)
+    first = failing.cycle()
+    assert any("pull failed" in e and "EndpointConnectionError" in e for e in first.errors)
+    assert any("dbt build failed" in e for e in first.errors)  # landing was ahead: it tried
+    failing.cycle()  # the build failed: still ahead, tried again
+    assert builds.read_text().count("run") == 2
+
+    run_dbt(workspace, *BUILD)  # a build succeeds: nothing is ahead any more
+    quiet = watcher(_Pulls(failures=0), exit_code=0)
+    assert quiet.cycle().errors == [] and builds.read_text().count("run") == 2
