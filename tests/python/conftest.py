@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -72,7 +72,6 @@ class Workspace:
     # A shared session lake: readers only. dbt or ingest writing to it would change what
     # other tests (and other xdist workers) read.
     frozen: bool = False
-    data: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def create(cls, root: Path) -> Workspace:
@@ -96,7 +95,7 @@ class Workspace:
 
     def with_env(self, **extra: str) -> Workspace:
         """The same directories with more environment (a config file, GeoIP databases)."""
-        return Workspace(self.root, {**self.env, **extra}, self.project, self.frozen, self.data)
+        return Workspace(self.root, {**self.env, **extra}, self.project, self.frozen)
 
     def copy(self, root: Path) -> Workspace:
         """A writable clone: the lake, the DuckDB file (its views re-pointed at the new lake)
@@ -110,7 +109,6 @@ class Workspace:
             _repoint_views(clone.db, str(self.lake), str(clone.lake))
         if self.project != PROJECT_ROOT:
             clone.project_copy(source=self.project)
-        clone.data = dict(self.data)
         return clone
 
     def project_copy(self, source: Path = PROJECT_ROOT) -> Path:
@@ -206,14 +204,10 @@ def run_dbt(ws: Workspace, *args: str, expect_pass: bool = True, isolated: bool 
         )
         ok, output = result.returncode == 0, result.stdout + result.stderr
     else:
-        ok, output = _dbt_in_process(ws, args)
+        result, lines = _invoke_dbt(ws, args)
+        ok, output = result.success, "\n".join(lines)
     assert ok == expect_pass, output[-5000:]
     return output
-
-
-def _dbt_in_process(ws: Workspace, args: tuple[str, ...]) -> tuple[bool, str]:
-    result, lines = _invoke_dbt(ws, args)
-    return result.success, "\n".join(lines)
 
 
 def compile_inline(ws: Workspace, sql: str, *args: str) -> str:

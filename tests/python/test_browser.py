@@ -31,8 +31,7 @@ def site(demo_lake: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Work
     # docs generate writes dbt's target directory: a copy of the shared lake's workspace
     ws = demo_lake.copy(tmp_path_factory.mktemp("browser") / "ws")
     run_dbt(ws, "docs", "generate", "--static")
-    ws.data["report"] = ws.root / "report"
-    run_ingest(ws, "report", "--out", str(ws.data["report"]))
+    run_ingest(ws, "report", "--out", str(ws.root / "report"))
     return ws
 
 
@@ -91,7 +90,7 @@ def embedded(page: Page, key: str) -> list[dict]:
 
 
 def test_report_renders_its_charts_and_tables_with_the_demo_numbers(site, browser) -> None:
-    page = Page(browser, (site.data["report"] / "index.html").as_uri())
+    page = Page(browser, (site.root / "report" / "index.html").as_uri())
     page.page.wait_for_function(
         "document.querySelectorAll('.js-plotly-plot .main-svg').length >= 6", timeout=30_000
     )
@@ -115,7 +114,7 @@ def test_report_renders_its_charts_and_tables_with_the_demo_numbers(site, browse
 
 
 def test_report_drill_down_pages_render(site, browser) -> None:
-    index = Page(browser, (site.data["report"] / "index.html").as_uri())
+    index = Page(browser, (site.root / "report" / "index.html").as_uri())
     link = index.page.locator("#open_alerts a[href^='principals/']").first
     name = link.text_content()
     link.click()
@@ -143,5 +142,5 @@ def test_docs_site_shows_the_detection_catalog(site, browser) -> None:
     assert errors == [] and len(page.errors) == len(template_urls), page.errors
     assert page.refused == []
     # the report links to this docs site
-    report = (site.data["report"] / "index.html").read_text()
+    report = (site.root / "report" / "index.html").read_text()
     assert 'href="../target/static_index.html"' in report
