@@ -10,7 +10,9 @@ import os
 from urllib.parse import urlparse
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
 
 # Adaptive retries back off on throttling (SlowDown, ThrottlingException) and 5xx responses.
 RETRY_CONFIG = Config(
@@ -26,21 +28,34 @@ def session(
     role_arn: str | None = None,
     external_id: str | None = None,
     region: str | None = None,
+    duration_seconds: int = 3600,
 ) -> boto3.Session:
-    """A session from a profile (or the default chain), optionally assuming a role with it."""
+    """A session from a profile (or the default chain), optionally assuming a role with it.
+
+    The role's credentials refresh themselves (botocore re-assumes the role before they
+    expire), so a backfill or a watcher that runs for hours never fails on an expired token.
+    """
     base = boto3.Session(profile_name=profile, region_name=region)
     if not role_arn:
         return base
-    arguments = {"RoleArn": role_arn, "RoleSessionName": "trailhouse-ingest"}
+    extra = {"RoleSessionName": "trailhouse-ingest", "DurationSeconds": duration_seconds}
     if external_id:
-        arguments["ExternalId"] = external_id
-    credentials = base.client("sts", config=RETRY_CONFIG).assume_role(**arguments)["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=region or base.region_name,
+        extra["ExternalId"] = external_id
+    region = region or base.region_name or os.environ.get("AWS_REGION") or "us-east-1"
+    fetcher = AssumeRoleCredentialFetcher(
+        client_creator=lambda *args, **kwargs: base.client(
+            *args, **{"config": RETRY_CONFIG, "region_name": region, **kwargs}
+        ),
+        source_credentials=base.get_credentials(),
+        role_arn=role_arn,
+        extra_args=extra,
     )
+    core = botocore.session.Session()
+    # botocore has no public setter for a session's refreshable credentials
+    core._credentials = DeferredRefreshableCredentials(
+        method="assume-role", refresh_using=fetcher.fetch_credentials
+    )
+    return boto3.Session(botocore_session=core, region_name=region)
 
 
 def client(

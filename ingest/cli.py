@@ -39,6 +39,7 @@ from ingest.status import (
     alert_stats,
     collection_events,
     dataset_stats,
+    delivery_stats,
     landing_stats,
 )
 
@@ -140,27 +141,35 @@ def _usage_error(message: str) -> None:
     raise typer.Exit(2)
 
 
+def _writing(lake: Lake, purpose: str):
+    """Hold the lake's write lease (see ingest.lease) for a command's writes."""
+    from ingest.lease import writing
+
+    return writing(lake, purpose, on_wait=lambda message: err.print(f"[yellow]{shown(message)}[/]"))
+
+
 # -- landing ---------------------------------------------------------------------------------
 
 
 def _land(
     lake: Lake, objects: list[InputObject], description: str, collection: str
 ) -> LandingSummary:
-    con = connect(lake)
-    try:
-        pending = sum(1 for o in objects if not o.skip_reason)
-        with progress_bar(description, total=pending, unit="files") as (progress, task):
+    with _writing(lake, f"ingest ({collection})"):
+        con = connect(lake)
+        try:
+            pending = sum(1 for o in objects if not o.skip_reason)
+            with progress_bar(description, total=pending, unit="files") as (progress, task):
 
-            def advance(files: int, size: int, records: int) -> None:
-                progress.update(
-                    task, advance=files, detail=f"{records:,} records · {human_bytes(size)}"
-                )
+                def advance(files: int, size: int, records: int) -> None:
+                    progress.update(
+                        task, advance=files, detail=f"{records:,} records · {human_bytes(size)}"
+                    )
 
-            summary = Lander(lake, con, collection).land(objects, advance)
-        _auto_compact(lake, con, summary)
-        return summary
-    finally:
-        con.close()
+                summary = Lander(lake, con, collection).land(objects, advance)
+            _auto_compact(lake, con, summary)
+            return summary
+        finally:
+            con.close()
 
 
 def _auto_compact(lake: Lake, con, summary: LandingSummary) -> None:
@@ -177,7 +186,7 @@ def _auto_compact(lake: Lake, con, summary: LandingSummary) -> None:
 
 
 def _print_landing(summary: LandingSummary, seconds: float) -> None:
-    if not (summary.landed or summary.skipped or summary.quarantined):
+    if not (summary.landed or summary.skipped or summary.quarantined or summary.failed):
         out.print(
             f"Nothing new to land: all {summary.already_landed:,} input(s) were landed before "
             f"({seconds:.1f}s)."
@@ -210,6 +219,22 @@ def _print_landing(summary: LandingSummary, seconds: float) -> None:
             table.add_row(shown(source), shown(reason))
         out.print(table)
         out.print("Quarantined inputs are under the lake's _quarantine/ with a .reason.json each.")
+    if summary.rejected_records:
+        out.print(
+            f"{summary.rejected_records:,} invalid record(s) or line(s) of landed files were "
+            "quarantined with their positions and reasons (_quarantine/…/*.rejected.jsonl); "
+            "every other record landed."
+        )
+    if summary.failed:
+        table = Table(
+            title=f"Not read ({len(summary.failed)}); retried on the next run",
+            title_justify="left",
+        )
+        table.add_column("input", overflow="fold")
+        table.add_column("reason", overflow="fold")
+        for source, reason in summary.failed:
+            table.add_row(shown(source), shown(reason))
+        out.print(table)
     if summary.landed or summary.quarantined:
         out.print("Next: [bold]dbt build[/] to update the lake datasets.")
 
@@ -239,6 +264,8 @@ def load_cloudtrail(
         _usage_error("no .json, .json.gz, .jsonl or .ndjson files found under the given paths")
     summary = _land(lake, objects, "landing", "load")
     _print_landing(summary, time.monotonic() - started)
+    if summary.failed:
+        raise typer.Exit(1)
 
 
 def _land_lines(paths: list[Path], line_format, dataset: str, collection: str = "load") -> None:
@@ -250,24 +277,24 @@ def _land_lines(paths: list[Path], line_format, dataset: str, collection: str = 
     objects, _ = local_files.discover(paths, suffixes=None, cloudtrail=False)
     if not objects:
         _usage_error("no files found under the given paths")
-    con = connect(lake)
-    try:
-        with progress_bar("landing", total=len(objects), unit="files") as (progress, task):
+    with _writing(lake, f"ingest ({dataset})"):
+        con = connect(lake)
+        try:
+            with progress_bar("landing", total=len(objects), unit="files") as (progress, task):
 
-            def advance(files: int, size: int, records: int) -> None:
-                progress.update(
-                    task, advance=files, detail=f"{records:,} lines · {human_bytes(size)}"
+                def advance(files: int, size: int, records: int) -> None:
+                    progress.update(
+                        task, advance=files, detail=f"{records:,} lines · {human_bytes(size)}"
+                    )
+
+                summary = LineLander(lake, con, dataset, collection).land(
+                    objects, line_format, advance
                 )
-
-            summary = LineLander(lake, con, dataset, collection).land(objects, line_format, advance)
-    finally:
-        con.close()
+        finally:
+            con.close()
     _print_landing(summary, time.monotonic() - started)
-    if summary.rejected_lines:
-        out.print(
-            f"{summary.rejected_lines:,} malformed line(s) were quarantined with their line "
-            f"numbers under _quarantine/{dataset}/ (*.rejected.jsonl); every other line landed."
-        )
+    if summary.failed:
+        raise typer.Exit(1)
 
 
 @load_app.command("access-log")
@@ -418,9 +445,10 @@ def _pull_collections(
         )
 
     try:
-        outcomes = collections.pull_all(config, chosen, lake, con, start, end, report)
-        compaction.compact_landing(lake, con, min_files=compaction.AUTO_MIN_FILES)
-        compaction.compact_state(lake, con, min_files=compaction.AUTO_MIN_FILES)
+        with _writing(lake, "ingest pull"):
+            outcomes = collections.pull_all(config, chosen, lake, con, start, end, report)
+            compaction.compact_landing(lake, con, min_files=compaction.AUTO_MIN_FILES)
+            compaction.compact_state(lake, con, min_files=compaction.AUTO_MIN_FILES)
     finally:
         con.close()
     failed = [o.name for o in outcomes if not o.ok]
@@ -588,25 +616,19 @@ def _puller(
         )
 
     def pull_once() -> PullSummary:
-        if sqs_queue_url:
-            summary = pull_queue(
-                s3,
-                sqs,
-                sqs_queue_url,
-                lander,
-                workers=workers,
-                max_messages=max_messages,
-                until_empty=until_empty,
-                delete=delete,
-                wait_seconds=wait_seconds,
-                progress=progress,
-            )
-        else:
-            summary = pull_bucket(
-                source, lander, start=start, end=end, workers=workers, progress=progress,
-                lookback_days=lookback_days,
-            )  # fmt: skip
-        _auto_compact(lake, con, summary.landing)
+        with _writing(lake, "ingest pull cloudtrail"):
+            if sqs_queue_url:
+                summary = pull_queue(
+                    s3, sqs, sqs_queue_url, lander, workers=workers, max_messages=max_messages,
+                    until_empty=until_empty, delete=delete, wait_seconds=wait_seconds,
+                    progress=progress,
+                )  # fmt: skip
+            else:
+                summary = pull_bucket(
+                    source, lander, start=start, end=end, workers=workers, progress=progress,
+                    lookback_days=lookback_days,
+                )  # fmt: skip
+            _auto_compact(lake, con, summary.landing)
         return summary
 
     return pull_once
@@ -717,35 +739,38 @@ def demo(
         )
 
     started = time.monotonic()
-    if generate:
-        if directory.exists():
-            # A previous dataset (--replace) or the remains of an interrupted run.
-            con = connect(lake)
-            removed = compaction.forget(lake, con, f"{directory}/")
-            con.close()
-            shutil.rmtree(directory)
-            what = "previous" if complete else "incomplete"
-            out.print(f"Removed the {what} demo dataset ({removed:,} landed records).")
-        directory.mkdir(parents=True, exist_ok=True)
-        with progress_bar("generating", total=spec.events, unit="events") as (progress, task):
-            try:
-                result = demo_source.generate(
-                    spec, directory, lambda n: progress.update(task, advance=n)
-                )
-            except ValueError as exc:
-                shutil.rmtree(directory, ignore_errors=True)
-                _usage_error(str(exc))
-        out.print(
-            f"[bold green]Generated[/] {result.events:,} CloudTrail records in {result.files:,} "
-            f"files (+{result.digests} digest files) · {_describe(spec)} · "
-            f"{time.monotonic() - started:.1f}s"
-        )
-        _print_scenarios(result.scenarios)
-    else:
-        out.print(f"Demo dataset already generated ({_describe(spec)}); landing what is missing.")
+    with _writing(lake, "ingest demo"):
+        if generate:
+            if directory.exists():
+                # A previous dataset (--replace) or the remains of an interrupted run.
+                con = connect(lake)
+                removed = compaction.forget(lake, con, f"{directory}/")
+                con.close()
+                shutil.rmtree(directory)
+                what = "previous" if complete else "incomplete"
+                out.print(f"Removed the {what} demo dataset ({removed:,} landed records).")
+            directory.mkdir(parents=True, exist_ok=True)
+            with progress_bar("generating", total=spec.events, unit="events") as (progress, task):
+                try:
+                    result = demo_source.generate(
+                        spec, directory, lambda n: progress.update(task, advance=n)
+                    )
+                except ValueError as exc:
+                    shutil.rmtree(directory, ignore_errors=True)
+                    _usage_error(str(exc))
+            out.print(
+                f"[bold green]Generated[/] {result.events:,} CloudTrail records in "
+                f"{result.files:,} files (+{result.digests} digest files) · {_describe(spec)} · "
+                f"{time.monotonic() - started:.1f}s"
+            )
+            _print_scenarios(result.scenarios)
+        else:
+            out.print(
+                f"Demo dataset already generated ({_describe(spec)}); landing what is missing."
+            )
 
-    objects, _ = local_files.discover([directory / "AWSLogs"])
-    summary = _land(lake, objects, "landing", "demo")
+        objects, _ = local_files.discover([directory / "AWSLogs"])
+        summary = _land(lake, objects, "landing", "demo")
     _print_landing(summary, time.monotonic() - started)
 
 
@@ -788,8 +813,9 @@ def compact(
     lake = _lake()
     con = connect(lake)
     try:
-        merged = compaction.compact_landing(lake, con, min_files=min_files)
-        records = compaction.compact_state(lake, con, min_files=min_files)
+        with _writing(lake, "ingest compact"):
+            merged = compaction.compact_landing(lake, con, min_files=min_files)
+            records = compaction.compact_state(lake, con, min_files=min_files)
     finally:
         con.close()
     out.print(
@@ -1077,11 +1103,21 @@ def watch_cloudtrail(
             envvar="TRAILHOUSE_WEBHOOK_URL",
             show_envvar=True,
             show_default=False,
-            help="POST each alert (JSON) here; retried with backoff, never blocking. A secret "
-            "(Slack and Teams put their token in it): prefer the environment variable, and it "
-            "is only ever shown as scheme://host/….",
+            help="POST each alert (JSON) here, at least once: alerts wait in the lake's outbox "
+            "until the receiver acknowledges them. A secret (Slack and Teams put their token "
+            "in it): prefer the environment variable or `watch.webhook: ${NAME}` in the "
+            "config; it is only ever shown as scheme://host/….",
         ),
     ] = None,
+    retry_undelivered: Annotated[
+        bool,
+        typer.Option(
+            "--retry-undelivered",
+            help="First put the alerts the webhook refused (`ingest status` counts them) back "
+            "in the outbox, to send them again.",
+        ),
+    ] = False,
+    config: ConfigOption = None,
     stdout: Annotated[
         bool, typer.Option("--stdout/--no-stdout", help="Alerts as JSON lines on stdout.")
     ] = True,
@@ -1108,19 +1144,28 @@ def watch_cloudtrail(
     ] = 3600,
 ) -> None:
     """Pull new CloudTrail every `--interval`, run the incremental `dbt build` of the lake and
-    what depends on it, and send each new or updated alert once: stdout, `--out` file,
-    `--webhook`. What was sent is kept in the lake, so a restart sends nothing twice.
-    Stops cleanly on Ctrl-C / SIGTERM (after the current cycle; queued webhooks get 30 s)."""
+    what depends on it, and send each new or updated alert: stdout, `--out` file, `--webhook`.
+    What was sent is kept in the lake, so a restart sends nothing twice; webhook alerts wait in
+    the lake's outbox until acknowledged, so a kill or a slow receiver loses none.
+    Stops cleanly on Ctrl-C / SIGTERM (after the current cycle; the outbox gets 30 s, and what
+    is left is sent by the next start)."""
     import signal
     import threading
 
     from ingest.delivery import check_url
+    from ingest.outbox import Outbox
     from ingest.watch import CycleReport, Watcher, Webhook
 
     if not bucket and not sqs_queue_url:
         _usage_error("give --bucket to list a bucket, or --sqs-queue-url to consume notifications")
+    origin = "--webhook (or TRAILHOUSE_WEBHOOK_URL)"
+    if not webhook:
+        webhook, origin = _configured_webhook(config), "watch.webhook of the config"
     if webhook and (problem := check_url(webhook)):
-        _usage_error(f"--webhook: {problem}")
+        _usage_error(f"{origin}: {problem}")
+    if retry_undelivered and not webhook:
+        _usage_error("--retry-undelivered needs a webhook (--webhook, TRAILHOUSE_WEBHOOK_URL "
+                     "or watch.webhook in the config)")  # fmt: skip
     lake = _lake()
     con = connect(lake)
     stop = threading.Event()
@@ -1135,7 +1180,12 @@ def watch_cloudtrail(
     file = out_path.open("ab") if out_path else None
     if file:
         streams.append(file)
-    sender = Webhook(webhook, lake) if webhook else None
+    sender = None
+    if webhook:
+        outbox = Outbox(lake)
+        if retry_undelivered:
+            err.print(f"{outbox.retry_undelivered()} undelivered alert(s) back in the outbox")
+        sender = Webhook(webhook, outbox)
     watcher = Watcher(
         lake, con, pull_once, project.resolve(), streams, sender, send_existing,
         dbt=str(Path(sys.executable).with_name("dbt")), build_timeout=build_timeout,
@@ -1171,6 +1221,16 @@ def watch_cloudtrail(
         con.close()
     if failed and cycles:
         raise typer.Exit(1)
+
+
+def _configured_webhook(path: Path | None) -> str | None:
+    """`watch.webhook` of the config (`${NAME}`, resolved), when there is a config."""
+    from ingest.config import default_path, resolve
+
+    if path is None and not default_path().is_file():
+        return None
+    reference = (_load_config(path).watch or {}).get("webhook")
+    return resolve(reference) if reference else None
 
 
 # -- replay ------------------------------------------------------------------------------------
@@ -1326,7 +1386,8 @@ def replay(
     rows = replaying.stream(con, days, relation_for, where, select)
     try:
         if into_landing:
-            _replay_into_landing(lake, con, rows, shift_to_now)
+            with _writing(lake, "ingest replay --into-landing"):
+                _replay_into_landing(lake, con, rows, shift_to_now)
             return
         _replay_out(rows, dataset, speed, out_path, url)
     except duckdb.Error as exc:
@@ -1483,6 +1544,7 @@ def status(
     datasets = {name: dataset_stats(lake, con, name) for name in DATASETS}
     alerts = alert_stats(lake, con)
     events_by_collection = collection_events(lake, con)
+    delivery = delivery_stats(lake)
     con.close()
     from ingest.collections import read_outcomes
 
@@ -1514,6 +1576,7 @@ def status(
                 for name, stats in datasets.items()
             },
             "collections": runs,
+            "alert_delivery": delivery,
             "open_alerts": [
                 {
                     "severity": severity,
@@ -1601,6 +1664,18 @@ def status(
                 f"{last:%Y-%m-%d %H:%M}" if last else "",
             )
         out.print(table)
+
+    if delivery["outbox"] or delivery["undelivered"]:
+        out.print(
+            f"[bold]Alert delivery[/] {delivery['outbox']:,} waiting in the outbox (sent by the "
+            f"running or next `ingest watch`) · "
+            + (
+                f"[red]{delivery['undelivered']:,} undelivered[/] (refused by the webhook: "
+                "`ingest watch --retry-undelivered` sends them again)"
+                if delivery["undelivered"]
+                else "0 undelivered"
+            )
+        )
 
 
 def run() -> None:

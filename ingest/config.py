@@ -46,6 +46,7 @@ class Config:
     connections: dict[str, dict[str, Any]] = field(default_factory=dict)
     collections: dict[str, dict[str, Any]] = field(default_factory=dict)
     formats: dict[str, dict[str, Any]] = field(default_factory=dict)
+    watch: dict[str, Any] = field(default_factory=dict)
 
 
 def default_path(explicit: Path | None = None) -> Path:
@@ -129,6 +130,7 @@ def load(path: Path, environ: dict[str, str] | None = None) -> Config:
         document.get("connections") or {},
         document.get("collections") or {},
         document.get("formats") or {},
+        document.get("watch") or {},
     )
     for name, spec in config.formats.items():
         problems += check_format(name, spec, _place(path, lines, ("formats", name)))
@@ -137,6 +139,12 @@ def load(path: Path, environ: dict[str, str] | None = None) -> Config:
             for name in _ENV.findall(value):
                 if name not in environ:
                     problems.append(f"{_place(path, lines, keys)}: ${{{name}}} is not set")
+    webhook = config.watch.get("webhook")
+    if webhook is not None and not _ENV.fullmatch(webhook):
+        problems.append(
+            f"{_place(path, lines, ('watch', 'webhook'))}: a webhook URL is a secret: write "
+            "${NAME} here and set NAME in the environment"
+        )
     for name, collection in config.collections.items():
         where = ("collections", name)
         reference = collection.get("connection")

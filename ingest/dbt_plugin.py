@@ -9,6 +9,8 @@ Registers on every dbt connection:
                                         (files another engine, e.g. Spark, wrote there)
   trailhouse_filter_canonical(sql)      a collection filter's canonical text, NULL if it is
                                         not in the filter grammar (see filters.py)
+  trailhouse_lease_acquire(purpose)     take the lake's write lease for this dbt command, and
+  trailhouse_lease_release(purpose)     drop it (see lease.py; on-run-start/-end hooks)
   trailhouse_geoip_country(ip)          ISO country code, and
   trailhouse_geoip_asn(ip)              autonomous system number, of an address, from the
                                         MaxMind databases in TRAILHOUSE_GEOIP_DB (see geoip.py)
@@ -19,6 +21,8 @@ the boto3 credential chain, so no credential is written to profiles.yml or dbt's
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 
 from dbt.adapters.duckdb.plugins import BasePlugin
@@ -28,6 +32,27 @@ from ingest.duck import enable_s3, load_extension
 from ingest.filters import canonical_or_none
 from ingest.geoip import GeoIP
 from ingest.lake import Lake
+from ingest.lease import Lease, LeaseBusy
+
+# The lease of the dbt command running in this process (dbt may run in-process, one command
+# after another: a command that died before its on-run-end hook must not hold it for the next).
+_lease: Lease | None = None
+
+
+def _acquire_lease(lake: Lake, purpose: str) -> str:
+    global _lease
+    with contextlib.suppress(LeaseBusy):  # a dead command's lease, lost to expiry: gone anyway
+        _release_lease(purpose)
+    _lease = Lease(lake, purpose).acquire(on_wait=lambda message: print(message, file=sys.stderr))
+    return "nested" if _lease.nested else "held"
+
+
+def _release_lease(purpose: str) -> str:
+    global _lease
+    lease, _lease = _lease, None
+    if lease is not None:
+        lease.release()  # raises if the lease expired while the command ran: the build fails
+    return "released"
 
 
 class Plugin(BasePlugin):
@@ -76,6 +101,16 @@ class Plugin(BasePlugin):
             ["VARCHAR"],
             "VARCHAR",
             null_handling="special",
+        )
+        conn.create_function(
+            "trailhouse_lease_acquire",
+            lambda purpose: _acquire_lease(lake, purpose),
+            ["VARCHAR"],
+            "VARCHAR",
+            side_effects=True,
+        )
+        conn.create_function(
+            "trailhouse_lease_release", _release_lease, ["VARCHAR"], "VARCHAR", side_effects=True
         )
         geo = GeoIP.from_env()
         if geo is not None:

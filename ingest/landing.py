@@ -3,16 +3,24 @@
 Every record is kept complete (the `raw` JSON column) next to the few fields landing needs
 (`event_id`, `event_time`, `event_date`) and where it came from (`source_object`). DuckDB does the
 parsing, in batches of files; a batch that fails is retried file by file so one bad input is
-quarantined with its reason while the rest lands. Files are written aside and renamed into place,
-and batch ids are derived from the inputs, so a rerun or a crash never duplicates or half-writes.
+quarantined with its reason while the rest lands. Within a file, the record is the unit: records
+that are not CloudTrail (no eventID, eventSource, eventName or valid eventTime) go to
+`_quarantine/cloudtrail/<file>.rejected.jsonl` with their position and reason, and the file's
+other records land; only a file with no valid record at all is quarantined whole. A read that
+fails for a reason outside the file's bytes (permissions, a vanished or stale file, a file still
+being written) is reported and retried on the next run, never recorded as known.
+Files are written aside and renamed into place, and batch ids are derived from the inputs, so a
+rerun or a crash never duplicates or half-writes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,16 +40,38 @@ QUARANTINE_PREFIX = f"_quarantine/{SOURCE}"
 # Largest single JSON document (a whole `{"Records": [...]}` file) DuckDB will parse. CloudTrail
 # files are a few MB; DuckDB reserves buffers of twice this size per thread, so it stays modest.
 MAX_OBJECT_BYTES = 128 << 20
-# Errors that mean "this input is bad"; anything else (memory, disk) aborts the run unrecorded,
-# so the next run retries instead of quarantining a good file.
-_BAD_INPUT = (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException)
-_BAD_IO = re.compile(r"gzip|compress|zstd|malformed|unexpected end", re.IGNORECASE)
+# Errors reading one input: its bytes are bad (quarantined), or reading it failed for now
+# (retried next run). Anything else (memory, a full disk) aborts the run unrecorded.
+_READ_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException)
+_BAD_IO = re.compile(r"gzip|compress|zstd|malformed|unexpected end|truncated", re.IGNORECASE)
+_TRUNCATED = re.compile(r"unexpected end|truncated", re.IGNORECASE)
+_FATAL_IO = re.compile(r"no space left|disk quota|read-only file system", re.IGNORECASE)
+# A local file changed this recently may still be being written: a truncated stream is retried.
+STILL_WRITING_SECONDS = 300
+
+BAD, TRANSIENT = "bad", "transient"
 
 
-def _is_bad_input(exc: duckdb.Error) -> bool:
-    if isinstance(exc, duckdb.IOException):
-        return bool(_BAD_IO.search(str(exc)))  # a corrupt stream, not a failing disk
-    return True
+def read_failure(exc: duckdb.Error, obj: InputObject | None = None) -> str:
+    """Whether a failed read of one input means bad bytes (BAD) or a failure of the moment
+    (TRANSIENT); raises what concerns the whole run."""
+    text = str(exc)
+    io_error = isinstance(exc, duckdb.IOException)
+    if io_error and _FATAL_IO.search(text):
+        raise exc
+    if _TRUNCATED.search(text) and obj is not None and obj.growing and recent_change(obj.path):
+        return TRANSIENT  # a local file cut short that is still changing: being written
+    if not io_error or _BAD_IO.search(text):
+        return BAD
+    return TRANSIENT  # permission denied, vanished, stale NFS handle, I/O error
+
+
+def recent_change(path: Path) -> bool:
+    """Whether a file changed in the last STILL_WRITING_SECONDS (or vanished meanwhile)."""
+    try:
+        return time.time() - path.stat().st_mtime < STILL_WRITING_SECONDS
+    except OSError:
+        return True  # gone since it was listed: also worth another look next run
 
 
 _INPUTS_SCHEMA = pa.schema(
@@ -55,40 +85,69 @@ BATCH_MAX_BYTES = 64 << 20
 # S3 delivery files ({"Records": [...]}), `aws cloudtrail lookup-events` output (records as JSON
 # strings in Events[].CloudTrailEvent), a JSON array of records, or JSON lines of records.
 # Documents of no known shape yield a NULL record, so the file can be quarantined as foreign.
+_NOT_A_RECORD = "not a CloudTrail record (no Records, Events[].CloudTrailEvent or eventID)"
+
 _EXTRACT = f"""
 insert into batch_records
 select
     filename,
+    position,
     record,
-    -- one parse of the few fields landing needs, instead of a json_extract per field
-    from_json(
-        record,
-        '{{{{"eventID": "VARCHAR", "eventTime": "VARCHAR",
-          "eventSource": "VARCHAR", "eventName": "VARCHAR"}}}}'
-    ) as head,
+    head,
+    case
+        when is_foreign then '{_NOT_A_RECORD}'
+        when nullif(head.eventID, '') is null then 'no eventID'
+        when head.eventSource is null then 'no eventSource'
+        when head.eventName is null then 'no eventName'
+        when try_cast(head.eventTime as timestamptz) is null then 'no valid eventTime'
+    end as problem
 from (
     select
         filename,
-        unnest(
-            coalesce(
-                case
-                    when json_type(json, '$.Records') = 'ARRAY'
-                        then json_extract(json, '$.Records[*]')
-                    when json_type(json, '$.Events') = 'ARRAY'
-                        then list_transform(
-                            json_extract_string(json, '$.Events[*].CloudTrailEvent'),
-                            x -> try_cast(x as json)
-                        )
-                    when json_type(json) = 'ARRAY'
-                        then json_extract(json, '$[*]')
-                    when json_exists(json, '$.eventID')
-                        then [json]
-                end,
-                [null::json]
+        position,
+        record,
+        is_foreign,
+        -- one parse of the few fields landing needs, instead of a json_extract per field
+        from_json(
+            record,
+            '{{{{"eventID": "VARCHAR", "eventTime": "VARCHAR",
+              "eventSource": "VARCHAR", "eventName": "VARCHAR"}}}}'
+        ) as head
+    from (
+        select
+            filename,
+            unnest(records) as record,
+            generate_subscripts(records, 1) as position,
+            shape is null as is_foreign
+        from (
+            select
+                filename,
+                shape,
+                -- a document of no known shape is kept whole, to be quarantined as foreign
+                coalesce(shape, [json]) as records
+            from (
+                select
+                    filename,
+                    json,
+                    case
+                        when json_type(json, '$.Records') = 'ARRAY'
+                            then json_extract(json, '$.Records[*]')
+                        when json_type(json, '$.Events') = 'ARRAY'
+                            then list_transform(
+                                json_extract_string(json, '$.Events[*].CloudTrailEvent'),
+                                x -> try_cast(x as json)
+                            )
+                        when json_type(json) = 'ARRAY'
+                            then json_extract(json, '$[*]')
+                        when json_exists(json, '$.eventID')
+                            then [json]
+                    end as shape
+                from read_json_objects(
+                    {{files}}, format = 'auto', filename = true,
+                    maximum_object_size = {MAX_OBJECT_BYTES}
+                )
             )
-        ) as record
-    from read_json_objects(
-        {{files}}, format = 'auto', filename = true, maximum_object_size = {MAX_OBJECT_BYTES}
+        )
     )
 )
 """
@@ -96,26 +155,33 @@ from (
 _BATCH_RECORDS = """
 create or replace temp table batch_records (
     filename varchar,
+    position bigint,
     record json,
-    head struct(eventID varchar, eventTime varchar, eventSource varchar, eventName varchar)
+    head struct(eventID varchar, eventTime varchar, eventSource varchar, eventName varchar),
+    problem varchar
 )
 """
 
 _VALIDATE = """
 select
     filename,
-    count(record) as records,
-    count(*) filter (where record is null) as foreign_documents,
-    count(*) filter (
-        where record is not null and (
-            nullif(head.eventID, '') is null
-            or head.eventSource is null
-            or head.eventName is null
-            or try_cast(head.eventTime as timestamptz) is null
-        )
-    ) as incomplete_records
+    count(*) filter (where problem is null) as records,
+    count(*) filter (where problem is not null) as rejected,
+    count(*) filter (where problem = $foreign) as foreign_documents,
+    count(*) as total,
+    min(position) filter (where problem is not null) as first_position,
+    arg_min(problem, position) filter (where problem is not null) as first_problem
 from batch_records
 group by filename
+"""
+
+_REJECTED = """
+copy (
+    select position, problem as reason, record
+    from batch_records
+    where filename = {filename} and problem is not null
+    order by position
+) to {target} (format json)
 """
 
 _WRITE = """
@@ -131,7 +197,7 @@ copy (
         $collection::varchar as collection
     from batch_records as r
     inner join batch_inputs as i on r.filename = i.path
-    where i.is_good
+    where i.is_good and r.problem is null
 ) to {target} (
     format parquet,
     compression zstd,
@@ -151,6 +217,10 @@ class InputObject:
     fingerprint: str
     size_bytes: int
     skip_reason: str | None = None
+    # why the input could not be read this time (retried on the next run, never recorded)
+    error: str | None = None
+    # a local file another program may still be appending to (an S3 object never is)
+    growing: bool = False
 
 
 @dataclass
@@ -163,7 +233,8 @@ class LandingSummary:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     quarantined: list[tuple[str, str]] = field(default_factory=list)
     partitions: set[str] = field(default_factory=set)
-    rejected_lines: int = 0  # line formats: malformed lines quarantined from landed files
+    rejected_records: int = 0  # records or lines quarantined from files that landed
+    failed: list[tuple[str, str]] = field(default_factory=list)  # retried on the next run
 
 
 ProgressCallback = Callable[[int, int, int], None]  # files, bytes, records
@@ -264,7 +335,9 @@ class Lander:
         pending: list[InputObject] = []
         skipped: list[InputObject] = []
         for obj in unique.values():
-            if self.is_known(obj.source_object, obj.fingerprint):
+            if obj.error:
+                summary.failed.append((obj.source_object, obj.error))
+            elif self.is_known(obj.source_object, obj.fingerprint):
                 summary.already_landed += 1
             elif obj.skip_reason:
                 skipped.append(obj)
@@ -272,12 +345,18 @@ class Lander:
                 pending.append(obj)
 
         if skipped:
-            self._record(batch_id_for(skipped), skipped, {}, {}, summary)
+            self._record(batch_id_for(skipped), skipped, {}, {}, {}, summary)
         for batch in _batches(pending):
             self._land_batch(batch, summary)
             if progress:
                 progress(len(batch), sum(o.size_bytes for o in batch), summary.records)
         return summary
+
+    def give_up(self, obj: InputObject, reason: str, summary: LandingSummary) -> None:
+        """Quarantine an input that could never be read (its bytes are not here), so that it
+        is known and no longer retried."""
+        self._quarantine(obj, reason)
+        self._record(batch_id_for([obj]), [obj], {}, {obj.source_object: reason}, {}, summary)
 
     # -- one batch -------------------------------------------------------------------------
 
@@ -285,64 +364,109 @@ class Lander:
         if self.lake.is_s3:
             enable_s3(self.con)  # fresh credentials for runs that outlive a session token
         batch_id = batch_id_for(batch)
-        problems: dict[str, str] = {}
-        readable = [o for o in batch if o.size_bytes > 0]
-        problems.update({o.source_object: "empty file" for o in batch if o.size_bytes == 0})
-
-        self.con.execute(_BATCH_RECORDS)
+        problems = {o.source_object: "empty file" for o in batch if o.size_bytes == 0}
+        transient: dict[str, str] = {}
+        aliases = self.lake.scratch / f"aliases-{batch_id}-{os.getpid()}"
         try:
-            if readable:
-                self.con.execute(_EXTRACT.format(files=sql_list(str(o.path) for o in readable)))
-        except _BAD_INPUT as batch_error:
-            if not _is_bad_input(batch_error):
-                raise
-            # Isolate the inputs that break the batch; everything else still lands.
-            self.con.execute("delete from batch_records")
-            for obj in readable:
-                try:
-                    self.con.execute(_EXTRACT.format(files=sql_list([str(obj.path)])))
-                except _BAD_INPUT as exc:
-                    if not _is_bad_input(exc):
-                        raise
-                    problems[obj.source_object] = f"unreadable: {_clean_error(exc)}"
+            # the path DuckDB reads → the input
+            readable = {
+                _plain_path(o.path, aliases, n): o for n, o in enumerate(batch) if o.size_bytes > 0
+            }
+            self._extract(readable, problems, transient)
+            counts, rejected, notes = self._validate(readable, problems)
+            # An Arrow table, not executemany: DuckDB inserts those row by row.
+            inputs = pa.table(
+                {
+                    "path": list(readable),
+                    "source_object": [o.source_object for o in readable.values()],
+                    "is_good": [o.source_object in counts for o in readable.values()],
+                },
+                schema=_INPUTS_SCHEMA,
+            )
+            self.con.register("batch_inputs", inputs)
+            if counts:
+                self._write(batch_id, summary)
+            for path, (count, reason) in rejected.items():
+                self._quarantine_records(readable[path], path, reason, aliases)
+                summary.rejected_records += count
+            for obj in batch:
+                if obj.source_object in problems:
+                    self._quarantine(obj, problems[obj.source_object])
+            summary.failed += list(transient.items())
+            recorded = [o for o in batch if o.source_object not in transient]
+            self._record(batch_id, recorded, counts, problems, notes, summary)
+            summary.bytes_read += sum(o.size_bytes for o in recorded)
+        finally:
+            self.con.execute("drop table if exists batch_records")
+            with contextlib.suppress(duckdb.Error):
+                self.con.unregister("batch_inputs")
+            shutil.rmtree(aliases, ignore_errors=True)
 
+    def _extract(
+        self, readable: dict[str, InputObject], problems: dict[str, str], transient: dict[str, str]
+    ) -> None:
+        """Every record of the readable inputs into `batch_records`: the batch in one statement,
+        or, when it fails, file by file so that only the failing inputs are set aside."""
+        self.con.execute(_BATCH_RECORDS)
+        if not readable:
+            return
+        try:
+            self.con.execute(_EXTRACT.format(files=sql_list(readable)))
+            return
+        except _READ_ERRORS as exc:
+            read_failure(exc)  # raises what concerns the whole run
+        self.con.execute("delete from batch_records")
+        for path, obj in readable.items():
+            try:
+                self.con.execute(_EXTRACT.format(files=sql_list([path])))
+            except _READ_ERRORS as exc:
+                if read_failure(exc, obj) == BAD:
+                    problems[obj.source_object] = f"unreadable: {_clean_error(exc)}"
+                else:
+                    transient[obj.source_object] = (
+                        f"not read (retried on the next run): {_clean_error(exc)}"
+                    )
+
+    def _validate(
+        self, readable: dict[str, InputObject], problems: dict[str, str]
+    ) -> tuple[dict[str, int], dict[str, tuple[int, str]], dict[str, str]]:
+        """Valid records per input (inputs with none go to `problems`), and, for inputs that
+        land with some records set aside, why (by path) and the note for the state."""
         counts: dict[str, int] = {}
-        by_path = {str(o.path): o for o in readable}
-        for filename, records, foreign, incomplete in self.con.execute(_VALIDATE).fetchall():
-            obj = by_path[filename]
-            if foreign:
+        rejected: dict[str, tuple[int, str]] = {}
+        notes: dict[str, str] = {}
+        rows = self.con.execute(_VALIDATE, {"foreign": _NOT_A_RECORD}).fetchall()
+        for filename, records, bad, foreign, total, first_position, first_problem in rows:
+            obj = readable[filename]
+            first = f"record {first_position}: {first_problem}"
+            if records == 0 and foreign == total:
                 problems[obj.source_object] = (
                     f"not CloudTrail-shaped: {foreign} JSON document(s) without "
                     "Records, Events[].CloudTrailEvent or eventID"
                 )
-            elif incomplete:
+            elif records == 0:
                 problems[obj.source_object] = (
-                    f"not CloudTrail-shaped: {incomplete} of {records} record(s) lack "
-                    "eventID, eventSource, eventName or a valid eventTime"
+                    f"not CloudTrail-shaped: {bad} of {total} record(s) lack eventID, "
+                    f"eventSource, eventName or a valid eventTime ({first})"
                 )
             else:
                 counts[obj.source_object] = records
+                if bad:
+                    rejected[filename] = (
+                        bad,
+                        f"{bad} of {total} record(s) are not CloudTrail ({first})",
+                    )
+                    notes[obj.source_object] = f"{bad} record(s) quarantined ({first})"
+        return counts, rejected, notes
 
-        good = [o for o in readable if o.source_object not in problems]
-        # An Arrow table, not executemany: DuckDB inserts those row by row.
-        inputs = pa.table(
-            {
-                "path": [str(o.path) for o in readable],
-                "source_object": [o.source_object for o in readable],
-                "is_good": [o.source_object not in problems for o in readable],
-            },
-            schema=_INPUTS_SCHEMA,
-        )
-        self.con.register("batch_inputs", inputs)
-        if any(counts.get(o.source_object) for o in good):
-            self._write(batch_id, summary)
-        for obj in batch:
-            if obj.source_object in problems:
-                self._quarantine(obj, problems[obj.source_object])
-        self._record(batch_id, batch, counts, problems, summary)
-        summary.bytes_read += sum(o.size_bytes for o in batch)
-        self.con.execute("drop table if exists batch_records")
-        self.con.unregister("batch_inputs")
+    def _quarantine_records(self, obj: InputObject, path: str, reason: str, aside: Path) -> None:
+        """The records of a landed input that are not CloudTrail, with their positions."""
+        prefix = f"{QUARANTINE_PREFIX}/{quarantine_name(obj)}"
+        aside.mkdir(parents=True, exist_ok=True)
+        local = aside / f"{quarantine_name(obj)}.rejected.jsonl"
+        self.con.execute(_REJECTED.format(filename=sql_string(path), target=sql_string(str(local))))
+        self.lake.put_file(local, f"{prefix}.rejected.jsonl", move=True)
+        write_reason(self.lake, prefix, obj, reason)
 
     def _write(self, batch_id: str, summary: LandingSummary) -> None:
         aside = self.lake.scratch / f"landing-{SOURCE}-{batch_id}-{os.getpid()}"
@@ -357,20 +481,10 @@ class Lander:
         shutil.rmtree(aside, ignore_errors=True)
 
     def _quarantine(self, obj: InputObject, reason: str) -> None:
-        name = quarantine_name(obj)
+        prefix = f"{QUARANTINE_PREFIX}/{quarantine_name(obj)}"
         if obj.path.exists():
-            self.lake.put_file(obj.path, f"{QUARANTINE_PREFIX}/{name}")
-        reason_doc = {
-            "source_object": obj.source_object,
-            "fingerprint": obj.fingerprint,
-            "size_bytes": obj.size_bytes,
-            "reason": reason,
-            "quarantined_at": datetime.now(UTC).isoformat(),
-        }
-        self.lake.put_bytes(
-            orjson.dumps(reason_doc, option=orjson.OPT_INDENT_2),
-            f"{QUARANTINE_PREFIX}/{name}.reason.json",
-        )
+            self.lake.put_file(obj.path, prefix)
+        write_reason(self.lake, prefix, obj, reason)
 
     def _record(
         self,
@@ -378,6 +492,7 @@ class Lander:
         batch: list[InputObject],
         counts: dict[str, int],
         problems: dict[str, str],
+        notes: dict[str, str],
         summary: LandingSummary,
     ) -> None:
         now = datetime.now(UTC)
@@ -390,9 +505,12 @@ class Lander:
                 status, reason, records = state.QUARANTINED, problems[obj.source_object], 0
                 summary.quarantined.append((obj.source_object, reason))
             else:
-                status, reason, records = state.LANDED, None, counts.get(obj.source_object, 0)
+                reason = notes.get(obj.source_object)
+                status, records = state.LANDED, counts.get(obj.source_object, 0)
                 summary.landed += 1
                 summary.records += records
+                if reason:
+                    summary.quarantined.append((obj.source_object, reason))
             rows.append(
                 state.InputRecord(
                     source_object=obj.source_object,
@@ -405,7 +523,44 @@ class Lander:
                     recorded_at=now,
                 )
             )
+        if not rows:
+            return
         state.write_batch(self.lake, SOURCE, batch_id, rows)
         for row in rows:
             day = state.delivery_day(row.source_object)
             self._known.setdefault(day, set()).add((row.source_object, row.fingerprint))
+
+
+_GLOB = re.compile(r"[\[\]*?]")
+
+
+def _plain_path(path: Path, aliases: Path, n: int) -> str:
+    """The path to hand DuckDB for an input: itself, or, when DuckDB would read it as a glob
+    (`[`, `*`, `?`) or cannot take it as text (bytes that are not UTF-8), a link to it under a
+    plain name that keeps the suffixes the compression is detected from."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+        if not _GLOB.search(text):
+            return text
+    except UnicodeEncodeError:
+        pass
+    suffix = _UNSAFE.sub("_", "".join(PurePosixPath(path.name).suffixes[-2:])).lower()
+    aliases.mkdir(parents=True, exist_ok=True)
+    link = aliases / f"input-{n}{suffix[:20]}"
+    link.unlink(missing_ok=True)
+    link.symlink_to(path)
+    return str(link)
+
+
+def write_reason(lake: Lake, prefix: str, obj: InputObject, reason: str, **extra: object) -> None:
+    """`<prefix>.reason.json`: what was quarantined, from where, and why."""
+    document = {
+        "source_object": obj.source_object,
+        "fingerprint": obj.fingerprint,
+        "size_bytes": obj.size_bytes,
+        "reason": reason,
+        **extra,
+        "quarantined_at": datetime.now(UTC).isoformat(),
+    }
+    lake.put_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2), f"{prefix}.reason.json")

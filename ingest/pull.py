@@ -81,6 +81,7 @@ class Fetcher:
         self.progress = progress
         self.scratch = lander.lake.scratch / f"pull-{os.getpid()}"
         self.scratch.mkdir(parents=True, exist_ok=True)
+        self.refused = state.refused_uris(lander.lake, SOURCE)
 
     def close(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -95,10 +96,15 @@ class Fetcher:
                 results = list(pool.map(self._download, batch))
             inputs = []
             for obj, result in zip(batch, results, strict=True):
+                persistent = isinstance(result, DownloadError) and result.persistent
+                if persistent and self._refused(obj, result, summary):
+                    continue
                 if isinstance(result, Exception):
                     failed.add(obj.uri)
                     summary.failed.append((obj.uri, str(result)))
                 else:
+                    if obj.uri in self.refused:
+                        state.clear_refusal(self.lander.lake, SOURCE, obj.uri)
                     input_object, delivered_at = result
                     inputs.append(input_object)
                     if delivered_at:
@@ -107,6 +113,12 @@ class Fetcher:
                     summary.downloaded_bytes += input_object.size_bytes
             before = summary.landing.records
             self.lander.land(inputs, summary=summary.landing)
+            # Downloaded but not readable now (a full scratch disk is fatal, not this): the
+            # object stays unrecorded and its day's cursor pinned, like a failed download.
+            for uri, reason in summary.landing.failed:
+                failed.add(uri)
+                summary.failed.append((uri, reason))
+            summary.landing.failed.clear()
             for item in inputs:
                 item.path.unlink(missing_ok=True)
             if self.progress:
@@ -114,6 +126,21 @@ class Fetcher:
                     len(inputs), sum(i.size_bytes for i in inputs), summary.landing.records - before
                 )
         return failed
+
+    def _refused(self, obj: RemoteObject, error: DownloadError, summary: PullSummary) -> bool:
+        """Count a refusal; once there were REFUSALS_ALLOWED of them, quarantine the object
+        (True: it no longer holds back its day) instead of failing it again."""
+        lake = self.lander.lake
+        attempts = state.count_refusal(lake, SOURCE, obj.uri, str(error))
+        if attempts < state.REFUSALS_ALLOWED:
+            error.args = (f"{error} (refusal {attempts} of {state.REFUSALS_ALLOWED}; then "
+                          "quarantined)",)  # fmt: skip
+            return False
+        reason = f"refused {attempts} times by S3, last: {error}"
+        dest = self.scratch / local_name(obj.uri)
+        self.lander.give_up(InputObject(obj.uri, dest, obj.etag, obj.size), reason, summary.landing)
+        state.clear_refusal(lake, SOURCE, obj.uri)
+        return True
 
     def _download(self, obj: RemoteObject) -> tuple[InputObject, datetime | None] | Exception:
         dest = self.scratch / local_name(obj.uri)

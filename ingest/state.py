@@ -144,3 +144,41 @@ def write_cursors(lake: Lake, source: str, collection: str, cursors: dict[str, d
     lake.put_bytes(
         orjson.dumps(document, option=orjson.OPT_INDENT_2), _cursor_key(source, collection)
     )
+
+
+# -- objects the store refuses -----------------------------------------------------------------
+# An object that S3 keeps refusing (AccessDenied, gone, archived) would pin its day's cursor
+# forever. Each refusal is counted here, one small file per object; after REFUSALS_ALLOWED
+# runs the object is quarantined (recorded as known, with the reason) and the cursor moves on.
+
+REFUSALS_ALLOWED = 3
+
+
+def _refusal_key(source: str, uri: str) -> str:
+    digest = hashlib.sha256(uri.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return f"_state/{source}/refusals/{digest}.json"
+
+
+def refused_uris(lake: Lake, source: str) -> dict[str, str]:
+    """uri → state key of every object with refusals on record (read once per pull)."""
+    found = {}
+    for key, _ in lake.list(f"_state/{source}/refusals"):
+        raw = lake.get_bytes(key)
+        if raw is not None:
+            found[orjson.loads(raw)["uri"]] = key
+    return found
+
+
+def count_refusal(lake: Lake, source: str, uri: str, error: str) -> int:
+    """Record one more refusal of `uri`; return how many there have been."""
+    key = _refusal_key(source, uri)
+    raw = lake.get_bytes(key)
+    now = datetime.now(UTC).isoformat()
+    document = orjson.loads(raw) if raw else {"uri": uri, "attempts": 0, "first_at": now}
+    document.update(attempts=document["attempts"] + 1, last_at=now, error=error)
+    lake.put_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2), key)
+    return document["attempts"]
+
+
+def clear_refusal(lake: Lake, source: str, uri: str) -> None:
+    lake.delete(_refusal_key(source, uri))

@@ -9,6 +9,7 @@ import duckdb
 from ingest import state
 from ingest.duck import sql_string
 from ingest.lake import Lake
+from ingest.outbox import Outbox
 
 # Lake datasets from the contract, in the order a reader meets them.
 DATASETS = ("cloudtrail_events", "alerts", "http_access_log", "custom_logs")
@@ -92,3 +93,9 @@ def collection_events(lake: Lake, con: duckdb.DuckDBPyConnection) -> dict[str, i
             if collection is not None:
                 counts[collection] = counts.get(collection, 0) + rows
     return counts
+
+
+def delivery_stats(lake: Lake) -> dict[str, int]:
+    """Alerts `ingest watch` still has to deliver, and those its webhook refused."""
+    outbox = Outbox(lake)
+    return {"outbox": len(outbox.pending()), "undelivered": len(outbox.undelivered())}

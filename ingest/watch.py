@@ -1,23 +1,22 @@
-"""`ingest watch cloudtrail`: pull, build, and send each new or changed alert once.
+"""`ingest watch cloudtrail`: pull, build, and send each new or changed alert.
 
-Every `interval` seconds: pull new objects (bucket listing or SQS), and when anything landed,
-run the incremental `dbt build` (the whole project the first time, then the lake and what
-depends on it; unit tests excluded: they do not change with data); then compare `alerts` with
-the ledger of what was sent (`<lake>/_state/watch/sent.parquet`: alert id and version) and send
-what is new or grew.
-The ledger is written after every cycle, so a restarted watcher sends nothing twice. On its
-first run against an existing lake, the alerts already there are recorded as sent unless
-`--send-existing`.
+Every `interval` seconds: pull new objects (bucket listing or SQS), and when anything landed
+or the landing zone is ahead of the last successful build, run the incremental `dbt build`
+(the whole project the first time, then the lake and what depends on it; unit tests excluded:
+they do not change with data); then compare `alerts` with the ledger of what was sent
+(`<lake>/_state/watch/sent.parquet`: alert id and version) and send what is new or grew.
+On its first run against an existing lake, the alerts already there are recorded as sent
+unless `--send-existing`.
 
-Destinations: stdout and a file (JSON lines, written in the loop) and an HTTP webhook (a
-thread with a queue, so a slow or failing receiver never holds up pulling; retries with
-backoff, then the alert is written to `<lake>/_state/watch/undelivered/`).
+Destinations: stdout and a file (JSON lines, written in the loop) and an HTTP webhook, fed
+through the durable outbox (`ingest.outbox`): an alert is in the outbox before the ledger
+records it, and leaves it only when the receiver acknowledged it, so delivery is at least once
+across kills, slow receivers and crashes.
 """
 
 from __future__ import annotations
 
 import os
-import queue
 import subprocess
 import threading
 from collections.abc import Callable
@@ -31,9 +30,11 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest.delivery import DeliveryError, post
+from ingest.delivery import DeliveryError, post, redacted
 from ingest.duck import sql_string
 from ingest.lake import Lake
+from ingest.lease import Lease, writing
+from ingest.outbox import Outbox
 from ingest.pull import PullSummary
 
 LEDGER_KEY = "_state/watch/sent.parquet"
@@ -130,35 +131,66 @@ def delivery_latency(
 
 
 class Webhook:
-    """Sends alerts from a background thread; `close` waits (bounded) for the queue."""
+    """Delivers the outbox from a background thread, so a slow or failing receiver never holds
+    up pulling and building. Woken by every cycle; `close` drains it for a bounded time, and
+    whatever is left stays in the outbox for the next start."""
 
-    def __init__(self, url: str, lake: Lake, attempts: int = 5, backoff: float = 1.0) -> None:
-        self.url, self.lake, self.attempts, self.backoff = url, lake, attempts, backoff
-        self.queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+    def __init__(self, url: str, outbox: Outbox, attempts: int = 5, backoff: float = 1.0) -> None:
+        self.url, self.outbox, self.attempts, self.backoff = url, outbox, attempts, backoff
         self.delivered = 0
         self.failed = 0
+        self.errors: list[str] = []  # unexpected failures; the alert stays in the outbox
+        self._wake = threading.Event()
+        self._closing = False
+        self._wake.set()  # what a previous run left in the outbox goes first
         self.thread = threading.Thread(target=self._run, name="webhook", daemon=True)
         self.thread.start()
 
-    def send(self, alert: dict[str, Any]) -> None:
-        self.queue.put(alert)
+    def wake(self) -> None:
+        self._wake.set()
 
     def _run(self) -> None:
-        while (alert := self.queue.get()) is not None:
-            body = orjson.dumps(alert, default=str)
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            for key in self._pending():
+                self._deliver(key)
+            if self._closing:
+                return
+
+    def _pending(self) -> list[str]:
+        try:
+            return self.outbox.pending()
+        except Exception as exc:  # the lake unreachable for a moment: next wake tries again
+            self.errors.append(f"webhook: cannot list the outbox: {type(exc).__name__}: {exc}")
+            return []
+
+    def _deliver(self, key: str) -> None:
+        try:
+            body = self.outbox.body(key)
+            if body is None:
+                return  # delivered meanwhile by another watcher on this lake
             try:
                 post(self.url, body, attempts=self.attempts, backoff=self.backoff)
-                self.delivered += 1
             except DeliveryError as exc:
+                self.outbox.refused(key, body, redacted(self.url), str(exc))
                 self.failed += 1
-                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-                self.lake.put_bytes(
-                    orjson.dumps({"alert": alert, "error": str(exc)}, default=str),
-                    f"_state/watch/undelivered/{stamp}-{alert['alert_id']}.json",
-                )
+                return
+            self.outbox.delivered(key)
+            self.delivered += 1
+        except Exception as exc:  # never the end of the thread: the alert waits in the outbox
+            message = str(exc).replace(self.url, redacted(self.url))
+            self.errors.append(f"webhook: {type(exc).__name__}: {message} (kept in the outbox)")
+
+    def take_errors(self) -> list[str]:
+        taken = []
+        while self.errors:  # list.pop is atomic: the thread may append meanwhile
+            taken.append(self.errors.pop(0))
+        return taken
 
     def close(self, timeout: float = 30.0) -> None:
-        self.queue.put(None)
+        self._closing = True
+        self._wake.set()
         self.thread.join(timeout)
 
 
@@ -193,7 +225,7 @@ class Watcher:
             self.ledger.record(read_alerts(self.con, self.lake))  # the baseline is not news
             self.ledger.save()
 
-    def build(self) -> tuple[bool, str]:
+    def build(self, env: dict[str, str] | None = None) -> tuple[bool, str]:
         # The first build of a run is the whole project (seeds and views may be missing or
         # stale); later ones only the lake and what depends on it.
         command = [self.dbt, "build", "--exclude", "resource_type:unit_test"]
@@ -202,7 +234,7 @@ class Watcher:
         try:
             result = subprocess.run(
                 command, cwd=self.project, capture_output=True, text=True, check=False,
-                timeout=self.build_timeout,
+                timeout=self.build_timeout, env=env,
             )  # fmt: skip
         except subprocess.TimeoutExpired:
             return False, f"dbt build timed out after {self.build_timeout:g} s (retried next cycle)"
@@ -210,6 +242,12 @@ class Watcher:
         return result.returncode == 0, result.stdout[-2000:]
 
     def cycle(self) -> CycleReport:
+        """One pull, build and send, holding the lake's write lease throughout (the dbt build
+        works under it; a pull or build started by hand meanwhile waits for the cycle)."""
+        with writing(self.lake, "ingest watch") as lease:
+            return self._cycle(lease)
+
+    def _cycle(self, lease: Lease) -> CycleReport:
         report = CycleReport()
         try:
             summary = self.pull()
@@ -223,7 +261,7 @@ class Watcher:
         # last successful build: a failed or interrupted build, a restart after a kill.
         if report.records or landing_ahead(self.con, self.lake):
             started = datetime.now(UTC)
-            ok, log = self.build()
+            ok, log = self.build(lease.child_env())
             report.built, report.build_seconds = ok, (datetime.now(UTC) - started).total_seconds()
             if not ok:
                 report.errors.append("dbt build failed:\n" + log)
@@ -235,10 +273,15 @@ class Watcher:
                 stream.write(line)
                 stream.flush()
             if self.webhook:
-                self.webhook.send(alert)
+                # In the outbox before the ledger says "sent": a kill between the two queues
+                # the same file again, never loses the alert.
+                self.webhook.outbox.add(alert, alert_version(alert))
         self.ledger.record(changed)
         if changed:
             self.ledger.save()
+        if self.webhook:
+            self.webhook.wake()
+            report.errors += self.webhook.take_errors()
         report.sent = len(changed)
         report.latency = delivery_latency(
             self.con, self.lake, changed, summary.delivered_at, self.clock()

@@ -49,13 +49,23 @@ def discover(
             missing.append(given)
             continue
         for resolved in candidates:
-            found.append(
-                InputObject(
-                    source_object=str(resolved),
-                    path=resolved,
-                    fingerprint=fingerprint_file(resolved),
-                    size_bytes=resolved.stat().st_size,
-                    skip_reason=skip_reason(str(resolved)) if cloudtrail else None,
-                )
-            )
+            found.append(_input(resolved, cloudtrail))
     return found, missing
+
+
+def _input(path: Path, cloudtrail: bool) -> InputObject:
+    # The identity recorded with the rows is text: bytes that are not UTF-8 are shown escaped.
+    source = os.fsencode(path).decode("utf-8", "backslashreplace")
+    try:
+        fingerprint, size = fingerprint_file(path), path.stat().st_size
+    except OSError as exc:  # permissions, a file gone since the listing, a stale NFS handle
+        error = f"not read (retried on the next run): {exc.strerror or exc}"
+        return InputObject(source, path, "", 0, error=error)
+    return InputObject(
+        source_object=source,
+        path=path,
+        fingerprint=fingerprint,
+        size_bytes=size,
+        skip_reason=skip_reason(source) if cloudtrail else None,
+        growing=True,
+    )

@@ -65,7 +65,11 @@ def local_name(uri: str) -> str:
 
 
 class DownloadError(Exception):
-    pass
+    def __init__(self, message: str, persistent: bool = False) -> None:
+        super().__init__(message)
+        # the store refused the object itself (denied, gone, archived): retrying now will not
+        # help, and it is counted across runs (ingest.state.count_refusal)
+        self.persistent = persistent
 
 
 def download(s3, bucket: str, key: str, dest: Path) -> tuple[str, int, datetime | None]:
@@ -90,7 +94,8 @@ def download(s3, bucket: str, key: str, dest: Path) -> tuple[str, int, datetime 
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in {"NoSuchKey", "AccessDenied", "403", "404", "InvalidObjectState"}:
-                raise DownloadError(f"{code}: {exc.response['Error'].get('Message', '')}") from exc
+                message = f"{code}: {exc.response['Error'].get('Message', '')}"
+                raise DownloadError(message, persistent=True) from exc
             last = exc
         except (BotoCoreError, DownloadError, OSError) as exc:
             last = exc

@@ -446,6 +446,8 @@ class Received:
     def __init__(self, url: str) -> None:
         self.url = url
         self.statuses: list[int] = []
+        self.delay = 0.0  # seconds each POST is held before its answer (a slow receiver)
+        self.started = 0  # POSTs received, answered or not
         self.bodies: list[bytes] = []
         self.arrivals: list[float] = []
         self.refused = 0
@@ -459,6 +461,10 @@ class Received:
         """Until `count` bodies were delivered (True) or `timeout` seconds passed (False)."""
         with self._changed:
             return self._changed.wait_for(lambda: len(self.bodies) >= count, timeout)
+
+    def wait_for_started(self, count: int, timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: self.started >= count, timeout)
 
     def wait_for_refusals(self, count: int, timeout: float) -> bool:
         with self._changed:
@@ -483,6 +489,10 @@ def receiver() -> Iterator[Received]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
+            with state._changed:
+                state.started += 1
+                state._changed.notify_all()
+            time.sleep(state.delay)
             status = state._answer(body)
             self.send_response(status)
             if 300 <= status < 400:

@@ -109,7 +109,8 @@ def test_times_keep_their_offset_and_broken_lines_are_quarantined_with_numbers(
     assert set(rejected) == {3, 4}
     assert rejected[3]["line"] == "this is not an access log line"
     assert "combined format" in rejected[3]["reason"]
-    assert "2 malformed line(s) were quarantined" in " ".join(web_lake["output"].split())
+    output = " ".join(web_lake["output"].split())
+    assert "2 invalid record(s) or line(s) of landed files were quarantined" in output
 
 
 @pytest.mark.e2e
@@ -229,3 +230,76 @@ def test_config_errors_name_the_place(workspace: Workspace) -> None:
         )
         assert message in " ".join(result.output.split()), (text, result.output)
     assert not (workspace.lake / "landing" / "custom_logs").exists()
+
+
+# -- bounded memory: long lines, many unique lines --------------------------------------------
+
+_PEAK_RSS = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def _peak_rss_mib(ws: Workspace, *args: str) -> float:
+    """Peak resident memory of one real `ingest` process (MiB)."""
+    import subprocess
+    import sys
+
+    from conftest import INGEST
+
+    result = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS, INGEST, *args],
+        env=ws.env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return int(result.stdout.split()[-1]) / 1024
+
+
+def _unique_lines(path: Path, count: int, malformed_every: int = 3) -> None:
+    with path.open("w") as handle:
+        for n in range(count):
+            if n % malformed_every == 0:
+                handle.write(f"not an access log line, number {n} of {count}\n")
+            else:
+                handle.write(
+                    f"198.51.{n % 250}.{n % 200} - u{n} [01/Jan/2026:10:{n // 60 % 60:02d}:"
+                    f'{n % 60:02d} +0000] "GET /item/{n}?q={n * 7919} HTTP/1.1" 200 {n % 9000} '
+                    f'"-" "agent/{n}"\n'
+                )
+
+
+@pytest.mark.slow
+def test_memory_does_not_grow_with_unique_lines_or_rejected_lines(tmp_path: Path) -> None:
+    """Ten times the lines (a third of them malformed) cost no more memory: no line, digest or
+    rejected line is kept per line of the file. Unbounded, 600k lines hold ~200 MB more."""
+    peaks = []
+    for count in (60_000, 600_000):
+        ws = Workspace.create(tmp_path / str(count))
+        log = tmp_path / f"access-{count}.log"
+        _unique_lines(log, count)
+        peaks.append(_peak_rss_mib(ws, "load", "access-log", str(log)))
+        rows = _rows(ws.lake, "landing_http_access_log", "count(*), count(distinct event_id)")
+        assert rows == [(count - count // 3, count - count // 3)]
+        assert len(_quarantined_lines(ws.lake, "http_access_log", log.name)) == count // 3
+    assert peaks[1] - peaks[0] < 64, peaks
+
+
+@pytest.mark.slow
+def test_a_500_mb_line_without_a_newline_is_quarantined_in_bounded_memory(
+    tmp_path: Path,
+) -> None:
+    ws = Workspace.create(tmp_path / "ws")
+    log = tmp_path / "huge.log"
+    good = '192.0.2.1 - - [01/Jan/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8"\n'
+    with log.open("wb") as handle:
+        handle.write(good.encode())
+        block = b"A" * (1 << 20)
+        for _ in range(500):
+            handle.write(block)  # 500 MiB, no newline until the end of the file
+    peak = _peak_rss_mib(ws, "load", "access-log", str(log))
+    assert peak < 1024, peak
+    assert _rows(ws.lake, "landing_http_access_log", "line_number") == [(1,)]
+    (rejected,) = _quarantined_lines(ws.lake, "http_access_log", log.name)
+    assert rejected["line_number"] == 2
+    assert "line longer than 1,048,576 bytes (524,288,000 bytes" in rejected["reason"]
+    assert rejected["line"] == "A" * 1024

@@ -57,6 +57,7 @@ def four_sources(aws, tmp_path: Path) -> dict:
           local:
             region: us-east-1
             endpoint_url: ${{AWS_ENDPOINT_URL}}
+            role_arn: arn:aws:iam::123456789012:role/TrailhouseReadOnly
         collections:
           org:
             type: cloudtrail_s3
@@ -148,6 +149,8 @@ def test_a_failing_collection_does_not_stop_the_others(four_sources: dict) -> No
          "connections.local.aws_secret_access_key: secrets do not go in this file"),
         (("connection: local\n    bucket: org-trail", "connection: other\n    bucket: org-trail"),
          "collections.org.connection: no connection named 'other'"),
+        (("\ncollections:", "\nwatch:\n  webhook: https://hooks.example/T0/B0/s3cr3tT0k\ncollections:"),
+         "watch.webhook: a webhook URL is a secret: write ${NAME} here"),
     ],
 )  # fmt: skip
 def test_invalid_configs_name_the_place_and_pull_nothing(
@@ -164,6 +167,7 @@ def test_invalid_configs_name_the_place_and_pull_nothing(
         output = " ".join(result.output.split())
         assert message in output, output
         assert "trailhouse.yml:" in output  # the line is named
+        assert "s3cr3tT0k" not in output  # a refused secret is not echoed
     assert not (ws.lake / "landing").exists() or not any((ws.lake / "landing").rglob("*.parquet"))
 
 
@@ -183,7 +187,9 @@ def test_the_shipped_example_config_is_valid(tmp_path: Path) -> None:
 
     from conftest import PROJECT_ROOT
 
-    config = load(PROJECT_ROOT / "trailhouse.example.yml", {"TRAILHOUSE_EXTERNAL_ID": "x"})
+    environ = {"TRAILHOUSE_EXTERNAL_ID": "x", "TRAILHOUSE_WEBHOOK_URL": "https://hooks.example/x"}
+    config = load(PROJECT_ROOT / "trailhouse.example.yml", environ)
+    assert config.watch == {"webhook": "${TRAILHOUSE_WEBHOOK_URL}"}
     assert set(config.collections) == {
         "org_trail", "sandbox_trail", "trail_notifications", "web", "audit_app"
     }  # fmt: skip

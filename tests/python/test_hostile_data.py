@@ -273,6 +273,13 @@ def test_watch_refuses_a_bad_webhook_url_without_echoing_it(workspace: Workspace
         assert "--webhook" in result.output
     env = workspace.with_env(TRAILHOUSE_WEBHOOK_URL="https://hooks.example" + SECRET_HOOK_PATH)
     assert "hook-token" not in invoke(env, "watch", "cloudtrail", "--help").output
+    # from the config, as a reference to the environment
+    config = workspace.root / "trailhouse.yml"
+    config.write_text("watch:\n  webhook: ${TEAM_HOOK}\n")
+    env = workspace.with_env(TEAM_HOOK="ftp://hooks.example" + SECRET_HOOK_PATH)
+    result = invoke(env, "watch", "cloudtrail", "--bucket", "b", "--config", config, expect=2)
+    assert "watch.webhook of the config: not an http(s) URL" in result.output
+    assert "hook-token" not in result.output
 
 
 def test_a_hung_build_is_stopped_and_retried_next_cycle(workspace: Workspace) -> None:

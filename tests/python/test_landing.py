@@ -38,7 +38,9 @@ def test_mixed_directory_lands_good_records_and_quarantines_exactly_the_bad_file
     (inputs / "b.jsonl").write_text("\n".join(json.dumps(r) for r in good[3:]) + "\n")
     payload = gzip.compress(json.dumps({"Records": [cloudtrail_record("lost")] * 50}).encode())
     (inputs / "truncated.json.gz").write_bytes(payload[: len(payload) // 2])
-    (inputs / "invalid.json").write_text('{"Records": [{"eventID": "x",')
+    an_hour_ago = os.stat(inputs / "truncated.json.gz").st_mtime - 3600
+    os.utime(inputs / "truncated.json.gz", (an_hour_ago, an_hour_ago))  # done growing: corrupt
+    (inputs / "invalid.json").write_text('{"Records": [{"eventID": "x",}}]}')
     (inputs / "foreign.json").write_text(json.dumps({"name": "not a trail", "items": [1, 2]}))
 
     result = ingest("load", "cloudtrail", inputs)
@@ -57,7 +59,7 @@ def test_mixed_directory_lands_good_records_and_quarantines_exactly_the_bad_file
     assert reasons["truncated.json.gz"].startswith("unreadable")
     # The quarantined bytes are kept next to their reason, unchanged.
     kept = [p for p in quarantine.iterdir() if p.name.endswith("__invalid.json")]
-    assert kept and kept[0].read_text() == '{"Records": [{"eventID": "x",'
+    assert kept and kept[0].read_text() == '{"Records": [{"eventID": "x",}}]}'
     assert "Quarantined 3 input(s)" in result.output
     assert "Landed 2 file(s) · 5 records" in result.output
 
@@ -67,7 +69,7 @@ def test_rerun_lands_nothing_and_changes_no_file(tmp_path: Path, lake: Path, ing
     write_delivery_file(
         inputs / "one.json.gz", [cloudtrail_record("e-1"), cloudtrail_record("e-2")]
     )
-    (inputs / "bad.json").write_text("{")
+    (inputs / "bad.json").write_text("{]")
     ingest("load", "cloudtrail", inputs)
     before = snapshot(lake)
     quarantined_before = sorted(p.name for p in (lake / "_quarantine").rglob("*"))
@@ -293,3 +295,94 @@ def test_a_file_reaches_the_disk_before_its_name_does(
     assert [step for step, _ in steps] == ["fsync", "rename", "fsync"]
     assert steps[0][1].startswith(str(lake.scratch)) and steps[1][1] == target
     assert steps[2][1] == str(Path(target).parent)
+
+
+def rejected_records(lake: Path) -> list[dict]:
+    return [
+        json.loads(line)
+        for path in sorted((lake / "_quarantine" / "cloudtrail").glob("*.rejected.jsonl"))
+        for line in path.read_text().splitlines()
+    ]
+
+
+def test_one_invalid_record_is_quarantined_and_the_rest_of_its_file_lands(
+    tmp_path: Path, lake: Path, ingest
+) -> None:
+    records = [cloudtrail_record(f"r-{i}") for i in range(5000)]
+    del records[2499]["eventSource"]  # record 2500
+    records[3999]["eventTime"] = "garbage"  # record 4000
+    write_delivery_file(tmp_path / "in" / "big.json.gz", records)
+    lines = [json.dumps(cloudtrail_record("line-1")), json.dumps({"hello": "world"})]
+    (tmp_path / "in" / "mixed.jsonl").write_text("\n".join(lines) + "\n")
+
+    result = ingest("load", "cloudtrail", tmp_path / "in")
+
+    ids = {row[0] for row in landed(lake)}
+    assert len(ids) == 4999 and "r-2499" not in ids and "r-3999" not in ids and "line-1" in ids
+    rejected = rejected_records(lake)
+    by_reason = {r["reason"]: r for r in rejected}
+    assert by_reason["no eventSource"]["position"] == 2500
+    assert by_reason["no eventSource"]["record"]["eventID"] == "r-2499"  # kept whole, as JSON
+    assert by_reason["no valid eventTime"]["position"] == 4000
+    assert by_reason["no valid eventTime"]["record"]["eventTime"] == "garbage"
+    assert by_reason["not a CloudTrail record (no Records, Events[].CloudTrailEvent or eventID)"][
+        "record"
+    ] == {"hello": "world"}
+    reasons = [
+        json.loads(p.read_text())["reason"]
+        for p in (lake / "_quarantine" / "cloudtrail").glob("*.reason.json")
+    ]
+    assert "2 of 5000 record(s) are not CloudTrail (record 2500: no eventSource)" in reasons
+    output = " ".join(result.output.split())
+    assert "3 invalid record(s) or line(s) of landed files were quarantined" in output
+    assert "Landed 2 file(s) · 4,999 records" in output
+
+    again = ingest("load", "cloudtrail", tmp_path / "in")
+    assert "Nothing new to land" in again.output and len(rejected_records(lake)) == 3
+
+
+def test_a_file_that_cannot_be_read_now_is_retried_next_run_not_recorded(
+    tmp_path: Path, lake: Path, ingest
+) -> None:
+    inputs = tmp_path / "in"
+    write_delivery_file(inputs / "good.json.gz", [cloudtrail_record("good")])
+    # being written: a gzip cut short, changed just now
+    complete = gzip.compress(json.dumps({"Records": [cloudtrail_record("late")] * 40}).encode())
+    (inputs / "writing.json.gz").write_bytes(complete[: len(complete) // 2])
+    # gone between the listing and the read (a rotated file, a stale NFS handle)
+    (inputs / "gone.json").symlink_to(tmp_path / "elsewhere.json")
+
+    first = ingest("load", "cloudtrail", inputs, expect=1)
+
+    output = " ".join(first.output.split())
+    assert "Not read (2); retried on the next run" in output
+    assert [row[0] for row in landed(lake)] == ["good"]
+    assert not (lake / "_quarantine" / "cloudtrail").exists() or not any(
+        (lake / "_quarantine" / "cloudtrail").iterdir()
+    )
+
+    (inputs / "writing.json.gz").write_bytes(complete)  # the writer finished
+    (tmp_path / "elsewhere.json").write_text(json.dumps(cloudtrail_record("back")))
+    ingest("load", "cloudtrail", inputs)
+    assert sorted({row[0] for row in landed(lake)}) == ["back", "good", "late"]
+
+
+def test_paths_with_glob_characters_or_non_utf8_bytes_are_plain_paths(
+    tmp_path: Path, lake: Path, ingest
+) -> None:
+    inputs = tmp_path / "in"
+    names = {"a[1].json.gz": "bracket", "a1.json.gz": "decoy", "b*.json.gz": "star"}
+    for name, event_id in names.items():
+        write_delivery_file(inputs / name, [cloudtrail_record(event_id)])
+    (inputs / "c?.json").write_text(json.dumps({"Records": [cloudtrail_record("question")]}))
+    raw = os.fsencode(inputs) + b"/d\xff.json.gz"  # not UTF-8
+    with open(raw, "wb") as handle:
+        handle.write(gzip.compress(json.dumps({"Records": [cloudtrail_record("bytes")]}).encode()))
+
+    ingest("load", "cloudtrail", inputs)
+
+    rows = landed(lake)
+    assert sorted(row[0] for row in rows) == ["bracket", "bytes", "decoy", "question", "star"]
+    sources = {row[0]: row[3].rsplit("/", 1)[1] for row in rows}
+    assert sources["bracket"] == "a[1].json.gz" and sources["star"] == "b*.json.gz"
+    assert sources["bytes"] == "d\\xff.json.gz"  # shown escaped, never as a broken string

@@ -581,3 +581,54 @@ def test_a_bucket_with_no_trail_under_the_prefix_is_a_warning_and_exit_1(
     assert "warning: no CloudTrail folders under s3://trail-bucket/trail/" in " ".join(
         result.output.split()
     )
+
+
+def test_an_object_s3_keeps_refusing_is_quarantined_after_three_runs(
+    aws, lake: Path, ingest
+) -> None:
+    """An archived (or denied, or deleted) object fails every run: it is counted, and on the
+    third refusal quarantined with the reason, so its day's cursor moves on."""
+    trail = Trail(aws.s3)
+    account, region = "333333333333", "us-east-1"
+    trail.fill([DAY1], per_day=2, records=1)
+    archived = trail.key(account, region, DAY1, 7)
+    aws.s3.put_object(
+        Bucket="trail-bucket", Key=archived, Body=trail.body(DAY1, 1), StorageClass="GLACIER"
+    )
+    args = ("--from", "2026-01-01", "--to", "2026-01-02", "--account", account)
+
+    def cursor() -> str:
+        return next(day for leaf, day in _cursor(lake).items() if f"/{region}/" in leaf)
+
+    for attempt in (1, 2):
+        result = pull(ingest, *args, expect=1)
+        assert f"refusal {attempt} of 3" in " ".join(result.output.split())
+        assert cursor() == "2025-12-31"  # pinned before the refused object's day
+    result = pull(ingest, *args)
+    assert "Quarantined 1 input(s)" in result.output
+    assert cursor() == "2026-01-02"
+    (reason,) = (lake / "_quarantine" / "cloudtrail").glob("*.reason.json")
+    document = json.loads(reason.read_text())
+    assert document["source_object"] == f"s3://trail-bucket/{archived}"
+    assert document["reason"].startswith("refused 3 times by S3, last: InvalidObjectState")
+    assert not list((lake / "_state" / "cloudtrail" / "refusals").glob("*.json"))
+    assert len(landed_ids(lake)) == 4  # every other object of the account
+
+    again = pull(ingest, *args)
+    assert "0 downloaded" in again.output  # known now: not fetched again
+
+
+def test_assumed_role_credentials_renew_themselves(aws) -> None:
+    """A backfill outlives its role session: the session re-assumes the role before the
+    credentials expire (here at once: 900 s is inside botocore's refresh window)."""
+    from ingest import aws as aws_sessions
+
+    session = aws_sessions.session(
+        role_arn="arn:aws:iam::123456789012:role/TrailhouseReadOnly", duration_seconds=900
+    )
+    keys = [session.get_credentials().get_frozen_credentials().access_key for _ in range(2)]
+    assert keys[0] != keys[1] and all(k.startswith("ASIA") for k in keys)
+    assert FAKE_KEY_ID not in keys  # the role's, not the caller's
+    aws.s3.create_bucket(Bucket="renewed")
+    listed = session.client("s3", endpoint_url=aws.endpoint).list_buckets()["Buckets"]
+    assert [b["Name"] for b in listed] == ["renewed"]
