@@ -70,7 +70,7 @@
             {%- for row in rows -%}
                 {#- Whoever can write the lake can write this file: a condition `ingest pull`
                     did not record (not in the filter grammar's canonical form) is refused. -#}
-                {%- if row[2] is none or row[1] != row[2] -%}
+                {%- if not recorded_filter_ok(row[1], row[2]) -%}
                     {{ exceptions.raise_compiler_error(
                         "refusing the filters recorded in the lake (_state/collections/"
                         ~ "filters.parquet): collection " ~ row[0] ~ " has a condition that is "
@@ -85,8 +85,8 @@
 {%- endmacro %}
 
 {#- A recorded filter's canonical text (NULL: not a filter). DuckDB asks the ingest plugin's
-    parser; Spark has no Python functions, so there the recorded text is checked by `ingest`
-    only (see the README's security model). -#}
+    parser (ingest/filters.py); Spark has no Python functions, so there the text itself is
+    checked by `recorded_filter_ok`. -#}
 {% macro canonical_filter(column) %}
     {{ return(adapter.dispatch('canonical_filter', 'trailhouse')(column)) }}
 {% endmacro %}
@@ -98,6 +98,56 @@
 {% macro spark__canonical_filter(column) -%}
     {{ column }}
 {%- endmacro %}
+
+{#- Whether a condition read back from the lake may become SQL: on DuckDB, when it is already
+    in the filter grammar's canonical form; on Spark, when every token is one the grammar
+    allows (literals, numbers, snake_case columns, comparison operators and minus signs, the
+    grammar's keywords, and calls of vars.filter_functions only). Refused there: comments,
+    `;`, quoted identifiers, double-quoted strings, and any backslash (Spark reads `\'` as an
+    escaped quote where DuckDB ends the literal, so one text would be two different SQLs). -#}
+{% macro recorded_filter_ok(condition, canonical) %}
+    {{ return(adapter.dispatch('recorded_filter_ok', 'trailhouse')(condition, canonical)) }}
+{% endmacro %}
+
+{% macro default__recorded_filter_ok(condition, canonical) %}
+    {{ return(canonical is not none and condition == canonical) }}
+{% endmacro %}
+
+{% macro spark__recorded_filter_ok(condition, canonical) %}
+    {%- if condition is none or '\\' in condition -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set keywords = ['and', 'or', 'not', 'like', 'ilike', 'in', 'between', 'is', 'null',
+                        'true', 'false', 'escape'] -%}
+    {%- set functions = var('filter_functions') -%}
+    {#- A bare word is a column, except the words that start or join a query. -#}
+    {%- set query_words = ['select', 'from', 'with', 'values', 'table', 'union', 'intersect',
+                           'except', 'minus', 'join', 'lateral', 'insert', 'update', 'delete',
+                           'merge', 'drop', 'create', 'alter', 'set', 'use'] -%}
+    {%- set found = modules.re.findall(
+        "(\\s+)|('(?:[^']|'')*')|([0-9]+(?:[.][0-9]+)?)|([A-Za-z_][A-Za-z0-9_]*)"
+        ~ "|(<=>|<>|!=|<=|>=|[=<>(),-])|(.)",
+        condition
+    ) -%}
+    {#- Whitespace separates tokens and is otherwise dropped: `f (x)` is a call too. -#}
+    {%- set tokens = found | rejectattr(0) | list -%}
+    {%- set ns = namespace(ok=true) -%}
+    {%- for space, literal, number, word, operator, other in tokens -%}
+        {%- set next = '' if loop.last else loop.nextitem[4] -%}
+        {%- if other or (operator == '-' and next == '-') -%}
+            {%- set ns.ok = false -%}
+        {%- elif not word or word | lower in keywords -%}
+            {#- a literal, a number, an operator or a keyword (`in (...)` is not a call) -#}
+        {%- elif next == '(' -%}
+            {%- if word | lower not in functions -%}
+                {%- set ns.ok = false -%}
+            {%- endif -%}
+        {%- elif word in query_words or not modules.re.fullmatch('[a-z][a-z0-9_]*', word) -%}
+            {%- set ns.ok = false -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(ns.ok and tokens | length > 0) }}
+{% endmacro %}
 
 {#- The relation holding the recorded filters, or none when no collection has any. -#}
 {% macro collection_filters_relation() %}

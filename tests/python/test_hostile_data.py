@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from ingest.delivery import DeliveryError, post
-from ingest.filters import FilterError, canonical
+from ingest.filters import FUNCTIONS, FilterError, canonical
 from ingest.lake import Lake
 from ingest.pull import PullSummary
 from ingest.query import render, resolve_query
@@ -31,6 +31,7 @@ from conftest import (
     Received,
     Workspace,
     cloudtrail_record,
+    compile_inline,
     invoke,
     run_dbt,
     run_ingest,
@@ -133,6 +134,54 @@ def test_a_filter_with_a_comment_builds_and_a_tampered_filter_file_is_refused(
     pq.write_table(table.set_column(3, "condition", pa.array([hostile])), state)
     out = run_dbt(ws, *BUILD, expect_pass=False)
     assert "refusing the filters recorded in the lake" in out
+
+
+SPARK_ALLOWED = [
+    "status < 400",
+    "path NOT LIKE '/healthz%'",
+    "event_id <> 'a''b'",
+    "LOWER(user_agent) LIKE '%terraform%' AND NOT read_only",
+    "event_name IN ('A', 'B') OR error_code IS NULL",
+    "COALESCE(error_code, '') = '' AND bytes_sent BETWEEN 1 AND 2048 AND status > -1",
+]
+SPARK_REFUSED = [
+    "event_name <> 'X' -- note",
+    "event_name <> 'X' /* note */",
+    "reflect('java.lang.Runtime', 'getRuntime') is null",
+    "reflect ('java.lang.Runtime', 'getRuntime') is null",  # a call despite the space
+    "java_method('java.lang.System', 'exit', 0) = 1",
+    "event_name in (select event_name from alerts)",
+    "exists (values (1))",
+    "`event_name` = 'x'",
+    'event_name = "x"',
+    "true; drop table landing.collection_filters",
+    "status * 2 > 1 or event_name || 'x' = 'y'",  # no arithmetic in the grammar
+    # one DuckDB literal, but Spark reads \' as a quote: `or reflect(1) or` becomes code
+    "'\\'' or reflect(1) or '' = '",
+    "",
+]
+
+
+def test_spark_builds_accept_only_filters_in_the_grammar(workspace: Workspace) -> None:
+    """Spark runs no Python in dbt, so its builds check a recorded filter token by token
+    (macros/enrichment.sql): what the grammar stores passes, the attacks do not."""
+    cases = SPARK_ALLOWED + SPARK_REFUSED
+    calls = " ".join(
+        f"{{{{ trailhouse.spark__recorded_filter_ok({json.dumps(c)}, none) }}}}|" for c in cases
+    )
+    verdicts = compile_inline(workspace, calls).split("|")[: len(cases)]
+    assert [v.strip() for v in verdicts] == ["True"] * len(SPARK_ALLOWED) + ["False"] * len(
+        SPARK_REFUSED
+    )
+    for condition in SPARK_ALLOWED:
+        assert canonical(condition) == condition  # what `ingest pull` records passes
+
+
+def test_the_filter_functions_are_one_list() -> None:
+    import yaml
+
+    project = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())
+    assert project["vars"]["filter_functions"] == FUNCTIONS
 
 
 # -- terminal and HTML -------------------------------------------------------------------------
