@@ -24,7 +24,7 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from ingest import __version__, aws, compaction, coverage
+from ingest import __version__, aws, compaction, coverage, timerange
 from ingest.console import err, human_bytes, out, progress_bar, shown
 from ingest.duck import connect
 from ingest.lake import Lake, UsageError
@@ -42,8 +42,26 @@ from ingest.status import (
     delivery_stats,
     landing_stats,
 )
+from ingest.timerange import TimeRange
 
 # Options more than one command takes, declared once.
+FromOption = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        help="Start: a day (2026-01-31, UTC, from its first instant) or a time "
+        "(2026-01-31T14:00Z; another offset, or none for UTC).",
+        show_default=False,
+    ),
+]
+ToOption = Annotated[
+    str | None,
+    typer.Option(
+        "--to",
+        help="End: a day (included to its last instant) or a time (excluded).",
+        show_default=False,
+    ),
+]
 LookbackDays = Annotated[
     int,
     typer.Option(
@@ -376,20 +394,12 @@ def load_custom(
 # -- pull ------------------------------------------------------------------------------------
 
 
-def _parse_day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
+def _range(since: str | None, until: str | None) -> TimeRange:
+    """`--from`/`--to` of any command (see ingest.timerange)."""
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        _usage_error(f"{option} must be a date like 2026-01-31, not {value!r}")
-
-
-FromOption = Annotated[
-    str | None,
-    typer.Option("--from", help="First day to collect (UTC, YYYY-MM-DD), for every collection."),
-]
-ToOption = Annotated[str | None, typer.Option("--to", help="Last day to collect (UTC).")]
+        return timerange.parse(since, until)
+    except UsageError as exc:
+        _usage_error(str(exc))
 
 
 @pull_app.callback()
@@ -430,7 +440,8 @@ def _pull_collections(
     chosen = names or list(config.collections)
     if not chosen:
         _usage_error(f"{config.path.name} defines no collections")
-    start, end = _parse_day(since, "--from"), _parse_day(until, "--to")
+    span = _range(since, until)
+    start, end = span.first_day, span.last_day
     lake = _lake()
     con = connect(lake)
 
@@ -481,18 +492,8 @@ def pull_cloudtrail(
             metavar="REGION", help="Only these regions (repeat the option).", show_default=False
         ),
     ] = None,
-    from_: Annotated[
-        str | None,
-        typer.Option(
-            "--from",
-            help="First day to collect (UTC, YYYY-MM-DD). Default: where the last run stopped, "
-            "or 7 days ago on the first run. Earlier than the saved state backfills.",
-            show_default=False,
-        ),
-    ] = None,
-    to: Annotated[
-        str | None, typer.Option(help="Last day to collect (UTC).  [default: today]")
-    ] = None,
+    from_: FromOption = None,
+    to: ToOption = None,
     profile: Annotated[
         str | None, typer.Option(help="AWS profile (else the standard credential chain).")
     ] = None,
@@ -538,7 +539,8 @@ def pull_cloudtrail(
     """
     if not bucket and not sqs_queue_url:
         _usage_error("give --bucket to list a bucket, or --sqs-queue-url to consume notifications")
-    start, end = _parse_day(from_, "--from"), _parse_day(to, "--to")
+    span = _range(from_, to)
+    start, end = span.first_day, span.last_day
     if start and start > (end or datetime.now(UTC).date()):
         _usage_error("--from is after --to (which defaults to today, UTC)")
     lake = _lake()
@@ -597,7 +599,6 @@ def _puller(
     boto_session = boto_session or aws.session(profile)
     s3 = aws.client("s3", boto_session=boto_session, endpoint_url=endpoint_url)
     default_name = sqs_queue_url or f"s3://{bucket}/{prefix}".rstrip("/")
-    lander = Lander(lake, con, collection or default_name)
     sqs = (
         aws.client("sqs", boto_session=boto_session, endpoint_url=endpoint_url)
         if sqs_queue_url
@@ -617,6 +618,8 @@ def _puller(
 
     def pull_once() -> PullSummary:
         with _writing(lake, "ingest pull cloudtrail"):
+            # What landed is read under the lease, each time: another writer may have landed.
+            lander = Lander(lake, con, collection or default_name)
             if sqs_queue_url:
                 summary = pull_queue(
                     s3, sqs, sqs_queue_url, lander, workers=workers, max_messages=max_messages,
@@ -948,11 +951,8 @@ def query(
     out_path: Annotated[
         Path | None, typer.Option("--out", help="Write to this file (needed for parquet).")
     ] = None,
-    since: Annotated[
-        str | None,
-        typer.Option("--from", help="First day (YYYY-MM-DD): only these partitions are read."),
-    ] = None,
-    until: Annotated[str | None, typer.Option("--to", help="Last day (YYYY-MM-DD).")] = None,
+    since: FromOption = None,
+    until: ToOption = None,
     variables: Annotated[
         list[str] | None,
         typer.Option("--var", help="An analysis variable, NAME=VALUE (repeatable)."),
@@ -984,12 +984,11 @@ def query(
         if not sep or not name:
             _usage_error(f"--var takes NAME=VALUE, not {item!r}")
         pairs[name] = value
+    span = _range(since, until)
     lake = _lake()
     con = connect(lake)
     try:
-        catalog = lake_query.register(
-            con, lake, _dbt_database(), _parse_day(since, "--from"), _parse_day(until, "--to")
-        )
+        catalog = lake_query.register(con, lake, _dbt_database(), span)
     except duckdb.Error as exc:
         err.print(f"[red]cannot open the lake:[/] {shown(str(exc).splitlines()[0])}")
         raise typer.Exit(1) from None
@@ -1238,10 +1237,8 @@ def _configured_webhook(path: Path | None) -> str | None:
 
 @app.command()
 def report(
-    since: Annotated[
-        str | None, typer.Option("--from", help="First day (YYYY-MM-DD) of the report.")
-    ] = None,
-    until: Annotated[str | None, typer.Option("--to", help="Last day (YYYY-MM-DD).")] = None,
+    since: FromOption = None,
+    until: ToOption = None,
     day: Annotated[
         str | None, typer.Option(help="One day (YYYY-MM-DD): the same as --from DAY --to DAY.")
     ] = None,
@@ -1269,8 +1266,8 @@ def report(
 
     if day and (since or until):
         _usage_error("--day cannot be combined with --from/--to")
-    start = _parse_day(day or since, "--day" if day else "--from")
-    end = _parse_day(day or until, "--day" if day else "--to")
+    span = _range(day, day) if day else _range(since, until)
+    start, end = span.first_day, span.last_day
     name = "all" if not (start or end) else f"{start or 'start'}_{end or 'now'}"
     if start and start == end:
         name = str(start)
@@ -1278,7 +1275,7 @@ def report(
     lake = _lake()
     con = connect(lake)
     try:
-        catalog = lake_query.register(con, lake, _dbt_database(), start, end)
+        catalog = lake_query.register(con, lake, _dbt_database(), span)
     except duckdb.Error as exc:
         err.print(f"[red]cannot open the lake:[/] {shown(str(exc).splitlines()[0])}")
         raise typer.Exit(1) from None
@@ -1319,8 +1316,8 @@ def replay(
             "http_access_log."
         ),
     ] = "cloudtrail_events",
-    since: Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD).")] = None,
-    until: Annotated[str | None, typer.Option("--to", help="Last day (YYYY-MM-DD).")] = None,
+    since: FromOption = None,
+    until: ToOption = None,
     where: Annotated[
         str | None, typer.Option(help="A SQL filter on the dataset's columns.")
     ] = None,
@@ -1355,7 +1352,8 @@ def replay(
     from ingest import replay as replaying
 
     lake = _lake()
-    start, end = _parse_day(since, "--from"), _parse_day(until, "--to")
+    span = _range(since, until)
+    start, end = span.first_day, span.last_day
     con = connect(lake)
     lake_datasets = ["cloudtrail_events", "http_access_log"]
     if dataset == "events":
@@ -1383,7 +1381,7 @@ def replay(
         _usage_error("--dataset must be cloudtrail_events, events or http_access_log")
     if into_landing and dataset != "cloudtrail_events":
         _usage_error("--into-landing replays cloudtrail_events")
-    rows = replaying.stream(con, days, relation_for, where, select)
+    rows = replaying.stream(con, days, relation_for, where, select, span=span)
     try:
         if into_landing:
             with _writing(lake, "ingest replay --into-landing"):

@@ -17,7 +17,11 @@ from urllib.parse import urlsplit
 
 
 class DeliveryError(Exception):
-    pass
+    def __init__(self, message: str, refused: bool = False) -> None:
+        super().__init__(message)
+        # the receiver answered "no" (a 4xx, a redirect): sending it again will not help;
+        # otherwise it could not be reached (or answered 5xx/429) and a later try may work
+        self.refused = refused
 
 
 def redacted(url: str) -> str:
@@ -70,10 +74,10 @@ def post(
             last = f"HTTP {exc.code}"
             if 300 <= exc.code < 400:
                 raise DeliveryError(
-                    f"{shown} refused the delivery: {last} redirect (not a delivery)"
+                    f"{shown} refused the delivery: {last} redirect (not a delivery)", refused=True
                 ) from None
             if exc.code < 500 and exc.code != 429:
-                raise DeliveryError(f"{shown} refused the delivery: {last}") from None
+                raise DeliveryError(f"{shown} refused the delivery: {last}", refused=True) from None
         except (urllib.error.URLError, OSError) as exc:
             last = str(getattr(exc, "reason", exc)).replace(url, shown)
         if attempt + 1 < attempts:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -19,6 +21,9 @@ from pathlib import Path, PurePosixPath
 from ingest.aws import client, split_s3_url
 
 DEFAULT_LAKE = "./lake"
+# lake URL → a check each write runs first: a writer that lost the lake's lease stops
+# (ingest.lease registers it while the lease is held).
+WRITE_CHECKS: dict[str, Callable[[], None]] = {}
 
 
 class UsageError(Exception):
@@ -105,8 +110,13 @@ class Lake:
 
     # -- storage ---------------------------------------------------------------------------
 
-    def put_file(self, local: Path, key: str, *, move: bool = False) -> None:
+    def _writable(self, key: str) -> None:
         _check_key(key)
+        if check := WRITE_CHECKS.get(self.url):
+            check()
+
+    def put_file(self, local: Path, key: str, *, move: bool = False) -> None:
+        self._writable(key)
         if self.is_s3:
             bucket, prefix = _split(self.url)
             _s3().upload_file(str(local), bucket, f"{prefix}/{key}".lstrip("/"))
@@ -118,23 +128,27 @@ class Lake:
         if move:
             _publish(local, target)
             return
-        aside = self.scratch / f"put-{os.getpid()}-{target.name}"
-        aside.parent.mkdir(parents=True, exist_ok=True)
+        aside = self._aside(target.name)
         shutil.copyfile(local, aside)
         _publish(aside, target)
 
     def put_bytes(self, data: bytes, key: str) -> None:
-        _check_key(key)
+        self._writable(key)
         if self.is_s3:
             bucket, prefix = _split(self.url)
             _s3().put_object(Bucket=bucket, Key=f"{prefix}/{key}".lstrip("/"), Body=data)
             return
         target = Path(self.url, key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        aside = self.scratch / f"put-{os.getpid()}-{target.name}"
-        aside.parent.mkdir(parents=True, exist_ok=True)
+        aside = self._aside(target.name)
         aside.write_bytes(data)
         _publish(aside, target)
+
+    def _aside(self, name: str) -> Path:
+        """A scratch path of its own for a file being written (threads of one process write
+        files with the same name: the watcher's outbox and its webhook's undelivered/)."""
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        return self.scratch / f"put-{os.getpid()}-{secrets.token_hex(8)}-{name[-80:]}"
 
     def get_bytes(self, key: str) -> bytes | None:
         """The object's bytes, or None if there is no such object."""
@@ -170,7 +184,7 @@ class Lake:
         )
 
     def delete(self, key: str) -> None:
-        _check_key(key)
+        self._writable(key)
         if self.is_s3:
             bucket, prefix = _split(self.url)
             _s3().delete_object(Bucket=bucket, Key=f"{prefix}/{key}".lstrip("/"))

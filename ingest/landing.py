@@ -52,10 +52,15 @@ STILL_WRITING_SECONDS = 300
 BAD, TRANSIENT = "bad", "transient"
 
 
-def read_failure(exc: duckdb.Error, obj: InputObject | None = None) -> str:
+def read_failure(
+    exc: duckdb.Error, obj: InputObject | None = None, paths: Iterable[str] = ()
+) -> str:
     """Whether a failed read of one input means bad bytes (BAD) or a failure of the moment
-    (TRANSIENT); raises what concerns the whole run."""
+    (TRANSIENT); raises what concerns the whole run. Judged on the message without the
+    `paths` read: a file named `no space left.json` is not a full disk."""
     text = str(exc)
+    for path in sorted(paths, key=len, reverse=True):
+        text = text.replace(path, "<input>")
     io_error = isinstance(exc, duckdb.IOException)
     if io_error and _FATAL_IO.search(text):
         raise exc
@@ -91,6 +96,7 @@ _EXTRACT = f"""
 insert into batch_records
 select
     filename,
+    document,
     position,
     record,
     head,
@@ -104,6 +110,7 @@ select
 from (
     select
         filename,
+        document,
         position,
         record,
         is_foreign,
@@ -116,26 +123,35 @@ from (
     from (
         select
             filename,
+            document,
             unnest(records) as record,
             generate_subscripts(records, 1) as position,
             shape is null as is_foreign
         from (
             select
                 filename,
+                -- the document's number in its file (a line of JSON lines; 1 for one document)
+                ordinality - min(ordinality) over (partition by filename) + 1 as document,
                 shape,
                 -- a document of no known shape is kept whole, to be quarantined as foreign
                 coalesce(shape, [json]) as records
             from (
                 select
                     filename,
+                    ordinality,
                     json,
                     case
                         when json_type(json, '$.Records') = 'ARRAY'
                             then json_extract(json, '$.Records[*]')
+                        -- an entry whose CloudTrailEvent is missing or not JSON is kept whole,
+                        -- to be quarantined with its evidence
                         when json_type(json, '$.Events') = 'ARRAY'
                             then list_transform(
-                                json_extract_string(json, '$.Events[*].CloudTrailEvent'),
-                                x -> try_cast(x as json)
+                                json_extract(json, '$.Events[*]'),
+                                e -> coalesce(
+                                    try_cast(json_extract_string(e, '$.CloudTrailEvent') as json),
+                                    e
+                                )
                             )
                         when json_type(json) = 'ARRAY'
                             then json_extract(json, '$[*]')
@@ -145,7 +161,7 @@ from (
                 from read_json_objects(
                     {{files}}, format = 'auto', filename = true,
                     maximum_object_size = {MAX_OBJECT_BYTES}
-                )
+                ) with ordinality
             )
         )
     )
@@ -155,6 +171,7 @@ from (
 _BATCH_RECORDS = """
 create or replace temp table batch_records (
     filename varchar,
+    document bigint,
     position bigint,
     record json,
     head struct(eventID varchar, eventTime varchar, eventSource varchar, eventName varchar),
@@ -169,18 +186,20 @@ select
     count(*) filter (where problem is not null) as rejected,
     count(*) filter (where problem = $foreign) as foreign_documents,
     count(*) as total,
-    min(position) filter (where problem is not null) as first_position,
-    arg_min(problem, position) filter (where problem is not null) as first_problem
+    max(document) > 1 as several_documents,
+    arg_min([document, position], [document, position])
+        filter (where problem is not null) as first_place,
+    arg_min(problem, [document, position]) filter (where problem is not null) as first_problem
 from batch_records
 group by filename
 """
 
 _REJECTED = """
 copy (
-    select position, problem as reason, record
+    select document, position, problem as reason, record
     from batch_records
     where filename = {filename} and problem is not null
-    order by position
+    order by document, position
 ) to {target} (format json)
 """
 
@@ -352,11 +371,11 @@ class Lander:
                 progress(len(batch), sum(o.size_bytes for o in batch), summary.records)
         return summary
 
-    def give_up(self, obj: InputObject, reason: str, summary: LandingSummary) -> None:
-        """Quarantine an input that could never be read (its bytes are not here), so that it
-        is known and no longer retried."""
+    def set_aside(self, obj: InputObject, reason: str, summary: LandingSummary) -> None:
+        """Quarantine the reason an input could not be read (its bytes are not here) without
+        recording it as known: a later run that can read it lands it."""
         self._quarantine(obj, reason)
-        self._record(batch_id_for([obj]), [obj], {}, {obj.source_object: reason}, {}, summary)
+        summary.quarantined.append((obj.source_object, reason))
 
     # -- one batch -------------------------------------------------------------------------
 
@@ -414,13 +433,13 @@ class Lander:
             self.con.execute(_EXTRACT.format(files=sql_list(readable)))
             return
         except _READ_ERRORS as exc:
-            read_failure(exc)  # raises what concerns the whole run
+            read_failure(exc, paths=readable)  # raises what concerns the whole run
         self.con.execute("delete from batch_records")
         for path, obj in readable.items():
             try:
                 self.con.execute(_EXTRACT.format(files=sql_list([path])))
             except _READ_ERRORS as exc:
-                if read_failure(exc, obj) == BAD:
+                if read_failure(exc, obj, [path]) == BAD:
                     problems[obj.source_object] = f"unreadable: {_clean_error(exc)}"
                 else:
                     transient[obj.source_object] = (
@@ -436,9 +455,14 @@ class Lander:
         rejected: dict[str, tuple[int, str]] = {}
         notes: dict[str, str] = {}
         rows = self.con.execute(_VALIDATE, {"foreign": _NOT_A_RECORD}).fetchall()
-        for filename, records, bad, foreign, total, first_position, first_problem in rows:
+        for filename, records, bad, foreign, total, several, place, problem in rows:
             obj = readable[filename]
-            first = f"record {first_position}: {first_problem}"
+            where = (
+                f"document {place[0]}, record {place[1]}"
+                if several and place
+                else (f"record {place[1]}" if place else "")
+            )
+            first = f"{where}: {problem}"
             if records == 0 and foreign == total:
                 problems[obj.source_object] = (
                     f"not CloudTrail-shaped: {foreign} JSON document(s) without "

@@ -7,9 +7,11 @@ every command that writes the lake holds its lease while it does:
 - a local lake: `flock` on `<lake>/_state/lease.lock` (the kernel drops it when the process
   dies, however it dies);
 - an S3 lake: the object `<lake>/_state/lease.json`, created with `If-None-Match: *` (only one
-  PUT can create it), holding its owner and an expiry that a heartbeat thread extends with
-  `If-Match` on the object's ETag; a lease whose owner died expires and is taken over (deleted
-  with `If-Match`, so only the stale object is removed).
+  PUT can create it), holding its owner, that a heartbeat thread rewrites with `If-Match` on
+  its ETag every TTL/4 (retrying through network errors); a lease not rewritten for TTL
+  seconds — judged by S3's own clock, its `Date` against the object's `Last-Modified` — is
+  taken over (deleted with `If-Match`, so only the stale object is removed). A holder whose
+  heartbeat could not keep the lease stops writing: every later write to the lake raises.
 
 The second writer waits (`TRAILHOUSE_LEASE_WAIT` seconds, default 900) and then refuses with
 who holds the lease. A child process of the holder (the `dbt build` that `ingest watch` runs)
@@ -22,17 +24,21 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import socket
+import stat
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ingest.lake import Lake, UsageError, _s3, _split
+from ingest.lake import WRITE_CHECKS, Lake, UsageError, _s3, _split
 
 LOCAL_KEY = "_state/lease.lock"
 S3_KEY = "_state/lease.json"
@@ -63,7 +69,7 @@ def _owner(purpose: str, token: str, ttl: float) -> dict[str, Any]:
         "host": socket.gethostname(),
         "pid": os.getpid(),
         "acquired_at": now.isoformat(timespec="seconds"),
-        "expires_at": (now + timedelta(seconds=ttl)).isoformat(timespec="seconds"),
+        "ttl_seconds": ttl,
     }
 
 
@@ -85,14 +91,24 @@ class _LocalLease:
     def try_acquire(self, owner: dict[str, Any]) -> bool:
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)  # as Lake.ensure makes it
         self.path.parent.mkdir(exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        # Never through a link planted in the lake: truncating it would wipe its target.
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise UsageError(f"{self.path} is not a regular file")
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             return False
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(owner).encode(), 0)
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(owner).encode(), 0)
+        except BaseException:
+            os.close(fd)  # drops the lock too: never held by a descriptor nobody owns
+            raise
         self.fd = fd
         return True
 
@@ -102,8 +118,8 @@ class _LocalLease:
         except (OSError, ValueError):
             return None
 
-    def renew(self, owner: dict[str, Any]) -> bool:
-        return True  # a flock lives as long as its process
+    def renew(self, owner: dict[str, Any]) -> str:
+        return "kept"  # a flock lives as long as its process
 
     def release(self) -> None:
         if self.fd is not None:
@@ -138,39 +154,55 @@ class _S3Lease:
         found = self._read()
         if found is None:
             return
-        holder, etag = found
-        expires = _parse_time(holder.get("expires_at")) if holder else None
-        if expires is not None and expires > datetime.now(UTC):
+        holder, etag, age = found
+        ttl = float((holder or {}).get("ttl_seconds") or TTL)
+        if holder is not None and age <= ttl:
             return
         with contextlib.suppress(ClientError):  # someone else renewed or removed it first
             _s3().delete_object(Bucket=self.bucket, Key=self.key, IfMatch=etag)
 
-    def _read(self) -> tuple[dict[str, Any] | None, str] | None:
+    def _read(self) -> tuple[dict[str, Any] | None, str, float] | None:
+        """The lease object: its owner, ETag, and age in seconds by S3's clock."""
         try:
             response = _s3().get_object(Bucket=self.bucket, Key=self.key)
         except ClientError as exc:
             if _code(exc) in ("NoSuchKey", "404"):
                 return None
             raise
+        served = parsedate_to_datetime(response["ResponseMetadata"]["HTTPHeaders"]["date"])
+        age = (served - response["LastModified"]).total_seconds()
         try:
             holder = json.loads(response["Body"].read())
         except ValueError:
             holder = None  # not a lease we can read: treated as expired
-        return (holder if isinstance(holder, dict) else None), response["ETag"]
+        return (holder if isinstance(holder, dict) else None), response["ETag"], age
 
     def holder(self) -> dict[str, Any] | None:
         found = self._read()
         return found[0] if found else None
 
-    def renew(self, owner: dict[str, Any]) -> bool:
+    def renew(self, owner: dict[str, Any]) -> str:
+        """ "kept", "lost" (someone else's lease now), or "failed" (try again)."""
         try:
             response = _s3().put_object(
                 Bucket=self.bucket, Key=self.key, Body=json.dumps(owner).encode(), IfMatch=self.etag
             )
-        except ClientError:
-            return False  # expired and taken over: the holder is told at release
+        except ClientError as exc:
+            if _code(exc) not in ("PreconditionFailed", "NoSuchKey", "404"):
+                return "failed"
+            # A retried PUT that had succeeded fails its own If-Match: read back whose it is.
+            try:
+                found = self._read()
+            except Exception:
+                return "failed"
+            if found and (found[0] or {}).get("token") == owner["token"]:
+                self.etag = found[1]
+                return "kept"
+            return "lost"
+        except Exception:  # a network error: the next beat tries again
+            return "failed"
         self.etag = response["ETag"]
-        return True
+        return "kept"
 
     def release(self) -> None:
         if self.etag is not None:
@@ -183,13 +215,6 @@ def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def _parse_time(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-
-
 class Lease:
     """The lake's write lease, held from `acquire` to `release` (or the `with` block)."""
 
@@ -200,6 +225,7 @@ class Lease:
         self.held = False
         self.nested = False
         self.lost = False
+        self._beat_ok = True
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
 
@@ -229,35 +255,49 @@ class Lease:
             time.sleep(min(0.5, max(deadline - time.monotonic(), 0.01)))
         self.held = True
         _HELD[self.lake.url] = self
+        WRITE_CHECKS[self.lake.url] = self.check
         if self.lake.is_s3:
             self._heartbeat = threading.Thread(target=self._renew, name="lease", daemon=True)
             self._heartbeat.start()
         return self
 
     def _renew(self) -> None:
-        while not self._stop.wait(self.ttl / 4):
-            if not self.backend.renew(_owner(self.purpose, self.token, self.ttl)):
-                self.lost = True
+        last_kept = time.monotonic()
+        while not self._stop.wait(self.ttl / 4 if self._beat_ok else 2.0):
+            outcome = self.backend.renew(_owner(self.purpose, self.token, self.ttl))
+            self._beat_ok = outcome == "kept"
+            if outcome == "kept":
+                last_kept = time.monotonic()
+            elif outcome == "lost" or time.monotonic() - last_kept > self.ttl * 0.9:
+                self.lost = True  # another writer may hold it: no more writes from us
                 return
 
+    def check(self) -> None:
+        """Raise if the lease was lost (called before every write to the lake)."""
+        if self.lost:
+            raise LeaseBusy(
+                f"the lease on {self.lake.url} was lost while {self.purpose} ran (its heartbeat "
+                f"could not renew it for {self.ttl:g} s); stopped writing: run it again"
+            )
+
     def child_env(self) -> dict[str, str]:
-        """Environment for a child process that works under this lease."""
+        """Environment for a child process that works under this lease (start it with
+        `tied_to_this_process`)."""
         return {**os.environ, TOKEN_VARIABLE: self.token}
 
     def release(self) -> None:
         if not self.held:
             return
-        self._stop.set()
-        if self._heartbeat:
-            self._heartbeat.join()
-        self.backend.release()
-        self.held = False
-        _HELD.pop(self.lake.url, None)
-        if self.lost:
-            raise LeaseBusy(
-                f"the lease on {self.lake.url} expired while {self.purpose} ran (no heartbeat "
-                f"for {self.ttl:g} s) and another writer may have taken it: check the lake"
-            )
+        try:
+            self._stop.set()
+            if self._heartbeat:
+                self._heartbeat.join()
+            self.backend.release()
+        finally:
+            self.held = False
+            _HELD.pop(self.lake.url, None)
+            WRITE_CHECKS.pop(self.lake.url, None)
+        self.check()
 
 
 @contextlib.contextmanager
@@ -270,3 +310,10 @@ def writing(
         yield lease
     finally:
         lease.release()
+
+
+def tied_to_this_process(command: list[str]) -> list[str]:
+    """`command`, made to get SIGTERM when this process dies (Linux: `setpriv --pdeathsig`): a
+    child working under our lease must not go on writing once the lease is gone with us."""
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    return [setpriv, "--pdeathsig", "TERM", "--", *command] if setpriv else command

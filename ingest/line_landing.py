@@ -15,7 +15,8 @@ last RECENT_LINES distinct lines only (they share their timestamp, so they are c
 
 Memory stays bounded whatever the file: lines are read one at a time up to MAX_LINE_BYTES (a
 longer line is quarantined with its first KiB and its length, and skipped without being held),
-rows go to Parquet every CHUNK_LINES lines, and rejected lines are written to disk as they come.
+rows go to Parquet every CHUNK_LINES lines or CHUNK_BYTES of text, whichever comes first, and
+rejected lines are written to disk as they come.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from ingest.landing import (
 from ingest.sources.access_log import LineFormat
 
 CHUNK_LINES = 20_000
+CHUNK_BYTES = 16 << 20  # a chunk is written out at this much text too (long lines)
 MAX_LINE_BYTES = 1 << 20
 RECENT_LINES = 100_000
 _KEPT_OF_A_LONG_LINE = 1024
@@ -172,6 +174,7 @@ class LineLander:
         recent: OrderedDict[bytes, int] = OrderedDict()  # line digest → times seen
         good = lines = 0
         chunk: list[tuple] = []
+        chunk_bytes = 0
         try:
             for number, line in enumerate(_lines(obj.path), 1):
                 lines += 1
@@ -190,10 +193,11 @@ class LineLander:
                 fields_json = orjson.dumps(fields).decode()
                 row = (digest[:32], event_time, number, line, fields_json, line_format.name)
                 chunk.append((*row, obj.source_object, self.collection))
+                chunk_bytes += len(line) + len(fields_json)
                 good += 1
-                if len(chunk) >= CHUNK_LINES:
+                if len(chunk) >= CHUNK_LINES or chunk_bytes >= CHUNK_BYTES:
                     self._write_chunk(chunk, aside, batch_id, landed_at)
-                    chunk = []
+                    chunk, chunk_bytes = [], 0
             if chunk:
                 self._write_chunk(chunk, aside, batch_id, landed_at)
         except (OSError, EOFError, zlib.error) as exc:

@@ -4,9 +4,11 @@ An alert is written to `<lake>/_state/watch/outbox/` before the watcher's ledger
 sent, and its file is deleted only when the receiver acknowledged it (2xx). So a kill, a slow
 receiver or a crash in the sender loses nothing: the next start delivers what the outbox still
 holds (at least once; a receiver may see an alert twice after a kill, never zero times).
-An alert the receiver refused, or that could not be delivered after the retries, moves to
+An alert the receiver refused (a 4xx other than 429, a redirect) moves to
 `_state/watch/undelivered/` with the reason and the destination (redacted: the URL is a
 secret); `ingest status` counts them and `ingest watch --retry-undelivered` sends them again.
+A receiver that cannot be reached (or answers 5xx/429) is tried again every cycle: its alerts
+stay in the outbox, however long the outage.
 """
 
 from __future__ import annotations
@@ -25,12 +27,15 @@ UNDELIVERED = "_state/watch/undelivered"
 
 
 def _name(alert: dict[str, Any], version: str) -> str:
-    """A file name per alert version: oldest first when listed, and the same name when a
-    restarted watcher queues the same version again (so it is not duplicated). Built from a
-    digest, never from the (lake-sourced) alert id itself."""
-    started = re.sub(r"\D", "", str(alert.get("first_seen_at") or ""))[:14].ljust(14, "0")
+    """A file name per alert version: listed in the order of the alerts' last activity (so a
+    later version of an alert is sent after an earlier one), and the same name when a
+    restarted watcher queues the same version again (so it is not duplicated). Built from
+    digits and a digest, never from the (lake-sourced) alert id itself."""
+    latest = re.sub(r"\D", "", str(alert.get("last_seen_at") or ""))[:20].ljust(20, "0")
+    count = alert.get("event_count")
+    count = count if isinstance(count, int) and 0 <= count < 10**12 else 0
     digest = hashlib.sha256(f"{alert['alert_id']}|{version}".encode()).hexdigest()[:32]
-    return f"{started}-{digest}.json"
+    return f"{latest}-{count:012d}-{digest}.json"
 
 
 class Outbox:

@@ -82,6 +82,8 @@ class Fetcher:
         self.scratch = lander.lake.scratch / f"pull-{os.getpid()}"
         self.scratch.mkdir(parents=True, exist_ok=True)
         self.refused = state.refused_uris(lander.lake, SOURCE)
+        self.counted: set[str] = set()  # refusals counted in this run (once per object)
+        self.set_aside: set[str] = set()
 
     def close(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -128,18 +130,28 @@ class Fetcher:
         return failed
 
     def _refused(self, obj: RemoteObject, error: DownloadError, summary: PullSummary) -> bool:
-        """Count a refusal; once there were REFUSALS_ALLOWED of them, quarantine the object
-        (True: it no longer holds back its day) instead of failing it again."""
+        """Count a refusal (once per run); once the object has been refused for long enough
+        (ingest.state.set_aside), set it aside (True: it no longer holds back its day)."""
         lake = self.lander.lake
-        attempts = state.count_refusal(lake, SOURCE, obj.uri, str(error))
-        if attempts < state.REFUSALS_ALLOWED:
-            error.args = (f"{error} (refusal {attempts} of {state.REFUSALS_ALLOWED}; then "
-                          "quarantined)",)  # fmt: skip
+        if obj.uri in self.counted:
+            return obj.uri in self.set_aside
+        self.counted.add(obj.uri)
+        refusal = state.count_refusal(lake, SOURCE, obj.uri, str(error))
+        if not state.set_aside(refusal):
+            error.args = (
+                f"{error} (refused {refusal['attempts']} time(s) since {refusal['first_at'][:16]}"
+                f"; set aside after {state.REFUSALS_ALLOWED} refusals over "
+                f"{state.REFUSAL_HOURS} h)",
+            )
             return False
-        reason = f"refused {attempts} times by S3, last: {error}"
-        dest = self.scratch / local_name(obj.uri)
-        self.lander.give_up(InputObject(obj.uri, dest, obj.etag, obj.size), reason, summary.landing)
-        state.clear_refusal(lake, SOURCE, obj.uri)
+        reason = (
+            f"refused {refusal['attempts']} times by S3 since {refusal['first_at'][:16]}, last: "
+            f"{error}; not landed: once access is restored, collect it again with --from"
+        )
+        self.lander.set_aside(InputObject(obj.uri, self.scratch / local_name(obj.uri), obj.etag,
+                                          obj.size), reason, summary.landing)  # fmt: skip
+        self.set_aside.add(obj.uri)
+        summary.warnings.append(f"{obj.uri}: {reason}")
         return True
 
     def _download(self, obj: RemoteObject) -> tuple[InputObject, datetime | None] | Exception:

@@ -30,6 +30,7 @@ import orjson
 
 from ingest.duck import load_extension, sql_string
 from ingest.lake import Lake
+from ingest.timerange import TimeRange
 
 OUTPUTS = ("table", "csv", "json", "jsonl", "parquet")
 _PARTITION = re.compile(r"^([a-z_]+)=[^/]+$")
@@ -60,12 +61,25 @@ def read_files(files: list[str]) -> str:
 
 
 def point_view(
-    con: duckdb.DuckDBPyConnection, name: str, files: list[str], schema_from: str
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    files: list[str],
+    schema_from: str,
+    condition: str = "true",
 ) -> None:
-    """Make view `name` read exactly `files`; with none, no rows (columns of `schema_from`)."""
+    """Make view `name` read exactly `files` (the rows meeting `condition`); with none, no
+    rows (columns of `schema_from`)."""
     con.execute(
         f'create or replace view "{name}" as select * from '
-        f"{read_files(files or [schema_from])}{'' if files else ' where false'}"
+        f"{read_files(files or [schema_from])} where {condition if files else 'false'}"
+    )
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, file: str, column: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from parquet_schema(?) where name = ?", [file, column]
+        ).fetchone()[0]
     )
 
 
@@ -73,18 +87,24 @@ def register(
     con: duckdb.DuckDBPyConnection,
     lake: Lake,
     dbt_database: Path | None,
-    since: date | None = None,
-    until: date | None = None,
+    span: TimeRange | None = None,
 ) -> Catalog:
     """Create a view per lake dataset and re-create the dbt views over them. With a time
     range, a dataset's view lists only the files of the partitions in range, so the others
-    are never opened."""
+    are never opened, and, when the range is not whole days, keeps only the rows whose
+    `event_time` is inside it."""
     load_extension(con, "inet")  # the shell views classify IP addresses
+    span = span or TimeRange()
     datasets = dataset_files(con, lake)
-    low, high = (since or date.min).isoformat(), (until or date.max).isoformat()
+    low = (span.first_day or date.min).isoformat()
+    high = (span.last_day or date.max).isoformat()
     for name, partitions in sorted(datasets.items()):
         files = [f for value, fs in partitions.items() if low <= value[:10] <= high for f in fs]
-        point_view(con, name, files, schema_from=next(iter(partitions.values()))[0])
+        first = next(iter(partitions.values()))[0]
+        condition = "true"
+        if not span.whole_days and _has_column(con, first, "event_time"):
+            condition = span.condition("event_time")
+        point_view(con, name, files, schema_from=first, condition=condition)
     views, skipped = _dbt_views(con, dbt_database, set(datasets))
     if "custom_logs" in datasets:
         views += _custom_format_views(con)

@@ -21,6 +21,7 @@ import duckdb
 
 from ingest.lake import Lake
 from ingest.query import dataset_files
+from ingest.timerange import TimeRange
 
 BATCH = 5_000
 CHUNK_ROWS = 20_000
@@ -73,6 +74,7 @@ def stream(
     where: str | None = None,
     select: str = "*",
     chunk_rows: int = CHUNK_ROWS,
+    span: TimeRange | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Rows in event-time order, one day at a time: `relation_for(files of the day)` names
     what to read (a Parquet read, or a view re-pointed at that day's files). A day is cut into
@@ -80,6 +82,8 @@ def stream(
     is read and sorted on its own, so no more than a slice of full rows is ever in memory (the
     lake files are sorted by time, so a slice reads only its own row groups)."""
     condition = f"({where})" if where else "true"
+    if span is not None and not span.whole_days:
+        condition += f" and {span.condition('event_time')}"
     for _day, files in days:
         relation = relation_for(files)
         for low, high in _slices(con, relation, condition, chunk_rows):

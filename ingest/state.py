@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import orjson
@@ -148,10 +148,14 @@ def write_cursors(lake: Lake, source: str, collection: str, cursors: dict[str, d
 
 # -- objects the store refuses -----------------------------------------------------------------
 # An object that S3 keeps refusing (AccessDenied, gone, archived) would pin its day's cursor
-# forever. Each refusal is counted here, one small file per object; after REFUSALS_ALLOWED
-# runs the object is quarantined (recorded as known, with the reason) and the cursor moves on.
+# forever. Each refusal is counted here, one small file per object. Once an object has been
+# refused REFUSALS_ALLOWED times over at least REFUSAL_HOURS, it is set aside: quarantined with
+# the reason and reported, its cursor moves on, but it is not recorded as landed, so a backfill
+# (`--from`) after access is restored collects it. A brief denial (a key disabled for minutes,
+# a policy changed and reverted) never sets anything aside.
 
 REFUSALS_ALLOWED = 3
+REFUSAL_HOURS = 24
 
 
 def _refusal_key(source: str, uri: str) -> str:
@@ -159,25 +163,33 @@ def _refusal_key(source: str, uri: str) -> str:
     return f"_state/{source}/refusals/{digest}.json"
 
 
-def refused_uris(lake: Lake, source: str) -> dict[str, str]:
-    """uri → state key of every object with refusals on record (read once per pull)."""
-    found = {}
+def refused_uris(lake: Lake, source: str) -> set[str]:
+    """Every object with refusals on record (read once per pull)."""
+    found = set()
     for key, _ in lake.list(f"_state/{source}/refusals"):
         raw = lake.get_bytes(key)
         if raw is not None:
-            found[orjson.loads(raw)["uri"]] = key
+            found.add(orjson.loads(raw)["uri"])
     return found
 
 
-def count_refusal(lake: Lake, source: str, uri: str, error: str) -> int:
-    """Record one more refusal of `uri`; return how many there have been."""
+def count_refusal(lake: Lake, source: str, uri: str, error: str) -> dict:
+    """Record one more refusal of `uri`; its record (attempts, first_at, last_at, error)."""
     key = _refusal_key(source, uri)
     raw = lake.get_bytes(key)
     now = datetime.now(UTC).isoformat()
     document = orjson.loads(raw) if raw else {"uri": uri, "attempts": 0, "first_at": now}
     document.update(attempts=document["attempts"] + 1, last_at=now, error=error)
     lake.put_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2), key)
-    return document["attempts"]
+    return document
+
+
+def set_aside(refusal: dict) -> bool:
+    """Whether an object refused like this no longer holds its day back."""
+    first = datetime.fromisoformat(refusal["first_at"])
+    return refusal["attempts"] >= REFUSALS_ALLOWED and datetime.now(UTC) - first >= timedelta(
+        hours=REFUSAL_HOURS
+    )
 
 
 def clear_refusal(lake: Lake, source: str, uri: str) -> None:

@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 from ingest.delivery import DeliveryError, post, redacted
 from ingest.duck import sql_string
 from ingest.lake import Lake
-from ingest.lease import Lease, writing
+from ingest.lease import Lease, tied_to_this_process, writing
 from ingest.outbox import Outbox
 from ingest.pull import PullSummary
 
@@ -154,7 +154,8 @@ class Webhook:
             self._wake.wait()
             self._wake.clear()
             for key in self._pending():
-                self._deliver(key)
+                if not self._deliver(key):
+                    break  # the receiver is down: the rest waits for the next cycle
             if self._closing:
                 return
 
@@ -165,22 +166,27 @@ class Webhook:
             self.errors.append(f"webhook: cannot list the outbox: {type(exc).__name__}: {exc}")
             return []
 
-    def _deliver(self, key: str) -> None:
+    def _deliver(self, key: str) -> bool:
+        """Deliver one alert; False when the receiver could not be reached (try later)."""
         try:
             body = self.outbox.body(key)
             if body is None:
-                return  # delivered meanwhile by another watcher on this lake
+                return True  # delivered meanwhile by another watcher on this lake
             try:
                 post(self.url, body, attempts=self.attempts, backoff=self.backoff)
             except DeliveryError as exc:
+                if not exc.refused:
+                    self.errors.append(f"webhook: {exc} (kept in the outbox, retried next cycle)")
+                    return False
                 self.outbox.refused(key, body, redacted(self.url), str(exc))
                 self.failed += 1
-                return
+                return True
             self.outbox.delivered(key)
             self.delivered += 1
         except Exception as exc:  # never the end of the thread: the alert waits in the outbox
             message = str(exc).replace(self.url, redacted(self.url))
             self.errors.append(f"webhook: {type(exc).__name__}: {message} (kept in the outbox)")
+        return True
 
     def take_errors(self) -> list[str]:
         taken = []
@@ -233,8 +239,8 @@ class Watcher:
             command += ["--select", "cloudtrail_events+"]
         try:
             result = subprocess.run(
-                command, cwd=self.project, capture_output=True, text=True, check=False,
-                timeout=self.build_timeout, env=env,
+                tied_to_this_process(command), cwd=self.project, capture_output=True,
+                text=True, check=False, timeout=self.build_timeout, env=env,
             )  # fmt: skip
         except subprocess.TimeoutExpired:
             return False, f"dbt build timed out after {self.build_timeout:g} s (retried next cycle)"
@@ -249,6 +255,8 @@ class Watcher:
 
     def _cycle(self, lease: Lease) -> CycleReport:
         report = CycleReport()
+        # Read again under the lease: another watcher on this lake may have sent since.
+        self.ledger = Ledger(self.lake)
         try:
             summary = self.pull()
         except Exception as exc:  # S3/SQS/STS down for a while: log it, try again next cycle

@@ -303,3 +303,21 @@ def test_a_500_mb_line_without_a_newline_is_quarantined_in_bounded_memory(
     assert rejected["line_number"] == 2
     assert "line longer than 1,048,576 bytes (524,288,000 bytes" in rejected["reason"]
     assert rejected["line"] == "A" * 1024
+
+
+@pytest.mark.slow
+def test_long_lines_that_parse_are_written_in_bounded_chunks(tmp_path: Path) -> None:
+    """Lines just under the 1 MiB limit that parse: a chunk is cut by bytes too, so 100 of
+    them (100 MB) land in bounded memory (by line count alone they would take ~1.6 GB)."""
+    ws = Workspace.create(tmp_path / "ws")
+    log = tmp_path / "long.log"
+    url = "/" + "a" * 1_000_000
+    with log.open("w") as handle:
+        for n in range(100):
+            handle.write(
+                f'192.0.2.{n % 250} - - [01/Jan/2026:10:00:{n % 60:02d} +0000] "GET {url}?n={n} '
+                'HTTP/1.1" 200 1 "-" "ua"\n'
+            )
+    peak = _peak_rss_mib(ws, "load", "access-log", str(log))
+    assert peak < 1024, peak
+    assert _rows(ws.lake, "landing_http_access_log", "count(*)") == [(100,)]

@@ -314,31 +314,44 @@ def test_one_invalid_record_is_quarantined_and_the_rest_of_its_file_lands(
     write_delivery_file(tmp_path / "in" / "big.json.gz", records)
     lines = [json.dumps(cloudtrail_record("line-1")), json.dumps({"hello": "world"})]
     (tmp_path / "in" / "mixed.jsonl").write_text("\n".join(lines) + "\n")
+    lookup = {"Events": [  # `aws cloudtrail lookup-events` output
+        {"EventId": "l-1", "CloudTrailEvent": json.dumps(cloudtrail_record("lookup-1"))},
+        {"EventId": "l-2"},  # no CloudTrailEvent: kept as evidence, not skipped
+        {"EventId": "l-3", "CloudTrailEvent": "{not json"},
+        {"EventId": "l-4", "CloudTrailEvent": json.dumps(cloudtrail_record("lookup-4"))},
+    ]}  # fmt: skip
+    (tmp_path / "in" / "lookup.json").write_text(json.dumps(lookup))
 
     result = ingest("load", "cloudtrail", tmp_path / "in")
 
     ids = {row[0] for row in landed(lake)}
-    assert len(ids) == 4999 and "r-2499" not in ids and "r-3999" not in ids and "line-1" in ids
+    assert len(ids) == 5001 and "r-2499" not in ids and "r-3999" not in ids and "line-1" in ids
+    assert {"lookup-1", "lookup-4"} <= ids
     rejected = rejected_records(lake)
     by_reason = {r["reason"]: r for r in rejected}
     assert by_reason["no eventSource"]["position"] == 2500
     assert by_reason["no eventSource"]["record"]["eventID"] == "r-2499"  # kept whole, as JSON
     assert by_reason["no valid eventTime"]["position"] == 4000
     assert by_reason["no valid eventTime"]["record"]["eventTime"] == "garbage"
-    assert by_reason["not a CloudTrail record (no Records, Events[].CloudTrailEvent or eventID)"][
-        "record"
-    ] == {"hello": "world"}
+    foreign = by_reason["not a CloudTrail record (no Records, Events[].CloudTrailEvent or eventID)"]
+    assert foreign["record"] == {"hello": "world"} and foreign["document"] == 2  # line 2
+    lookup_rejects = sorted(
+        (r["position"], r["record"]) for r in rejected if "EventId" in (r["record"] or {})
+    )
+    assert lookup_rejects == [
+        (2, {"EventId": "l-2"}), (3, {"EventId": "l-3", "CloudTrailEvent": "{not json"})
+    ]  # fmt: skip
     reasons = [
         json.loads(p.read_text())["reason"]
         for p in (lake / "_quarantine" / "cloudtrail").glob("*.reason.json")
     ]
     assert "2 of 5000 record(s) are not CloudTrail (record 2500: no eventSource)" in reasons
     output = " ".join(result.output.split())
-    assert "3 invalid record(s) or line(s) of landed files were quarantined" in output
-    assert "Landed 2 file(s) · 4,999 records" in output
+    assert "5 invalid record(s) or line(s) of landed files were quarantined" in output
+    assert "Landed 3 file(s) · 5,001 records" in output
 
     again = ingest("load", "cloudtrail", tmp_path / "in")
-    assert "Nothing new to land" in again.output and len(rejected_records(lake)) == 3
+    assert "Nothing new to land" in again.output and len(rejected_records(lake)) == 5
 
 
 def test_a_file_that_cannot_be_read_now_is_retried_next_run_not_recorded(
@@ -365,6 +378,19 @@ def test_a_file_that_cannot_be_read_now_is_retried_next_run_not_recorded(
     (tmp_path / "elsewhere.json").write_text(json.dumps(cloudtrail_record("back")))
     ingest("load", "cloudtrail", inputs)
     assert sorted({row[0] for row in landed(lake)}) == ["back", "good", "late"]
+
+
+def test_a_file_name_is_never_read_as_an_error_message(tmp_path: Path, lake: Path, ingest) -> None:
+    """A DuckDB error quotes the path: `no space left` in a file name is not a full disk
+    (which would stop the run) and `truncated` is not a truncated stream."""
+    inputs = tmp_path / "in"
+    write_delivery_file(inputs / "good.json.gz", [cloudtrail_record("good")])
+    (inputs / "no space left on device.json.gz").write_bytes(b"this is not gzip")
+
+    result = ingest("load", "cloudtrail", inputs)
+
+    assert [row[0] for row in landed(lake)] == ["good"]
+    assert "Quarantined 1 input(s)" in result.output
 
 
 def test_paths_with_glob_characters_or_non_utf8_bytes_are_plain_paths(

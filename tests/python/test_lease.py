@@ -13,7 +13,7 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+import time
 from pathlib import Path
 
 import pytest
@@ -145,8 +145,9 @@ def test_a_dead_holder_does_not_block_the_lake(
         key = "lake/_state/lease.json"
         left = json.loads(s3.get_object(Bucket="lake-bucket", Key=key)["Body"].read())
         assert left["purpose"] == "test holder"  # still there: it expires, nobody deletes it
-        left["expires_at"] = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+        left["ttl_seconds"] = 1  # rather than wait out the 2-minute heartbeat window
         s3.put_object(Bucket="lake-bucket", Key=key, Body=json.dumps(left).encode())
+        time.sleep(2.5)  # by S3's clock: Last-Modified against the response's Date
     loaded = load(ws, source, wait=10)
     _, err = loaded.communicate(timeout=120)
     assert loaded.returncode == 0, err
@@ -193,3 +194,94 @@ def test_two_builds_started_together_both_succeed_and_agree_with_the_landing(
     (events,) = reader.rows("select count(*) from cloudtrail_events")[0]
     (distinct,) = reader.rows("select count(distinct event_id) from cloudtrail_events")[0]
     assert events == distinct == 4 * PER_FILE
+
+
+def test_an_s3_holder_that_loses_its_lease_stops_writing(aws, tmp_path: Path) -> None:
+    """Taken over (its object replaced by another writer's), or its heartbeat unable to reach
+    S3 for a TTL: the holder's next write to the lake raises instead of interleaving."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from ingest.lake import Lake, _s3
+    from ingest.lease import Lease, LeaseBusy
+
+    aws.s3.create_bucket(Bucket="lake-bucket")
+    lake = Lake.at("s3://lake-bucket/lake")
+    lease = Lease(lake, "first writer", ttl=0.8).acquire(wait=0)
+    lake.put_bytes(b"ok", "_state/probe")  # writes while the lease holds
+    other = {"token": "someone-else", "purpose": "second writer", "ttl_seconds": 120}
+    aws.s3.put_object(Bucket="lake-bucket", Key="lake/_state/lease.json",
+                      Body=json.dumps(other).encode())  # fmt: skip
+    deadline = time.monotonic() + 10
+    while not lease.lost and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with pytest.raises(LeaseBusy, match="was lost while first writer ran"):
+        lake.put_bytes(b"late", "_state/probe")
+    with pytest.raises(LeaseBusy):
+        lease.release()
+    assert (
+        json.loads(
+            aws.s3.get_object(Bucket="lake-bucket", Key="lake/_state/lease.json")["Body"].read()
+        )["token"]
+        == "someone-else"
+    )  # fmt: skip  (not deleted)
+    aws.s3.delete_object(Bucket="lake-bucket", Key="lake/_state/lease.json")
+
+    lease = Lease(lake, "first writer", ttl=0.8).acquire(wait=0)
+
+    def unreachable(request, **_):
+        raise EndpointConnectionError(endpoint_url=request.url)
+
+    client = _s3()
+    client.meta.events.register("before-send.s3.PutObject", unreachable)
+    try:
+        deadline = time.monotonic() + 10
+        while not lease.lost and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert lease.lost
+    finally:
+        client.meta.events.unregister("before-send.s3.PutObject", unreachable)
+    with pytest.raises(LeaseBusy):
+        lake.put_bytes(b"late", "_state/probe")
+    with pytest.raises(LeaseBusy):
+        lease.release()
+    successor = Lease(lake, "next writer").acquire(wait=5)  # the stale lease is taken over
+    assert successor.held
+    successor.release()
+
+
+def test_a_child_working_under_a_lease_dies_with_its_holder(tmp_path: Path) -> None:
+    """The dbt build `ingest watch` runs works under the watcher's lease: killed, the watcher
+    takes the lease with it, and the build must not go on writing beside the next writer."""
+    parent = """
+import subprocess, sys
+from ingest.lake import Lake
+from ingest.lease import Lease, tied_to_this_process
+lease = Lease(Lake.at(sys.argv[1]), "ingest watch").acquire(wait=0)
+child = subprocess.Popen(tied_to_this_process(["sleep", "60"]), env=lease.child_env())
+print(child.pid, flush=True)
+sys.stdin.read()
+"""
+    ws = Workspace.create(tmp_path / "ws")
+    process = subprocess.Popen(
+        [sys.executable, "-c", parent, str(ws.lake)], env=ws.env, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    child = int(process.stdout.readline())
+    deadline = time.monotonic() + 10
+    while not Path(f"/proc/{child}/cmdline").read_bytes().startswith(b"sleep"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)  # setpriv has set the parent-death signal and become the build
+    process.send_signal(signal.SIGKILL)
+    process.wait(30)
+    deadline = time.monotonic() + 10
+    while running(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not running(child), "the child outlived its lease holder"
+
+
+def running(pid: int) -> bool:
+    """A process that exists and is not a zombie waiting for its (dead) parent's reaper."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False

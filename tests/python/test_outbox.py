@@ -127,3 +127,42 @@ def test_retry_leaves_what_is_not_an_alert_where_it_is(outbox: Outbox) -> None:
     outbox.lake.put_bytes(b'{"note": "hand-written"}', "_state/watch/undelivered/odd.json")
     assert outbox.retry_undelivered() == 0
     assert outbox.undelivered() == ["_state/watch/undelivered/odd.json"]
+
+
+def test_an_unreachable_receiver_keeps_alerts_in_the_outbox_until_it_is_back(
+    outbox: Outbox, receiver: Received
+) -> None:
+    """5xx (or no answer) after the retries is an outage, not a refusal: nothing moves to
+    undelivered/, and the next cycle's wake delivers it."""
+    receiver.statuses = [503] * 4
+    queue(outbox, alert(1), alert(2))
+    sender = Webhook(receiver.url, outbox, attempts=2, backoff=0.01)
+    assert receiver.wait_for_refusals(2, 30)
+    errors = []
+    for _ in range(100):
+        errors += sender.take_errors()
+        if errors:
+            break
+        sender.thread.join(0.05)
+    assert "kept in the outbox, retried next cycle" in errors[0]
+    assert len(outbox.pending()) == 2 and outbox.undelivered() == []
+    assert receiver.refused == 2  # the second alert waits: no hammering a receiver that is down
+    sender.wake()  # next cycle: still down (2 more 503s), then
+    assert receiver.wait_for_refusals(4, 30)
+    sender.wake()  # the cycle after: back
+    assert receiver.wait_for(2, 30)
+    sender.close()
+    assert outbox.pending() == [] and outbox.undelivered() == []
+
+
+def test_versions_of_an_alert_are_sent_in_order(outbox: Outbox, receiver: Received) -> None:
+    versions = []
+    for events in (5, 2, 9):
+        item = alert(1, events)
+        item["last_seen_at"] = f"2026-11-21T10:{events:02d}:00+00:00"
+        versions.append(item)
+    queue(outbox, *versions)
+    sender = Webhook(receiver.url, outbox, backoff=0.01)
+    assert receiver.wait_for(3, 30)
+    sender.close()
+    assert [a["event_count"] for a in receiver.json()] == [2, 5, 9]

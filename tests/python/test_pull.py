@@ -583,39 +583,49 @@ def test_a_bucket_with_no_trail_under_the_prefix_is_a_warning_and_exit_1(
     )
 
 
-def test_an_object_s3_keeps_refusing_is_quarantined_after_three_runs(
+def test_an_object_s3_keeps_refusing_is_set_aside_after_a_day_and_collected_when_readable(
     aws, lake: Path, ingest
 ) -> None:
-    """An archived (or denied, or deleted) object fails every run: it is counted, and on the
-    third refusal quarantined with the reason, so its day's cursor moves on."""
+    """An archived (or denied, or deleted) object fails every run and pins its day; once it
+    has been refused three times over 24 hours it is set aside (quarantined reason, a warning,
+    the cursor moves on) but not recorded as landed: restored, a backfill collects it. A brief
+    denial sets nothing aside, however many runs see it."""
     trail = Trail(aws.s3)
     account, region = "333333333333", "us-east-1"
     trail.fill([DAY1], per_day=2, records=1)
     archived = trail.key(account, region, DAY1, 7)
-    aws.s3.put_object(
-        Bucket="trail-bucket", Key=archived, Body=trail.body(DAY1, 1), StorageClass="GLACIER"
-    )
+    body = trail.body(DAY1, 1)
+    aws.s3.put_object(Bucket="trail-bucket", Key=archived, Body=body, StorageClass="GLACIER")
     args = ("--from", "2026-01-01", "--to", "2026-01-02", "--account", account)
 
     def cursor() -> str:
         return next(day for leaf, day in _cursor(lake).items() if f"/{region}/" in leaf)
 
-    for attempt in (1, 2):
+    for attempt in (1, 2, 3, 4):  # minutes apart: never set aside
         result = pull(ingest, *args, expect=1)
-        assert f"refusal {attempt} of 3" in " ".join(result.output.split())
+        assert "InvalidObjectState" in result.output and "Not collected (1)" in result.output
+        (refusal,) = (lake / "_state" / "cloudtrail" / "refusals").glob("*.json")
+        record = json.loads(refusal.read_text())
+        assert record["attempts"] == attempt and "InvalidObjectState" in record["error"]
         assert cursor() == "2025-12-31"  # pinned before the refused object's day
-    result = pull(ingest, *args)
-    assert "Quarantined 1 input(s)" in result.output
+    record["first_at"] = (datetime.now(UTC) - timedelta(hours=25)).isoformat()  # a day ago
+    refusal.write_text(json.dumps(record))
+
+    result = pull(ingest, *args, expect=1)  # exit 1: a warning to read
+    output = " ".join(result.output.split())
+    assert "warning:" in output and "refused 5 times by S3" in output
+    assert "collect it again with --from" in output
     assert cursor() == "2026-01-02"
     (reason,) = (lake / "_quarantine" / "cloudtrail").glob("*.reason.json")
     document = json.loads(reason.read_text())
     assert document["source_object"] == f"s3://trail-bucket/{archived}"
-    assert document["reason"].startswith("refused 3 times by S3, last: InvalidObjectState")
-    assert not list((lake / "_state" / "cloudtrail" / "refusals").glob("*.json"))
+    assert "InvalidObjectState" in document["reason"]
     assert len(landed_ids(lake)) == 4  # every other object of the account
 
-    again = pull(ingest, *args)
-    assert "0 downloaded" in again.output  # known now: not fetched again
+    aws.s3.put_object(Bucket="trail-bucket", Key=archived, Body=body)  # restored
+    pull(ingest, *args)
+    assert len(landed_ids(lake)) == 5
+    assert not list((lake / "_state" / "cloudtrail" / "refusals").glob("*.json"))
 
 
 def test_assumed_role_credentials_renew_themselves(aws) -> None:

@@ -136,3 +136,17 @@ def test_into_landing_replays_an_incident_as_live(demo_lake: Workspace, tmp_path
     assert all(datetime.now(UTC) - when < timedelta(minutes=10) for _, when, _ in replayed)
     after = _lake_count(ws, "alerts", "detection_id = 'aws-cloudtrail-tampering'")
     assert after == before + 1
+
+
+def test_an_incident_hour_is_replayed_exactly(demo_lake: Workspace) -> None:
+    days = sorted(p.name.split("=")[1] for p in (demo_lake.lake / "cloudtrail_events").iterdir())
+    start, end = f"{days[1]}T10:00Z", f"{days[1]}T11:00Z"
+    code, text = replay(demo_lake, "--from", start, "--to", end)
+    records = [json.loads(line) for line in text.splitlines()]
+    expected = _lake_count(
+        demo_lake, "cloudtrail_events",
+        f"event_time >= '{days[1]} 10:00:00Z'::timestamptz "
+        f"and event_time < '{days[1]} 11:00:00Z'::timestamptz",
+    )  # fmt: skip
+    assert code == 0 and len(records) == expected > 0
+    assert all(r["eventTime"].startswith(f"{days[1]}T10:") for r in records)
