@@ -6,42 +6,27 @@ Every command works on the lake named by TRAILHOUSE_LAKE (default ./lake). Exit 
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import json
 import os
-import shutil
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import duckdb
 import jinja2
-import orjson
 import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from ingest import __version__, aws, compaction, coverage, timerange
+from ingest import __version__, collections, compaction, coverage, land, shell, timerange
+from ingest import status as status_view
 from ingest.console import err, human_bytes, out, progress_bar, shown
 from ingest.duck import connect
 from ingest.lake import Lake, UsageError
-from ingest.landing import InputObject, Lander, LandingSummary
-from ingest.pull import LOOKBACK_DAYS, PullSummary, pull_bucket, pull_queue
-from ingest.sources import demo as demo_source
+from ingest.pull import LOOKBACK_DAYS, PullSummary
 from ingest.sources import local_files
-from ingest.sources.s3_cloudtrail import S3CloudTrail
-from ingest.status import (
-    DATASETS,
-    LANDING_SOURCES,
-    alert_stats,
-    collection_events,
-    dataset_stats,
-    delivery_stats,
-    landing_stats,
-)
 from ingest.timerange import TimeRange
 
 # Options more than one command takes, declared once.
@@ -73,7 +58,21 @@ LookbackDays = Annotated[
     ),
 ]
 
+
+class _Commands(TyperGroup):
+    """Every command: a UsageError raised by the modules (a bad value, a lake held by another
+    writer) is a one-line usage error, exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            err.print(f"[red]error:[/] {shown(exc)}")
+            raise typer.Exit(2) from None
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="ingest",
     help="Land raw security logs (AWS CloudTrail) in the trailhouse lake, where dbt builds it.",
     no_args_is_help=True,
@@ -159,102 +158,7 @@ def _usage_error(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _writing(lake: Lake, purpose: str):
-    """Hold the lake's write lease (see ingest.lease) for a command's writes."""
-    from ingest.lease import writing
-
-    return writing(lake, purpose, on_wait=lambda message: err.print(f"[yellow]{shown(message)}[/]"))
-
-
 # -- landing ---------------------------------------------------------------------------------
-
-
-def _land(
-    lake: Lake, objects: list[InputObject], description: str, collection: str
-) -> LandingSummary:
-    with _writing(lake, f"ingest ({collection})"):
-        con = connect(lake)
-        try:
-            pending = sum(1 for o in objects if not o.skip_reason)
-            with progress_bar(description, total=pending, unit="files") as (progress, task):
-
-                def advance(files: int, size: int, records: int) -> None:
-                    progress.update(
-                        task, advance=files, detail=f"{records:,} records · {human_bytes(size)}"
-                    )
-
-                summary = Lander(lake, con, collection).land(objects, advance)
-            _auto_compact(lake, con, summary)
-            return summary
-        finally:
-            con.close()
-
-
-def _auto_compact(lake: Lake, con, summary: LandingSummary) -> None:
-    """Keep the partitions this run touched from piling up small files."""
-    merged = compaction.compact_landing(
-        lake, con, min_files=compaction.AUTO_MIN_FILES, only=summary.partitions
-    )
-    compaction.compact_state(lake, con, min_files=compaction.AUTO_MIN_FILES)
-    if merged.partitions:
-        out.print(
-            f"Compacted {len(merged.partitions)} landing partition(s): "
-            f"{merged.files_before:,} files into {merged.files_after:,}."
-        )
-
-
-def _print_landing(summary: LandingSummary, seconds: float) -> None:
-    if not (summary.landed or summary.skipped or summary.quarantined or summary.failed):
-        out.print(
-            f"Nothing new to land: all {summary.already_landed:,} input(s) were landed before "
-            f"({seconds:.1f}s)."
-        )
-        return
-    span = ""
-    if summary.partitions:
-        first, last = min(summary.partitions), max(summary.partitions)
-        span = f" ({first} … {last})" if first != last else f" ({first})"
-    out.print(
-        f"[bold green]Landed[/] {summary.landed:,} file(s) · {summary.records:,} records · "
-        f"{len(summary.partitions)} event_date partition(s){span} · "
-        f"{human_bytes(summary.bytes_read)} read in {seconds:.1f}s"
-    )
-    if summary.already_landed:
-        out.print(f"Already landed, not read again: {summary.already_landed:,} file(s)")
-    if summary.skipped:
-        reasons: dict[str, int] = {}
-        for _, reason in summary.skipped:
-            reasons[reason] = reasons.get(reason, 0) + 1
-        for reason, count in sorted(reasons.items()):
-            out.print(f"Skipped {count:,} file(s): {reason}")
-    if summary.quarantined:
-        table = Table(
-            title=f"Quarantined {len(summary.quarantined)} input(s)", title_justify="left"
-        )
-        table.add_column("input", overflow="fold")
-        table.add_column("reason", overflow="fold")
-        for source, reason in summary.quarantined:
-            table.add_row(shown(source), shown(reason))
-        out.print(table)
-        out.print("Quarantined inputs are under the lake's _quarantine/ with a .reason.json each.")
-    if summary.rejected_records:
-        out.print(
-            f"{summary.rejected_records:,} invalid record(s) or line(s) of landed files were "
-            "quarantined with their positions and reasons (_quarantine/…/*.rejected.jsonl); "
-            "every other record landed."
-        )
-    if summary.failed:
-        table = Table(
-            title=f"Not read ({len(summary.failed)}); retried on the next run",
-            title_justify="left",
-        )
-        table.add_column("input", overflow="fold")
-        table.add_column("reason", overflow="fold")
-        for source, reason in summary.failed:
-            table.add_row(shown(source), shown(reason))
-        out.print(table)
-    if summary.landed or summary.quarantined:
-        out.print("Next: [bold]dbt build[/] to update the lake datasets.")
 
 
 @load_app.command("cloudtrail")
@@ -280,37 +184,21 @@ def load_cloudtrail(
     objects, _ = local_files.discover(paths)
     if not objects:
         _usage_error("no .json, .json.gz, .jsonl or .ndjson files found under the given paths")
-    summary = _land(lake, objects, "landing", "load")
-    _print_landing(summary, time.monotonic() - started)
+    summary = land.land_files(lake, objects, "load")
+    land.print_landing(summary, time.monotonic() - started)
     if summary.failed:
         raise typer.Exit(1)
 
 
 def _land_lines(paths: list[Path], line_format, dataset: str, collection: str = "load") -> None:
     """Land line-oriented log files of one format into `landing/<dataset>/`, and report."""
-    from ingest.line_landing import LineLander
-
     lake = _lake()
     started = time.monotonic()
     objects, _ = local_files.discover(paths, suffixes=None, cloudtrail=False)
     if not objects:
         _usage_error("no files found under the given paths")
-    with _writing(lake, f"ingest ({dataset})"):
-        con = connect(lake)
-        try:
-            with progress_bar("landing", total=len(objects), unit="files") as (progress, task):
-
-                def advance(files: int, size: int, records: int) -> None:
-                    progress.update(
-                        task, advance=files, detail=f"{records:,} lines · {human_bytes(size)}"
-                    )
-
-                summary = LineLander(lake, con, dataset, collection).land(
-                    objects, line_format, advance
-                )
-        finally:
-            con.close()
-    _print_landing(summary, time.monotonic() - started)
+    summary = land.land_files(lake, objects, collection, line_format=line_format, dataset=dataset)
+    land.print_landing(summary, time.monotonic() - started)
     if summary.failed:
         raise typer.Exit(1)
 
@@ -428,8 +316,6 @@ def pull_named(
 def _pull_collections(
     names: list[str], since: str | None, until: str | None, config_path: Path | None
 ) -> None:
-    from ingest import collections
-
     config = _load_config(config_path)
     unknown = [n for n in names if n not in config.collections]
     if unknown:
@@ -456,7 +342,7 @@ def _pull_collections(
         )
 
     try:
-        with _writing(lake, "ingest pull"):
+        with land.writing(lake, "ingest pull"):
             outcomes = collections.pull_all(config, chosen, lake, con, start, end, report)
             compaction.compact_landing(lake, con, min_files=compaction.AUTO_MIN_FILES)
             compaction.compact_state(lake, con, min_files=compaction.AUTO_MIN_FILES)
@@ -554,13 +440,15 @@ def pull_cloudtrail(
                     task, advance=objects, detail=f"{human_bytes(size)} · +{records:,} records"
                 )
 
-            pull_once = _puller(
-                lake, con, bucket, prefix, org_id, account, region, profile, sqs_queue_url,
-                workers, insights, start=start, end=end, progress=advance,
+            options = collections.PullOptions(
+                workers=workers, insights=insights, lookback_days=lookback_days,
                 max_messages=max_messages, until_empty=until_empty, delete=delete,
-                wait_seconds=wait_seconds, lookback_days=lookback_days,
+                wait_seconds=wait_seconds, progress=advance,
             )  # fmt: skip
-            summary = pull_once()
+            config, name = collections.from_flags(
+                bucket, prefix, org_id, account, region, sqs_queue_url, profile
+            )
+            summary = _puller(lake, con, config, name, options, start, end)()
     finally:
         con.close()
     _print_pull(summary, bool(sqs_queue_url), time.monotonic() - started)
@@ -571,67 +459,20 @@ def pull_cloudtrail(
 def _puller(
     lake: Lake,
     con,
-    bucket: str | None,
-    prefix: str,
-    org_id: str | None,
-    account: list[str] | None,
-    region: list[str] | None,
-    profile: str | None,
-    sqs_queue_url: str | None,
-    workers: int,
-    insights: bool,
-    *,
+    config,
+    name: str,
+    options,
     start: date | None = None,
     end: date | None = None,
-    progress=None,
-    max_messages: int | None = None,
-    until_empty: bool = True,
-    delete: bool = True,
-    wait_seconds: int = 20,
-    lookback_days: int = LOOKBACK_DAYS,
-    collection: str | None = None,
-    boto_session=None,
-    endpoint_url: str | None = None,
-):
-    """One pull of a bucket (by its day folders and cursors) or of an SQS queue, landed and
-    compacted: what `ingest pull cloudtrail` does once and `ingest watch` every interval.
-    Rows record `collection` (by default the bucket and prefix, or the queue)."""
-    boto_session = boto_session or aws.session(profile)
-    s3 = aws.client("s3", boto_session=boto_session, endpoint_url=endpoint_url)
-    default_name = sqs_queue_url or f"s3://{bucket}/{prefix}".rstrip("/")
-    sqs = (
-        aws.client("sqs", boto_session=boto_session, endpoint_url=endpoint_url)
-        if sqs_queue_url
-        else None
-    )
-    source = None
-    if not sqs_queue_url:
-        source = S3CloudTrail(
-            s3,
-            bucket,
-            prefix,
-            org_id=org_id,
-            accounts=tuple(account or ()),
-            regions=tuple(region or ()),
-            insights=insights,
-        )
+) -> Callable[[], PullSummary]:
+    """One pull of a CloudTrail collection (a bucket by its day folders and cursors, or an SQS
+    queue), landed and compacted under the lake's lease: what `ingest pull cloudtrail` does
+    once and `ingest watch` every interval."""
 
     def pull_once() -> PullSummary:
-        with _writing(lake, "ingest pull cloudtrail"):
-            # What landed is read under the lease, each time: another writer may have landed.
-            lander = Lander(lake, con, collection or default_name)
-            if sqs_queue_url:
-                summary = pull_queue(
-                    s3, sqs, sqs_queue_url, lander, workers=workers, max_messages=max_messages,
-                    until_empty=until_empty, delete=delete, wait_seconds=wait_seconds,
-                    progress=progress,
-                )  # fmt: skip
-            else:
-                summary = pull_bucket(
-                    source, lander, start=start, end=end, workers=workers, progress=progress,
-                    lookback_days=lookback_days,
-                )  # fmt: skip
-            _auto_compact(lake, con, summary.landing)
+        with land.writing(lake, "ingest pull"):
+            summary = collections.pull_one(config, name, lake, con, start, end, options)
+            land.auto_compact(lake, con, summary.landing)
         return summary
 
     return pull_once
@@ -653,7 +494,7 @@ def _print_pull(summary: PullSummary, from_queue: bool, seconds: float) -> None:
         f"log files · {summary.already_landed:,} already landed · {summary.downloaded:,} "
         f"downloaded ({human_bytes(summary.downloaded_bytes)})"
     )
-    _print_landing(summary.landing, seconds)
+    land.print_landing(summary.landing, seconds)
     for warning in summary.warnings:
         err.print(f"[yellow]warning:[/] {shown(warning)}")
     problems = [*summary.failed, *summary.messages_kept]
@@ -669,15 +510,6 @@ def _print_pull(summary: PullSummary, from_queue: bool, seconds: float) -> None:
 
 
 # -- demo ------------------------------------------------------------------------------------
-
-
-def _parse_end(value: str) -> str:
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        _usage_error(f"--end must be an ISO date or time, not {value!r}")
-    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    return when.strftime("%Y-%m-%dT%H:00:00Z")
 
 
 @app.command()
@@ -706,97 +538,10 @@ def demo(
     <lake>/_sources/demo/, with digest files that landing skips. The same options always give
     the same data; rerunning with no options reuses the dataset already in the lake.
     """
-    lake = _lake()
-    if lake.is_s3:
-        _usage_error(
-            "ingest demo writes its raw files into a local lake; for a lake on S3, run it with a "
-            "local TRAILHOUSE_LAKE, or land data with `ingest load` / `ingest pull`"
-        )
-    directory = lake.sources("demo")
-    complete = demo_source.is_complete(directory)
-    existing = demo_source.read_spec(directory) if complete else None
-    requested = {
-        key: value
-        for key, value in {
-            "events": events,
-            "days": days,
-            "accounts": accounts,
-            "seed": seed,
-            "end": _parse_end(end) if end else None,
-        }.items()
-        if value is not None
-    }
-    generate = True
-    if existing and not replace:
-        wanted = dataclasses.replace(existing, **requested)
-        if wanted != existing:
-            _usage_error(
-                f"this lake already holds a different demo dataset ({_describe(existing)}); "
-                "pass --replace to regenerate it, or set TRAILHOUSE_LAKE to another directory"
-            )
-        spec = existing
-        generate = not (directory / "AWSLogs").is_dir()
-    else:
-        spec = dataclasses.replace(
-            demo_source.DemoSpec(end=demo_source.current_hour()), **requested
-        )
+    from ingest import demo as demo_run
 
-    started = time.monotonic()
-    with _writing(lake, "ingest demo"):
-        if generate:
-            if directory.exists():
-                # A previous dataset (--replace) or the remains of an interrupted run.
-                con = connect(lake)
-                removed = compaction.forget(lake, con, f"{directory}/")
-                con.close()
-                shutil.rmtree(directory)
-                what = "previous" if complete else "incomplete"
-                out.print(f"Removed the {what} demo dataset ({removed:,} landed records).")
-            directory.mkdir(parents=True, exist_ok=True)
-            with progress_bar("generating", total=spec.events, unit="events") as (progress, task):
-                try:
-                    result = demo_source.generate(
-                        spec, directory, lambda n: progress.update(task, advance=n)
-                    )
-                except ValueError as exc:
-                    shutil.rmtree(directory, ignore_errors=True)
-                    _usage_error(str(exc))
-            out.print(
-                f"[bold green]Generated[/] {result.events:,} CloudTrail records in "
-                f"{result.files:,} files (+{result.digests} digest files) · {_describe(spec)} · "
-                f"{time.monotonic() - started:.1f}s"
-            )
-            _print_scenarios(result.scenarios)
-        else:
-            out.print(
-                f"Demo dataset already generated ({_describe(spec)}); landing what is missing."
-            )
-
-        objects, _ = local_files.discover([directory / "AWSLogs"])
-        summary = _land(lake, objects, "landing", "demo")
-    _print_landing(summary, time.monotonic() - started)
-
-
-def _describe(spec: demo_source.DemoSpec) -> str:
-    return (
-        f"{spec.events:,} events, {spec.days} days to {spec.end}, {spec.accounts} accounts, "
-        f"seed {spec.seed}"
-    )
-
-
-def _print_scenarios(scenarios: list[dict]) -> None:
-    table = Table(
-        title="Injected attack scenarios (labels in _sources/demo/scenarios.json)",
-        title_justify="left",
-    )
-    table.add_column("scenario")
-    table.add_column("events", justify="right")
-    table.add_column("ATT&CK")
-    for item in scenarios:
-        table.add_row(
-            item["scenario"], str(len(item["event_ids"])), ", ".join(item["mitre_techniques"])
-        )
-    out.print(table)
+    requested = {"events": events, "days": days, "accounts": accounts, "seed": seed, "end": end}
+    demo_run.run(_lake(), {k: v for k, v in requested.items() if v is not None}, replace)
 
 
 # -- compact ---------------------------------------------------------------------------------
@@ -816,7 +561,7 @@ def compact(
     lake = _lake()
     con = connect(lake)
     try:
-        with _writing(lake, "ingest compact"):
+        with land.writing(lake, "ingest compact"):
             merged = compaction.compact_landing(lake, con, min_files=min_files)
             records = compaction.compact_state(lake, con, min_files=min_files)
     finally:
@@ -1018,54 +763,7 @@ def query(
     if sql is not None:
         run_one(sql)
         return
-    _shell(con, catalog, project, run_one)
-
-
-def _shell(con, catalog, project: Path, run_one) -> None:
-    """Read statements (ending with `;`) and dot-commands until `.quit` or end of input."""
-    from ingest import query as lake_query
-
-    interactive = lake_query.stdin_is_terminal()
-    if interactive:
-        with contextlib.suppress(ImportError):
-            import readline  # noqa: F401  (line editing and history for input())
-        out.print("trailhouse query shell: SQL ending with `;`, `.tables`, `.analyses`, "
-                  "`.run NAME`, `.quit`")  # fmt: skip
-    buffer: list[str] = []
-    while True:
-        try:
-            line = (
-                input("trailhouse> " if not buffer else "       ...> ") if interactive else input()
-            )
-        except EOFError:
-            break
-        stripped = line.strip()
-        if not buffer and stripped.startswith("."):
-            command, _, argument = stripped.partition(" ")
-            if command in (".quit", ".exit"):
-                break
-            if command == ".tables":
-                out.print(", ".join(sorted(catalog.datasets) + catalog.views))
-            elif command == ".analyses":
-                out.print(", ".join(lake_query.list_analyses(project)))
-            elif command == ".run" and argument:
-                _shell_run(run_one, argument)
-            else:
-                err.print(f"unknown command {stripped!r}")
-            continue
-        buffer.append(line)
-        if stripped.endswith(";"):
-            statement = "\n".join(buffer).strip().rstrip(";")
-            buffer = []
-            _shell_run(run_one, statement)
-    if buffer and "".join(buffer).strip():
-        _shell_run(run_one, "\n".join(buffer))
-
-
-def _shell_run(run_one, statement: str) -> None:
-    """One statement of the shell: an error is reported and the shell goes on."""
-    with contextlib.suppress(typer.Exit):
-        run_one(statement)
+    shell.run(catalog, project, run_one)
 
 
 # -- watch -------------------------------------------------------------------------------------
@@ -1106,6 +804,15 @@ def watch_cloudtrail(
             "until the receiver acknowledges them. A secret (Slack and Teams put their token "
             "in it): prefer the environment variable or `watch.webhook: ${NAME}` in the "
             "config; it is only ever shown as scheme://host/….",
+        ),
+    ] = None,
+    collection: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="Watch this collection of the config (a cloudtrail_s3 bucket or cloudtrail_sqs "
+            "queue) instead of --bucket / --sqs-queue-url.",
+            show_default=False,
         ),
     ] = None,
     retry_undelivered: Annotated[
@@ -1153,10 +860,13 @@ def watch_cloudtrail(
 
     from ingest.delivery import check_url
     from ingest.outbox import Outbox
-    from ingest.watch import CycleReport, Watcher, Webhook
+    from ingest.watch import Watcher, Webhook
 
-    if not bucket and not sqs_queue_url:
-        _usage_error("give --bucket to list a bucket, or --sqs-queue-url to consume notifications")
+    if not (bucket or sqs_queue_url or collection):
+        _usage_error(
+            "give --bucket to list a bucket, --sqs-queue-url to consume notifications, or "
+            "--collection NAME of the config"
+        )
     origin = "--webhook (or TRAILHOUSE_WEBHOOK_URL)"
     if not webhook:
         webhook, origin = _configured_webhook(config), "watch.webhook of the config"
@@ -1170,11 +880,19 @@ def watch_cloudtrail(
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    pull_once = _puller(
-        lake, con, bucket, prefix, None if sqs_queue_url else org_id, account, region, profile,
-        sqs_queue_url, workers, False, until_empty=True, wait_seconds=1,
-        lookback_days=lookback_days,
-    )  # fmt: skip
+    if collection:
+        config_file = _load_config(config)
+        if collection not in config_file.collections:
+            _usage_error(f"no collection {collection!r} in {config_file.path.name}")
+        if config_file.collections[collection]["type"] not in ("cloudtrail_s3", "cloudtrail_sqs"):
+            _usage_error(f"collection {collection!r} is not a CloudTrail bucket or queue")
+        name = collection
+    else:
+        config_file, name = collections.from_flags(
+            bucket, prefix, org_id, account, region, sqs_queue_url, profile
+        )
+    options = collections.PullOptions(workers=workers, lookback_days=lookback_days)
+    pull_once = _puller(lake, con, config_file, name, options)
     streams = [sys.stdout.buffer] if stdout else []
     file = out_path.open("ab") if out_path else None
     if file:
@@ -1189,29 +907,8 @@ def watch_cloudtrail(
         lake, con, pull_once, project.resolve(), streams, sender, send_existing,
         dbt=str(Path(sys.executable).with_name("dbt")), build_timeout=build_timeout,
     )  # fmt: skip
-    failed = False
-    done = 0
     try:
-        while not stop.is_set():
-            try:
-                report = watcher.cycle()
-            except Exception as exc:  # a daemon logs what went wrong and carries on
-                report = CycleReport(errors=[f"cycle failed: {type(exc).__name__}: {exc}"])
-            done += 1
-            latency = f"{report.latency:.1f} s" if report.latency is not None else "—"
-            err.print(
-                f"{datetime.now(UTC):%H:%M:%S} +{report.objects} object(s), "
-                f"+{report.records:,} record(s)"
-                + (f", built in {report.build_seconds:.1f} s" if report.built else "")
-                + f", {report.sent} alert(s) sent, delivery→alert latency {latency}"
-                + (f", webhook {sender.delivered} ok / {sender.failed} failed" if sender else "")
-            )
-            for error in report.errors:
-                failed = True
-                err.print(f"[red]error:[/] {shown(error)}")
-            if cycles and done >= cycles:
-                break
-            stop.wait(interval)
+        failed = watcher.run(interval, cycles, stop)
     finally:
         if sender:
             sender.close()
@@ -1384,89 +1081,16 @@ def replay(
     rows = replaying.stream(con, days, relation_for, where, select, span=span)
     try:
         if into_landing:
-            with _writing(lake, "ingest replay --into-landing"):
-                _replay_into_landing(lake, con, rows, shift_to_now)
+            with land.writing(lake, "ingest replay --into-landing"):
+                replaying.into_landing(lake, con, rows, shift_to_now)
             return
-        _replay_out(rows, dataset, speed, out_path, url)
+        if not replaying.send(rows, dataset, speed, out_path, url):
+            raise typer.Exit(1)
     except duckdb.Error as exc:
         err.print(f"[red]replay failed:[/] {shown(str(exc).splitlines()[0])}")
         raise typer.Exit(1) from None
     finally:
         con.close()
-
-
-def _replay_out(rows, dataset: str, speed: float, out_path: Path | None, url: str | None) -> None:
-    from ingest import query as lake_query
-    from ingest import replay as replaying
-    from ingest.delivery import DeliveryError
-
-    stream = out_path.open("wb") if out_path else (None if url else sys.stdout.buffer)
-    sink = replaying.Sink(stream, url)
-    pacer = replaying.Pacer(speed, sleep=lambda seconds: (sink.flush(), time.sleep(seconds)))
-    try:
-        for row in rows:
-            pacer.wait_for(row["event_time"])
-            if dataset == "cloudtrail_events":
-                sink.write(str(row["raw"]).encode())
-            else:
-                sink.write(lake_query.to_json(row))
-        sink.flush()
-    except DeliveryError as exc:
-        err.print(f"[red]replay stopped:[/] {shown(exc)} ({sink.sent:,} event(s) sent)")
-        raise typer.Exit(1) from None
-    except BrokenPipeError:
-        return  # `ingest replay | head`
-    finally:
-        if out_path and stream:
-            stream.close()
-    if out_path or url:
-        err.print(f"Replayed {sink.sent:,} event(s) to {out_path or url}.")
-
-
-def _replay_into_landing(lake: Lake, con, rows, shift_to_now: bool) -> None:
-    from ingest import replay as replaying
-    from ingest.landing import fingerprint_file
-
-    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    scratch = lake.scratch / f"replay-{run_id}-{os.getpid()}"
-    scratch.mkdir(parents=True, exist_ok=True)
-    files: dict[str, Any] = {}
-    shift = None
-    try:
-        for row in rows:
-            record = orjson.loads(str(row["raw"]))
-            if shift is None:
-                shift = (
-                    (datetime.now(UTC) - row["event_time"]).total_seconds() if shift_to_now else 0
-                )
-            copy = replaying.relabel(record, run_id, shift)
-            day = str(copy["eventTime"])[:10]
-            if day not in files:
-                files[day] = (scratch / f"{day}.jsonl").open("wb")
-            files[day].write(orjson.dumps(copy) + b"\n")
-        for handle in files.values():
-            handle.close()
-        objects = [
-            InputObject(
-                source_object=f"replay://{run_id}/{path.name}",
-                path=path,
-                fingerprint=fingerprint_file(path),
-                size_bytes=path.stat().st_size,
-            )
-            for path in sorted(scratch.glob("*.jsonl"))
-        ]
-        if not objects:
-            out.print("Nothing to replay in that range.")
-            return
-        summary = Lander(lake, con, "replay").land(objects)
-        out.print(
-            f"Re-landed {summary.records:,} record(s) as new events "
-            f"(eventID suffix :replay:{run_id}"
-            + (", times moved to now" if shift_to_now else "")
-            + "). Next: [bold]dbt build[/]."
-        )
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 # -- config ------------------------------------------------------------------------------------
@@ -1535,145 +1159,9 @@ def config_show(config: ConfigOption = None) -> None:
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
-    """Show what was landed, skipped and quarantined, and the lake datasets dbt built."""
-    lake = _lake()
-    con = connect(lake)
-    landing = {source: landing_stats(lake, con, source) for source in LANDING_SOURCES}
-    datasets = {name: dataset_stats(lake, con, name) for name in DATASETS}
-    alerts = alert_stats(lake, con)
-    events_by_collection = collection_events(lake, con)
-    delivery = delivery_stats(lake)
-    con.close()
-    from ingest.collections import read_outcomes
-
-    runs = read_outcomes(lake)
-    now = datetime.now(UTC)
-    for run in runs:
-        run["events_in_lake"] = events_by_collection.get(run["name"], 0)
-        last = run.get("last_success_at")
-        run["lag_seconds"] = (now - datetime.fromisoformat(last)).total_seconds() if last else None
-
-    if as_json:
-        payload = {
-            "lake": lake.url,
-            "landing": {
-                source: [
-                    {
-                        "status": s,
-                        "inputs": n,
-                        "records": int(r or 0),
-                        "bytes": int(b or 0),
-                        "last_at": last.isoformat() if last else None,
-                    }
-                    for s, n, r, b, last in rows
-                ]
-                for source, rows in landing.items()
-            },
-            "datasets": {
-                name: dataclasses.asdict(stats) if stats else None
-                for name, stats in datasets.items()
-            },
-            "collections": runs,
-            "alert_delivery": delivery,
-            "open_alerts": [
-                {
-                    "severity": severity,
-                    "detection_id": detection,
-                    "title": title,
-                    "alerts": count,
-                    "last_seen_at": last.isoformat() if last else None,
-                }
-                for severity, detection, title, count, last in alerts
-            ],
-        }
-        out.print_json(json.dumps(payload))
-        return
-
-    out.print(f"[bold]Lake[/] {lake.url}")
-    table = Table(title="Landing", title_justify="left")
-    for column in ("source", "status", "inputs", "records", "bytes", "last"):
-        table.add_column(
-            column, justify="right" if column in {"inputs", "records", "bytes"} else "left"
-        )
-    for source, rows in landing.items():
-        for state_name, inputs, records, size, last in rows:
-            table.add_row(
-                source,
-                state_name,
-                f"{inputs:,}",
-                f"{int(records or 0):,}",
-                human_bytes(size or 0),
-                f"{last:%Y-%m-%d %H:%M}" if last else "",
-            )
-    if table.row_count:
-        out.print(table)
-    else:
-        out.print(
-            "Nothing landed yet: run [bold]ingest demo[/] or [bold]ingest load cloudtrail PATH[/]."
-        )
-
-    table = Table(title="Datasets", title_justify="left")
-    for column in ("dataset", "rows", "partitions", "files", "size", "range"):
-        table.add_column(
-            column,
-            justify="left" if column in {"dataset", "range"} else "right",
-            no_wrap=column in {"dataset", "range"},
-        )
-    for name, stats in datasets.items():
-        if stats is None:
-            table.add_row(name, "—", "", "", "", "not built")
-            continue
-        table.add_row(
-            name,
-            f"{stats.rows:,}",
-            str(stats.partitions),
-            str(stats.files),
-            human_bytes(stats.size_bytes),
-            f"{stats.first_partition} … {stats.last_partition}",
-        )
-    out.print(table)
-
-    if runs:
-        table = Table(title="Collections (last run)", title_justify="left")
-        for column in ("collection", "type", "run", "objects", "records", "bytes",
-                       "events in lake", "last success", "lag", "error"):  # fmt: skip
-            table.add_column(column, overflow="fold")
-        for run in runs:
-            lag = run["lag_seconds"]
-            table.add_row(
-                run["name"], run["type"], "[green]ok[/]" if run["ok"] else "[red]failed[/]",
-                f"{run['objects']:,}", f"{run['records']:,}", human_bytes(run["bytes_read"]),
-                f"{run['events_in_lake']:,}", (run.get("last_success_at") or "never")[:16],
-                f"{lag / 60:,.0f} min" if lag is not None else "—", shown(run.get("error")),
-            )  # fmt: skip
-        out.print(table)
-
-    if alerts:
-        table = Table(title="Open alerts", title_justify="left")
-        for column in ("severity", "detection", "alerts", "last seen"):
-            table.add_column(column, justify="right" if column == "alerts" else "left")
-        colors = {"critical": "bold red", "high": "red", "medium": "yellow"}
-        for severity, _detection, title, count, last in alerts:
-            color = colors.get(severity, "")
-            table.add_row(
-                f"[{color}]{shown(severity)}[/]" if color else shown(severity),
-                shown(title),
-                str(count),
-                f"{last:%Y-%m-%d %H:%M}" if last else "",
-            )
-        out.print(table)
-
-    if delivery["outbox"] or delivery["undelivered"]:
-        out.print(
-            f"[bold]Alert delivery[/] {delivery['outbox']:,} waiting in the outbox (sent by the "
-            f"running or next `ingest watch`) · "
-            + (
-                f"[red]{delivery['undelivered']:,} undelivered[/] (refused by the webhook: "
-                "`ingest watch --retry-undelivered` sends them again)"
-                if delivery["undelivered"]
-                else "0 undelivered"
-            )
-        )
+    """Show what was landed, skipped and quarantined, the lake datasets dbt built, each
+    collection's last run, alert delivery, and the open alerts."""
+    status_view.show(_lake(), as_json)
 
 
 def run() -> None:

@@ -1,5 +1,9 @@
 """Pulling the collections of `trailhouse.yml`: each on its own, a failure kept to itself.
 
+Every pull goes through `pull_one`: `ingest pull [NAME...]` with the config's collections,
+`ingest pull cloudtrail` and `ingest watch cloudtrail` with one built from their flags
+(`from_flags`), so a bucket or queue is read the same way whichever command names it.
+
 Every collection lands its rows with `collection = <name>`. After each run its outcome is
 written to `<lake>/_state/collections/<name>.json` (last run, last success, counts, last
 error), which `ingest status` shows as a table per collection.
@@ -59,6 +63,46 @@ def _paths(patterns: list[str]) -> list[Path]:
     return found
 
 
+@dataclass
+class PullOptions:
+    """How a pull runs, beyond what the collection says (command-line flags)."""
+
+    workers: int = 16
+    insights: bool = False  # also CloudTrail-Insight files
+    lookback_days: int | None = None  # else the collection's `lookback_days`, else the default
+    max_messages: int | None = None  # SQS: stop after this many
+    until_empty: bool = True  # SQS: stop when the queue is empty
+    delete: bool = True  # SQS: delete messages once their objects landed
+    wait_seconds: int = 1  # SQS: long-poll wait per receive
+    progress: Callable[[int, int, int], None] | None = None
+
+
+def from_flags(
+    bucket: str | None,
+    prefix: str,
+    org_id: str | None,
+    accounts: list[str] | None,
+    regions: list[str] | None,
+    queue_url: str | None,
+    profile: str | None,
+) -> tuple[Config, str]:
+    """A config holding the one collection that `ingest pull cloudtrail` / `ingest watch`
+    flags describe, and its name (the bucket and prefix, or the queue: what its rows record
+    as `collection`). Flag values are taken as they are, never as `${NAME}` references."""
+    name = queue_url or f"s3://{bucket}/{prefix}".rstrip("/")
+    if queue_url:
+        spec: dict[str, Any] = {"type": "cloudtrail_sqs", "queue_url": queue_url}
+    else:
+        spec = {"type": "cloudtrail_s3", "bucket": bucket, "prefix": prefix, "org_id": org_id,
+                "accounts": accounts or [], "regions": regions or []}  # fmt: skip
+    spec["connection"] = "command line"
+    connection = {"profile": profile} if profile else {}
+    config = Config(
+        Path("(command line)"), {"command line": connection}, {name: spec}, literal=True
+    )
+    return config, name
+
+
 def _landing_of(summary: Any) -> LandingSummary:
     return summary.landing if hasattr(summary, "landing") else summary
 
@@ -70,13 +114,17 @@ def pull_one(
     con: duckdb.DuckDBPyConnection,
     start: date | None,
     end: date | None,
-    workers: int = 16,
+    options: PullOptions | None = None,
 ) -> Any:
     """Run one collection; returns its PullSummary or LandingSummary; raises on failure."""
-    spec = resolve(config.collections[name])
+    options = options or PullOptions()
+    literal = config.literal
+    spec = config.collections[name] if literal else resolve(config.collections[name])
     kind = spec["type"]
+    workers = options.workers
     if kind in ("cloudtrail_s3", "cloudtrail_sqs"):
-        connection = resolve(config.connections.get(spec.get("connection", ""), {}))
+        connection = config.connections.get(spec.get("connection", ""), {})
+        connection = connection if literal else resolve(connection)
         session = aws.session(
             connection.get("profile"),
             connection.get("role_arn"),
@@ -89,16 +137,21 @@ def pull_one(
         if kind == "cloudtrail_sqs":
             sqs = aws.client("sqs", boto_session=session, endpoint_url=endpoint)
             return pull_queue(s3, sqs, spec["queue_url"], lander, workers=workers,
-                              max_messages=None, until_empty=True, delete=True,
-                              wait_seconds=1)  # fmt: skip
+                              max_messages=options.max_messages, until_empty=options.until_empty,
+                              delete=options.delete, wait_seconds=options.wait_seconds,
+                              progress=options.progress)  # fmt: skip
         source = S3CloudTrail(
             s3, spec["bucket"], spec.get("prefix", ""), org_id=spec.get("org_id"),
             accounts=tuple(spec.get("accounts") or ()), regions=tuple(spec.get("regions") or ()),
+            insights=options.insights,
         )  # fmt: skip
-        lookback = spec.get("lookback_days", LOOKBACK_DAYS)
+        lookback = options.lookback_days
+        if lookback is None:
+            lookback = spec.get("lookback_days", LOOKBACK_DAYS)
         return pull_bucket(
-            source, lander, start=start, end=end, workers=workers, lookback_days=lookback
-        )
+            source, lander, start=start, end=end, workers=workers, lookback_days=lookback,
+            progress=options.progress,
+        )  # fmt: skip
     paths = _paths(spec["paths"])
     if not paths:
         raise FileNotFoundError(f"no file matches {', '.join(spec['paths'])}")

@@ -47,6 +47,8 @@ class Config:
     collections: dict[str, dict[str, Any]] = field(default_factory=dict)
     formats: dict[str, dict[str, Any]] = field(default_factory=dict)
     watch: dict[str, Any] = field(default_factory=dict)
+    # built from command-line flags: values are taken as written, no `${NAME}` is resolved
+    literal: bool = False
 
 
 def default_path(explicit: Path | None = None) -> Path:

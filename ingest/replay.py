@@ -11,16 +11,24 @@ optionally moved so the first event is now), so detections see yesterday's incid
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 
+from ingest.console import err, out, shown
+from ingest.delivery import DeliveryError, redacted
 from ingest.lake import Lake
-from ingest.query import dataset_files
+from ingest.landing import InputObject, Lander, fingerprint_file
+from ingest.query import dataset_files, to_json
 from ingest.timerange import TimeRange
 
 BATCH = 5_000
@@ -165,3 +173,84 @@ class Sink:
 
             post(self.url, b"\n".join(self.pending) + b"\n", "application/x-ndjson")
             self.pending = []
+
+
+def send(
+    rows: Iterator[dict[str, Any]],
+    dataset: str,
+    speed: float,
+    out_path: Path | None,
+    url: str | None,
+) -> bool:
+    """Write `rows` as JSON lines (CloudTrail records as they were) to stdout, `out_path` or
+    `url`, paced by `speed`; False when the endpoint stopped taking them."""
+    stream = out_path.open("wb") if out_path else (None if url else sys.stdout.buffer)
+    sink = Sink(stream, url)
+    pacer = Pacer(speed, sleep=lambda seconds: (sink.flush(), time.sleep(seconds)))
+    try:
+        for row in rows:
+            pacer.wait_for(row["event_time"])
+            if dataset == "cloudtrail_events":
+                sink.write(str(row["raw"]).encode())
+            else:
+                sink.write(to_json(row))
+        sink.flush()
+    except DeliveryError as exc:
+        err.print(f"[red]replay stopped:[/] {shown(exc)} ({sink.sent:,} event(s) sent)")
+        return False
+    except BrokenPipeError:
+        return True  # `ingest replay | head`
+    finally:
+        if out_path and stream:
+            stream.close()
+    if out_path or url:
+        target = shown(str(out_path)) if out_path else redacted(url or "")
+        err.print(f"Replayed {sink.sent:,} event(s) to {target}.")
+    return True
+
+
+def into_landing(
+    lake: Lake, con: duckdb.DuckDBPyConnection, rows: Iterator[dict[str, Any]], shift_to_now: bool
+) -> None:
+    """Land `rows` (cloudtrail_events) again as new records: new eventIDs, and with
+    `shift_to_now` times moved so the first event is now."""
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    scratch = lake.scratch / f"replay-{run_id}-{os.getpid()}"
+    scratch.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Any] = {}
+    shift = None
+    try:
+        for row in rows:
+            record = orjson.loads(str(row["raw"]))
+            if shift is None:
+                shift = (
+                    (datetime.now(UTC) - row["event_time"]).total_seconds() if shift_to_now else 0
+                )
+            copy = relabel(record, run_id, shift)
+            day = str(copy["eventTime"])[:10]
+            if day not in files:
+                files[day] = (scratch / f"{day}.jsonl").open("wb")
+            files[day].write(orjson.dumps(copy) + b"\n")
+        for handle in files.values():
+            handle.close()
+        objects = [
+            InputObject(
+                source_object=f"replay://{run_id}/{path.name}",
+                path=path,
+                fingerprint=fingerprint_file(path),
+                size_bytes=path.stat().st_size,
+            )
+            for path in sorted(scratch.glob("*.jsonl"))
+        ]
+        if not objects:
+            out.print("Nothing to replay in that range.")
+            return
+        summary = Lander(lake, con, "replay").land(objects)
+        out.print(
+            f"Re-landed {summary.records:,} record(s) as new events "
+            f"(eventID suffix :replay:{run_id}"
+            + (", times moved to now" if shift_to_now else "")
+            + "). Next: [bold]dbt build[/]."
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

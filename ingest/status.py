@@ -1,13 +1,20 @@
-"""What the lake holds: landing state per source and the datasets dbt wrote."""
+"""`ingest status`: what the lake holds — landing state per source, the datasets dbt wrote,
+each collection's last run, alert delivery, and the open alerts."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import duckdb
+from rich.table import Table
 
 from ingest import state
-from ingest.duck import sql_string
+from ingest.collections import read_outcomes
+from ingest.console import human_bytes, out, shown
+from ingest.duck import connect, sql_string
 from ingest.lake import Lake
 from ingest.outbox import Outbox
 
@@ -99,3 +106,142 @@ def delivery_stats(lake: Lake) -> dict[str, int]:
     """Alerts `ingest watch` still has to deliver, and those its webhook refused."""
     outbox = Outbox(lake)
     return {"outbox": len(outbox.pending()), "undelivered": len(outbox.undelivered())}
+
+
+def show(lake: Lake, as_json: bool) -> None:
+    """`ingest status`: the tables (or, with `as_json`, one JSON document) of the lake."""
+    con = connect(lake)
+    landing = {source: landing_stats(lake, con, source) for source in LANDING_SOURCES}
+    datasets = {name: dataset_stats(lake, con, name) for name in DATASETS}
+    alerts = alert_stats(lake, con)
+    events_by_collection = collection_events(lake, con)
+    delivery = delivery_stats(lake)
+    con.close()
+    runs = read_outcomes(lake)
+    now = datetime.now(UTC)
+    for run in runs:
+        run["events_in_lake"] = events_by_collection.get(run["name"], 0)
+        last = run.get("last_success_at")
+        run["lag_seconds"] = (now - datetime.fromisoformat(last)).total_seconds() if last else None
+
+    if as_json:
+        payload = {
+            "lake": lake.url,
+            "landing": {
+                source: [
+                    {
+                        "status": s,
+                        "inputs": n,
+                        "records": int(r or 0),
+                        "bytes": int(b or 0),
+                        "last_at": last.isoformat() if last else None,
+                    }
+                    for s, n, r, b, last in rows
+                ]
+                for source, rows in landing.items()
+            },
+            "datasets": {
+                name: dataclasses.asdict(stats) if stats else None
+                for name, stats in datasets.items()
+            },
+            "collections": runs,
+            "alert_delivery": delivery,
+            "open_alerts": [
+                {
+                    "severity": severity,
+                    "detection_id": detection,
+                    "title": title,
+                    "alerts": count,
+                    "last_seen_at": last.isoformat() if last else None,
+                }
+                for severity, detection, title, count, last in alerts
+            ],
+        }
+        out.print_json(json.dumps(payload))
+        return
+
+    out.print(f"[bold]Lake[/] {lake.url}")
+    table = Table(title="Landing", title_justify="left")
+    for column in ("source", "status", "inputs", "records", "bytes", "last"):
+        table.add_column(
+            column, justify="right" if column in {"inputs", "records", "bytes"} else "left"
+        )
+    for source, rows in landing.items():
+        for state_name, inputs, records, size, last in rows:
+            table.add_row(
+                source,
+                state_name,
+                f"{inputs:,}",
+                f"{int(records or 0):,}",
+                human_bytes(size or 0),
+                f"{last:%Y-%m-%d %H:%M}" if last else "",
+            )
+    if table.row_count:
+        out.print(table)
+    else:
+        out.print(
+            "Nothing landed yet: run [bold]ingest demo[/] or [bold]ingest load cloudtrail PATH[/]."
+        )
+
+    table = Table(title="Datasets", title_justify="left")
+    for column in ("dataset", "rows", "partitions", "files", "size", "range"):
+        table.add_column(
+            column,
+            justify="left" if column in {"dataset", "range"} else "right",
+            no_wrap=column in {"dataset", "range"},
+        )
+    for name, stats in datasets.items():
+        if stats is None:
+            table.add_row(name, "—", "", "", "", "not built")
+            continue
+        table.add_row(
+            name,
+            f"{stats.rows:,}",
+            str(stats.partitions),
+            str(stats.files),
+            human_bytes(stats.size_bytes),
+            f"{stats.first_partition} … {stats.last_partition}",
+        )
+    out.print(table)
+
+    if runs:
+        table = Table(title="Collections (last run)", title_justify="left")
+        for column in ("collection", "type", "run", "objects", "records", "bytes",
+                       "events in lake", "last success", "lag", "error"):  # fmt: skip
+            table.add_column(column, overflow="fold")
+        for run in runs:
+            lag = run["lag_seconds"]
+            table.add_row(
+                run["name"], run["type"], "[green]ok[/]" if run["ok"] else "[red]failed[/]",
+                f"{run['objects']:,}", f"{run['records']:,}", human_bytes(run["bytes_read"]),
+                f"{run['events_in_lake']:,}", (run.get("last_success_at") or "never")[:16],
+                f"{lag / 60:,.0f} min" if lag is not None else "—", shown(run.get("error")),
+            )  # fmt: skip
+        out.print(table)
+
+    if alerts:
+        table = Table(title="Open alerts", title_justify="left")
+        for column in ("severity", "detection", "alerts", "last seen"):
+            table.add_column(column, justify="right" if column == "alerts" else "left")
+        colors = {"critical": "bold red", "high": "red", "medium": "yellow"}
+        for severity, _detection, title, count, last in alerts:
+            color = colors.get(severity, "")
+            table.add_row(
+                f"[{color}]{shown(severity)}[/]" if color else shown(severity),
+                shown(title),
+                str(count),
+                f"{last:%Y-%m-%d %H:%M}" if last else "",
+            )
+        out.print(table)
+
+    if delivery["outbox"] or delivery["undelivered"]:
+        out.print(
+            f"[bold]Alert delivery[/] {delivery['outbox']:,} waiting in the outbox (sent by the "
+            f"running or next `ingest watch`) · "
+            + (
+                f"[red]{delivery['undelivered']:,} undelivered[/] (refused by the webhook: "
+                "`ingest watch --retry-undelivered` sends them again)"
+                if delivery["undelivered"]
+                else "0 undelivered"
+            )
+        )

@@ -30,6 +30,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ingest.console import err, shown
 from ingest.delivery import DeliveryError, post, redacted
 from ingest.duck import sql_string
 from ingest.lake import Lake
@@ -295,3 +296,32 @@ class Watcher:
             self.con, self.lake, changed, summary.delivered_at, self.clock()
         )
         return report
+
+    def run(self, interval: float, cycles: int | None, stop: threading.Event) -> bool:
+        """Cycle every `interval` seconds until `stop` (or `cycles` cycles), printing one
+        status line per cycle and every error on stderr; whether any cycle had an error. A
+        daemon logs what went wrong and carries on."""
+        failed = False
+        done = 0
+        while not stop.is_set():
+            try:
+                report = self.cycle()
+            except Exception as exc:
+                report = CycleReport(errors=[f"cycle failed: {type(exc).__name__}: {exc}"])
+            done += 1
+            latency = f"{report.latency:.1f} s" if report.latency is not None else "—"
+            sender = self.webhook
+            err.print(
+                f"{datetime.now(UTC):%H:%M:%S} +{report.objects} object(s), "
+                f"+{report.records:,} record(s)"
+                + (f", built in {report.build_seconds:.1f} s" if report.built else "")
+                + f", {report.sent} alert(s) sent, delivery→alert latency {latency}"
+                + (f", webhook {sender.delivered} ok / {sender.failed} failed" if sender else "")
+            )
+            for error in report.errors:
+                failed = True
+                err.print(f"[red]error:[/] {shown(error)}")
+            if cycles and done >= cycles:
+                break
+            stop.wait(interval)
+        return failed
