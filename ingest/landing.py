@@ -319,24 +319,7 @@ class Lander:
         # records, so the lake can tell its sources apart
         self.collection = collection
         lake.ensure()
-        # (source_object, fingerprint) of inputs handled by any run on this lake, loaded per
-        # delivery day on first use so memory follows the days in play, not the lake's age.
-        self._known: dict[str, set[tuple[str, str]]] = {}
-
-    def preload(self, days: Iterable[str]) -> None:
-        """Load what is known for these delivery days (`YYYY/MM/DD`) in one pass."""
-        missing = set(days) - self._known.keys()
-        if not missing:
-            return
-        for day in missing:
-            self._known[day] = set()
-        for source_object, fingerprint in state.seen(self.lake, SOURCE, self.con, missing):
-            self._known[state.delivery_day(source_object)].add((source_object, fingerprint))
-
-    def is_known(self, source_object: str, fingerprint: str) -> bool:
-        day = state.delivery_day(source_object)
-        self.preload([day])
-        return (source_object, fingerprint) in self._known[day]
+        self.known = state.KnownInputs(lake, SOURCE, con)
 
     def land(
         self,
@@ -356,7 +339,7 @@ class Lander:
         for obj in unique.values():
             if obj.error:
                 summary.failed.append((obj.source_object, obj.error))
-            elif self.is_known(obj.source_object, obj.fingerprint):
+            elif (obj.source_object, obj.fingerprint) in self.known:
                 summary.already_landed += 1
             elif obj.skip_reason:
                 skipped.append(obj)
@@ -547,12 +530,7 @@ class Lander:
                     recorded_at=now,
                 )
             )
-        if not rows:
-            return
-        state.write_batch(self.lake, SOURCE, batch_id, rows)
-        for row in rows:
-            day = state.delivery_day(row.source_object)
-            self._known.setdefault(day, set()).add((row.source_object, row.fingerprint))
+        self.known.record(batch_id, rows)
 
 
 _GLOB = re.compile(r"[\[\]*?]")

@@ -140,6 +140,7 @@ class LineLander:
     ) -> None:
         self.lake, self.con, self.dataset, self.collection = lake, con, dataset, collection
         lake.ensure()
+        self.known = state.KnownInputs(lake, dataset, con)
 
     def land(
         self,
@@ -148,8 +149,7 @@ class LineLander:
         progress: ProgressCallback | None = None,
     ) -> LandingSummary:
         summary = LandingSummary(inputs=len(objects))
-        days = {state.delivery_day(o.source_object) for o in objects}
-        self.known = state.seen(self.lake, self.dataset, self.con, days)
+        self.known.preload({state.delivery_day(o.source_object) for o in objects})
         for obj in objects:
             if obj.error:
                 summary.failed.append((obj.source_object, obj.error))
@@ -299,8 +299,7 @@ class LineLander:
             batch_id=batch_id,
             recorded_at=datetime.now(UTC),
         )
-        state.write_batch(self.lake, self.dataset, batch_id, [row])
-        self.known.add((obj.source_object, obj.fingerprint))
+        self.known.record(batch_id, [row])
 
 
 def _occurrence(recent: OrderedDict[bytes, int], line: str) -> int:

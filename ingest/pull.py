@@ -224,7 +224,7 @@ def pull_bucket(
         return end - timedelta(days=DEFAULT_DAYS - 1)
 
     plan = [(leaf, day) for leaf in leaves for day in days(first_day(leaf), end)]
-    lander.preload({f"{day:%Y/%m/%d}" for _, day in plan})
+    lander.known.preload({f"{day:%Y/%m/%d}" for _, day in plan})
     failed_days: dict[str, date] = {}
     fetcher = Fetcher(source.s3, lander, workers, progress)
     try:
@@ -238,7 +238,7 @@ def pull_bucket(
                         summary.listed_objects += 1
                         if not is_log_object(obj.key):
                             summary.not_log_objects += 1
-                        elif lander.is_known(obj.uri, obj.etag):
+                        elif (obj.uri, obj.etag) in lander.known:
                             summary.already_landed += 1
                         else:
                             wanted.append(obj)

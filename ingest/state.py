@@ -117,6 +117,41 @@ def summary(lake: Lake, source: str, con: duckdb.DuckDBPyConnection) -> list[tup
     ).fetchall()
 
 
+class KnownInputs:
+    """The inputs (source object, fingerprint) a source's landing has handled, by any run on
+    this lake: read per delivery day on first use, so memory follows the days in play, not
+    the lake's age; and the recording of new ones. The one lookup CloudTrail and the line
+    formats both land through."""
+
+    def __init__(self, lake: Lake, source: str, con: duckdb.DuckDBPyConnection) -> None:
+        self.lake, self.source, self.con = lake, source, con
+        self._by_day: dict[str, set[tuple[str, str]]] = {}
+
+    def preload(self, days: Iterable[str]) -> None:
+        """Read what is known for these delivery days (`YYYY/MM/DD`) in one pass."""
+        missing = set(days) - self._by_day.keys()
+        if not missing:
+            return
+        for day in missing:
+            self._by_day[day] = set()
+        for source_object, fingerprint in seen(self.lake, self.source, self.con, missing):
+            self._by_day[delivery_day(source_object)].add((source_object, fingerprint))
+
+    def __contains__(self, identity: tuple[str, str]) -> bool:
+        day = delivery_day(identity[0])
+        self.preload([day])
+        return identity in self._by_day[day]
+
+    def record(self, batch_id: str, rows: list[InputRecord]) -> None:
+        """Write what a batch did with its inputs; they are known from now on."""
+        if not rows:
+            return
+        write_batch(self.lake, self.source, batch_id, rows)
+        for row in rows:
+            day = delivery_day(row.source_object)
+            self._by_day.setdefault(day, set()).add((row.source_object, row.fingerprint))
+
+
 # -- collection cursors ----------------------------------------------------------------------
 # For each collected folder (an S3 account/region prefix), the last day known to be fully
 # collected. The next run lists from that day on; `--from` can always reach further back.

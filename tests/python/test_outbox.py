@@ -38,6 +38,17 @@ def outbox(tmp_path: Path) -> Outbox:
     return Outbox(lake)
 
 
+def reported(sender: Webhook, timeout: float = 5.0) -> list[str]:
+    """The errors the sender thread reports, once it has reported some (or `timeout`)."""
+    errors: list[str] = []
+    for _ in range(int(timeout / 0.05)):
+        errors += sender.take_errors()
+        if errors:
+            break
+        sender.thread.join(0.05)
+    return errors
+
+
 def queue(outbox: Outbox, *alerts: dict) -> None:
     for item in alerts:
         outbox.add(item, alert_version(item))
@@ -107,12 +118,7 @@ def test_a_fault_inside_the_sender_keeps_the_alert_and_the_thread(
     queue(outbox, alert(1))
     sender = Webhook(receiver.url, outbox, backoff=0.01)
     assert receiver.wait_for(1, 30)
-    errors = []
-    for _ in range(100):
-        errors += sender.take_errors()
-        if errors:
-            break
-        sender.thread.join(0.05)
+    errors = reported(sender)
     assert errors and "lake write refused" in errors[0] and "kept in the outbox" in errors[0]
     assert len(outbox.pending()) == 1 and sender.thread.is_alive()
     queue(outbox, alert(2))
@@ -138,12 +144,7 @@ def test_an_unreachable_receiver_keeps_alerts_in_the_outbox_until_it_is_back(
     queue(outbox, alert(1), alert(2))
     sender = Webhook(receiver.url, outbox, attempts=2, backoff=0.01)
     assert receiver.wait_for_refusals(2, 30)
-    errors = []
-    for _ in range(100):
-        errors += sender.take_errors()
-        if errors:
-            break
-        sender.thread.join(0.05)
+    errors = reported(sender)
     assert "kept in the outbox, retried next cycle" in errors[0]
     assert len(outbox.pending()) == 2 and outbox.undelivered() == []
     assert receiver.refused == 2  # the second alert waits: no hammering a receiver that is down
