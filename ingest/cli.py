@@ -422,6 +422,9 @@ def pull_cloudtrail(
     trails included), fetches only objects not landed before, and keeps its progress in the lake,
     so the next run, from any machine, continues where this one stopped. Failed objects are
     reported (exit 1) and retried on the next run.
+
+    Without `--from`: from where the last run stopped (less `--lookback-days`), or 7 days ago
+    on the first run; an earlier `--from` backfills. `--to` defaults to today (UTC).
     """
     if not bucket and not sqs_queue_url:
         _usage_error("give --bucket to list a bucket, or --sqs-queue-url to consume notifications")
