@@ -63,11 +63,12 @@ def client(
     profile: str | None = None,
     boto_session: boto3.Session | None = None,
     endpoint_url: str | None = None,
+    config: Config = RETRY_CONFIG,
 ):
     boto_session = boto_session or session(profile)
     region = boto_session.region_name or os.environ.get("AWS_REGION") or "us-east-1"
     return boto_session.client(
-        service, region_name=region, config=RETRY_CONFIG, endpoint_url=endpoint_url
+        service, region_name=region, config=config, endpoint_url=endpoint_url
     )
 
 

@@ -48,13 +48,15 @@ ToOption = Annotated[
     ),
 ]
 LookbackDays = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--lookback-days",
         min=0,
         max=31,
         help="List this many days before each folder's saved position again, for files "
-        "CloudTrail delivers after their day is over (objects already landed are skipped).",
+        "CloudTrail delivers after their day is over (objects already landed are skipped). "
+        f"Default: the collection's `lookback_days`, else {LOOKBACK_DAYS}.",
+        show_default=False,
     ),
 ]
 
@@ -414,7 +416,7 @@ def pull_cloudtrail(
     wait_seconds: Annotated[
         int, typer.Option(min=0, max=20, help="SQS: long-poll wait per receive.")
     ] = 20,
-    lookback_days: LookbackDays = LOOKBACK_DAYS,
+    lookback_days: LookbackDays = None,
 ) -> None:
     """Collect CloudTrail from an S3 bucket (or its SQS notifications) into the lake.
 
@@ -842,7 +844,7 @@ def watch_cloudtrail(
     project: Annotated[
         Path, typer.Option(help="The trailhouse dbt project.", file_okay=False)
     ] = Path("."),
-    lookback_days: LookbackDays = LOOKBACK_DAYS,
+    lookback_days: LookbackDays = None,
     build_timeout: Annotated[
         float,
         typer.Option(
@@ -890,6 +892,9 @@ def watch_cloudtrail(
         if config_file.collections[collection]["type"] not in ("cloudtrail_s3", "cloudtrail_sqs"):
             _usage_error(f"collection {collection!r} is not a CloudTrail bucket or queue")
         name = collection
+        # the filters the build applies are the ones this watch collects with
+        with land.writing(lake, "ingest watch"):
+            collections.record_filters(config_file, lake)
     else:
         config_file, name = collections.from_flags(
             bucket, prefix, org_id, account, region, sqs_queue_url, profile

@@ -17,11 +17,13 @@ from urllib.parse import urlsplit
 
 
 class DeliveryError(Exception):
-    def __init__(self, message: str, refused: bool = False) -> None:
+    def __init__(self, message: str, refused: bool = False, answered: bool = False) -> None:
         super().__init__(message)
-        # the receiver answered "no" (a 4xx, a redirect): sending it again will not help;
-        # otherwise it could not be reached (or answered 5xx/429) and a later try may work
+        # the receiver answered "no" (a 4xx, a redirect): sending it again will not help
         self.refused = refused
+        # it answered, but 5xx/429 (this body, or a moment of trouble); not `answered`: it
+        # could not be reached at all
+        self.answered = answered
 
 
 def redacted(url: str) -> str:
@@ -62,6 +64,7 @@ def post(
     than 429, or a redirect, is final (retrying will not help)."""
     shown = redacted(url)
     last = ""
+    answered = False
     for attempt in range(attempts):
         request = urllib.request.Request(
             url, data=body, method="POST", headers={"Content-Type": content_type}
@@ -71,7 +74,7 @@ def post(
                 response.read()
                 return
         except urllib.error.HTTPError as exc:
-            last = f"HTTP {exc.code}"
+            last, answered = f"HTTP {exc.code}", True
             if 300 <= exc.code < 400:
                 raise DeliveryError(
                     f"{shown} refused the delivery: {last} redirect (not a delivery)", refused=True
@@ -79,7 +82,9 @@ def post(
             if exc.code < 500 and exc.code != 429:
                 raise DeliveryError(f"{shown} refused the delivery: {last}", refused=True) from None
         except (urllib.error.URLError, OSError) as exc:
-            last = str(getattr(exc, "reason", exc)).replace(url, shown)
+            last, answered = str(getattr(exc, "reason", exc)).replace(url, shown), False
         if attempt + 1 < attempts:
             sleep(backoff * 2**attempt)
+    if answered:
+        raise DeliveryError(f"{shown} failed {attempts} attempts: {last}", answered=True)
     raise DeliveryError(f"{shown} unreachable after {attempts} attempts: {last}")

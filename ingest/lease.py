@@ -36,8 +36,10 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from ingest import aws
 from ingest.lake import WRITE_CHECKS, Lake, UsageError, _s3, _split
 
 LOCAL_KEY = "_state/lease.lock"
@@ -130,10 +132,21 @@ class _LocalLease:
 
 
 class _S3Lease:
-    def __init__(self, lake: Lake) -> None:
+    def __init__(self, lake: Lake, ttl: float) -> None:
         bucket, prefix = _split(lake.url)
         self.bucket, self.key = bucket, f"{prefix}/{S3_KEY}".lstrip("/")
         self.etag: str | None = None
+        # The heartbeat's own client: one attempt, short timeouts, so a renewal that hangs
+        # is over (and counted as failed) well within the lease's life.
+        self.client = aws.client(
+            "s3",
+            os.environ.get("AWS_PROFILE"),
+            config=Config(
+                retries={"max_attempts": 1, "mode": "standard"},
+                connect_timeout=max(1.0, ttl / 8),
+                read_timeout=max(1.0, ttl / 8),
+            ),
+        )
 
     def try_acquire(self, owner: dict[str, Any]) -> bool:
         s3 = _s3()
@@ -161,10 +174,10 @@ class _S3Lease:
         with contextlib.suppress(ClientError):  # someone else renewed or removed it first
             _s3().delete_object(Bucket=self.bucket, Key=self.key, IfMatch=etag)
 
-    def _read(self) -> tuple[dict[str, Any] | None, str, float] | None:
+    def _read(self, client=None) -> tuple[dict[str, Any] | None, str, float] | None:
         """The lease object: its owner, ETag, and age in seconds by S3's clock."""
         try:
-            response = _s3().get_object(Bucket=self.bucket, Key=self.key)
+            response = (client or _s3()).get_object(Bucket=self.bucket, Key=self.key)
         except ClientError as exc:
             if _code(exc) in ("NoSuchKey", "404"):
                 return None
@@ -184,7 +197,7 @@ class _S3Lease:
     def renew(self, owner: dict[str, Any]) -> str:
         """ "kept", "lost" (someone else's lease now), or "failed" (try again)."""
         try:
-            response = _s3().put_object(
+            response = self.client.put_object(
                 Bucket=self.bucket, Key=self.key, Body=json.dumps(owner).encode(), IfMatch=self.etag
             )
         except ClientError as exc:
@@ -192,7 +205,7 @@ class _S3Lease:
                 return "failed"
             # A retried PUT that had succeeded fails its own If-Match: read back whose it is.
             try:
-                found = self._read()
+                found = self._read(self.client)
             except Exception:
                 return "failed"
             if found and (found[0] or {}).get("token") == owner["token"]:
@@ -221,7 +234,10 @@ class Lease:
     def __init__(self, lake: Lake, purpose: str, ttl: float = TTL) -> None:
         self.lake, self.purpose, self.ttl = lake, purpose, ttl
         self.token = uuid.uuid4().hex
-        self.backend = _S3Lease(lake) if lake.is_s3 else _LocalLease(lake)
+        self.backend = _S3Lease(lake, ttl) if lake.is_s3 else _LocalLease(lake)
+        # until when, at the latest, nobody else can hold it: counted from when the last
+        # renewal that S3 took was *sent* (it may have been written any time after)
+        self._valid_until = float("inf")
         self.held = False
         self.nested = False
         self.lost = False
@@ -239,7 +255,10 @@ class Lease:
         deadline = time.monotonic() + wait
         inherited = os.environ.get(TOKEN_VARIABLE)
         told = False
-        while not self.backend.try_acquire(_owner(self.purpose, self.token, self.ttl)):
+        while True:
+            sent = time.monotonic()
+            if self.backend.try_acquire(_owner(self.purpose, self.token, self.ttl)):
+                break
             holder = self.backend.holder()
             if inherited and (holder or {}).get("token") == inherited:
                 self.nested = True  # our parent process holds it, for us
@@ -254,6 +273,8 @@ class Lease:
                 told = True
             time.sleep(min(0.5, max(deadline - time.monotonic(), 0.01)))
         self.held = True
+        if self.lake.is_s3:
+            self._valid_until = sent + self.ttl * 0.75
         _HELD[self.lake.url] = self
         WRITE_CHECKS[self.lake.url] = self.check
         if self.lake.is_s3:
@@ -262,22 +283,27 @@ class Lease:
         return self
 
     def _renew(self) -> None:
-        last_kept = time.monotonic()
-        while not self._stop.wait(self.ttl / 4 if self._beat_ok else 2.0):
+        while not self._stop.wait(self.ttl / 4 if self._beat_ok else min(2.0, self.ttl / 8)):
+            sent = time.monotonic()
             outcome = self.backend.renew(_owner(self.purpose, self.token, self.ttl))
             self._beat_ok = outcome == "kept"
             if outcome == "kept":
-                last_kept = time.monotonic()
-            elif outcome == "lost" or time.monotonic() - last_kept > self.ttl * 0.9:
+                self._valid_until = sent + self.ttl * 0.75
+            elif outcome == "lost" or not self.valid():
                 self.lost = True  # another writer may hold it: no more writes from us
                 return
 
+    def valid(self) -> bool:
+        """Whether this process may still write under the lease."""
+        return not self.lost and time.monotonic() < self._valid_until
+
     def check(self) -> None:
-        """Raise if the lease was lost (called before every write to the lake)."""
-        if self.lost:
+        """Raise if the lease may be lost (called before every write to the lake)."""
+        if not self.valid():
+            self.lost = True
             raise LeaseBusy(
                 f"the lease on {self.lake.url} was lost while {self.purpose} ran (its heartbeat "
-                f"could not renew it for {self.ttl:g} s); stopped writing: run it again"
+                f"could not renew it in time); stopped writing: run it again"
             )
 
     def child_env(self) -> dict[str, str]:
@@ -291,7 +317,7 @@ class Lease:
         try:
             self._stop.set()
             if self._heartbeat:
-                self._heartbeat.join()
+                self._heartbeat.join(self.ttl / 4 + 10)  # a hung renewal is not waited out
             self.backend.release()
         finally:
             self.held = False

@@ -7,8 +7,9 @@ holds (at least once; a receiver may see an alert twice after a kill, never zero
 An alert the receiver refused (a 4xx other than 429, a redirect) moves to
 `_state/watch/undelivered/` with the reason and the destination (redacted: the URL is a
 secret); `ingest status` counts them and `ingest watch --retry-undelivered` sends them again.
-A receiver that cannot be reached (or answers 5xx/429) is tried again every cycle: its alerts
-stay in the outbox, however long the outage.
+A receiver that cannot be reached is tried again every cycle: its alerts stay in the outbox,
+however long the outage. One that answers 5xx/429 to an alert is tried again every cycle
+while the other alerts go out; after FAILED_PASSES cycles that alert joins the refused ones.
 """
 
 from __future__ import annotations

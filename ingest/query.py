@@ -33,6 +33,7 @@ from ingest.lake import Lake
 from ingest.timerange import TimeRange
 
 OUTPUTS = ("table", "csv", "json", "jsonl", "parquet")
+_DATASET = re.compile(r"[a-z][a-z0-9_]*")
 _PARTITION = re.compile(r"^([a-z_]+)=[^/]+$")
 
 
@@ -44,12 +45,18 @@ class Catalog:
 
 
 def dataset_files(con: duckdb.DuckDBPyConnection, lake: Lake) -> dict[str, dict[str, list[str]]]:
-    """Lake datasets (top-level folders of hive partitions) → partition value → files."""
+    """Lake datasets (top-level folders of hive partitions) → partition value → files. A folder
+    becomes a view of that name, so only names dbt itself gives datasets (lowercase letters,
+    digits, `_`) count: whoever can write the lake does not name SQL."""
     found: dict[str, dict[str, list[str]]] = {}
     pattern = sql_string(lake.uri("*/*=*/*.parquet"))
     for (file,) in con.execute(f"select file from glob({pattern}) order by 1").fetchall():
         name, partition = PurePosixPath(file).parts[-3:-1]
-        if _PARTITION.match(partition) and not name.startswith(("_", "landing")):
+        if (
+            _PARTITION.match(partition)
+            and _DATASET.fullmatch(name)
+            and not name.startswith(("_", "landing"))
+        ):
             value = partition.split("=", 1)[1]
             found.setdefault(name, {}).setdefault(value, []).append(file)
     return found

@@ -134,15 +134,17 @@ def _slices(
     return [(low, bounds[i + 1] if i + 1 < len(bounds) else None) for i, low in enumerate(bounds)]
 
 
-def relabel(record: dict[str, Any], run_id: str, shift_seconds: float) -> dict[str, Any]:
+def relabel(
+    record: dict[str, Any], run_id: str, event_time: datetime, shift_seconds: float
+) -> dict[str, Any]:
     """A copy of a CloudTrail record that lands as a new event: a new eventID (the original
-    kept in `trailhouseReplayOf`) and the time moved by `shift_seconds`."""
+    kept in `trailhouseReplayOf`) and, moved by `shift_seconds`, the time the lake parsed
+    (`event_time`: the record's own text may be any shape DuckDB reads as a time)."""
     copy = dict(record)
     copy["trailhouseReplayOf"] = record.get("eventID")
     copy["eventID"] = f"{record.get('eventID')}:replay:{run_id}"
     if shift_seconds:
-        when = datetime.fromisoformat(str(record["eventTime"]).replace("Z", "+00:00"))
-        moved = datetime.fromtimestamp(when.timestamp() + shift_seconds, UTC)
+        moved = datetime.fromtimestamp(event_time.timestamp() + shift_seconds, UTC)
         copy["eventTime"] = moved.strftime("%Y-%m-%dT%H:%M:%SZ")
     return copy
 
@@ -226,8 +228,10 @@ def into_landing(
                 shift = (
                     (datetime.now(UTC) - row["event_time"]).total_seconds() if shift_to_now else 0
                 )
-            copy = relabel(record, run_id, shift)
-            day = str(copy["eventTime"])[:10]
+            copy = relabel(record, run_id, row["event_time"], shift)
+            # the day of the (checked) event_time, never text taken from the record
+            day = datetime.fromtimestamp(row["event_time"].timestamp() + shift, UTC).date()
+            day = day.isoformat()
             if day not in files:
                 files[day] = (scratch / f"{day}.jsonl").open("wb")
             files[day].write(orjson.dumps(copy) + b"\n")

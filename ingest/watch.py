@@ -16,9 +16,12 @@ across kills, slow receivers and crashes.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -131,6 +134,10 @@ def delivery_latency(
     return max((now - t).total_seconds() for t in times) if times else None
 
 
+# Cycles a receiver may answer 5xx/429 to one alert before it joins the refused ones.
+FAILED_PASSES = 10
+
+
 class Webhook:
     """Delivers the outbox from a background thread, so a slow or failing receiver never holds
     up pulling and building. Woken by every cycle; `close` drains it for a bounded time, and
@@ -141,6 +148,7 @@ class Webhook:
         self.delivered = 0
         self.failed = 0
         self.errors: list[str] = []  # unexpected failures; the alert stays in the outbox
+        self._failures: dict[str, int] = {}  # outbox key → cycles the receiver failed it
         self._wake = threading.Event()
         self._closing = False
         self._wake.set()  # what a previous run left in the outbox goes first
@@ -176,13 +184,23 @@ class Webhook:
             try:
                 post(self.url, body, attempts=self.attempts, backoff=self.backoff)
             except DeliveryError as exc:
+                if exc.answered and not exc.refused:
+                    # The receiver is up but fails this alert: the others still go out, and
+                    # an alert it keeps failing ends in undelivered/ like a refusal.
+                    self._failures[key] = self._failures.get(key, 0) + 1
+                    if self._failures[key] < FAILED_PASSES:
+                        self.errors.append(f"webhook: {exc} (kept in the outbox)")
+                        return True
+                    exc = DeliveryError(f"{exc} ({FAILED_PASSES} cycles)", refused=True)
                 if not exc.refused:
                     self.errors.append(f"webhook: {exc} (kept in the outbox, retried next cycle)")
                     return False
                 self.outbox.refused(key, body, redacted(self.url), str(exc))
+                self._failures.pop(key, None)
                 self.failed += 1
                 return True
             self.outbox.delivered(key)
+            self._failures.pop(key, None)
             self.delivered += 1
         except Exception as exc:  # never the end of the thread: the alert waits in the outbox
             message = str(exc).replace(self.url, redacted(self.url))
@@ -232,21 +250,40 @@ class Watcher:
             self.ledger.record(read_alerts(self.con, self.lake))  # the baseline is not news
             self.ledger.save()
 
-    def build(self, env: dict[str, str] | None = None) -> tuple[bool, str]:
+    def build(self, lease: Lease | None = None) -> tuple[bool, str]:
+        """Run the dbt build under `lease` (in its own process group); stop it when it runs past
+        `build_timeout` or the lease is lost, so it never writes beside another writer."""
         # The first build of a run is the whole project (seeds and views may be missing or
         # stale); later ones only the lake and what depends on it.
         command = [self.dbt, "build", "--exclude", "resource_type:unit_test"]
         if self.built_once:
             command += ["--select", "cloudtrail_events+"]
-        try:
-            result = subprocess.run(
-                tied_to_this_process(command), cwd=self.project, capture_output=True,
-                text=True, check=False, timeout=self.build_timeout, env=env,
+        log = self.lake.scratch / f"watch-build-{os.getpid()}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.build_timeout
+        with log.open("w+") as output:
+            process = subprocess.Popen(
+                tied_to_this_process(command), cwd=self.project, stdout=output,
+                stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                env=lease.child_env() if lease else None,
             )  # fmt: skip
-        except subprocess.TimeoutExpired:
-            return False, f"dbt build timed out after {self.build_timeout:g} s (retried next cycle)"
-        self.built_once = self.built_once or result.returncode == 0
-        return result.returncode == 0, result.stdout[-2000:]
+            stopped = None
+            while process.poll() is None:
+                if time.monotonic() > deadline:
+                    stopped = f"timed out after {self.build_timeout:g} s"
+                elif lease is not None and not lease.valid():
+                    stopped = "stopped: the lake's lease was lost"
+                if stopped:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+                    return False, f"dbt build {stopped} (retried next cycle)"
+                time.sleep(0.2)
+            output.seek(0)
+            text = output.read()[-2000:]
+        log.unlink(missing_ok=True)
+        self.built_once = self.built_once or process.returncode == 0
+        return process.returncode == 0, text
 
     def cycle(self) -> CycleReport:
         """One pull, build and send, holding the lake's write lease throughout (the dbt build
@@ -270,7 +307,7 @@ class Watcher:
         # last successful build: a failed or interrupted build, a restart after a kill.
         if report.records or landing_ahead(self.con, self.lake):
             started = datetime.now(UTC)
-            ok, log = self.build(lease.child_env())
+            ok, log = self.build(lease)
             report.built, report.build_seconds = ok, (datetime.now(UTC) - started).total_seconds()
             if not ok:
                 report.errors.append("dbt build failed:\n" + log)

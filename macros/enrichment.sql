@@ -114,7 +114,10 @@
 {% endmacro %}
 
 {% macro spark__recorded_filter_ok(condition, canonical) %}
-    {%- if condition is none or '\\' in condition -%}
+    {#- Spark substitutes `${...}` even inside quotes (variables, env:, system:), before it
+        parses: no `$` or braces at all. -#}
+    {%- if condition is none or '\\' in condition or '$' in condition or '{' in condition
+          or '}' in condition -%}
         {{ return(false) }}
     {%- endif -%}
     {%- set keywords = ['and', 'or', 'not', 'like', 'ilike', 'in', 'between', 'is', 'null',
@@ -123,7 +126,9 @@
     {#- A bare word is a column, except the words that start or join a query. -#}
     {%- set query_words = ['select', 'from', 'with', 'values', 'table', 'union', 'intersect',
                            'except', 'minus', 'join', 'lateral', 'insert', 'update', 'delete',
-                           'merge', 'drop', 'create', 'alter', 'set', 'use'] -%}
+                           'merge', 'drop', 'create', 'alter', 'set', 'use',
+                           'rlike', 'regexp', 'interval', 'case', 'when', 'then', 'else', 'end',
+                           'distinct', 'div', 'exists', 'over', 'cast', 'as', 'user'] -%}
     {%- set found = modules.re.findall(
         "(\\s+)|('(?:[^']|'')*')|([0-9]+(?:[.][0-9]+)?)|([A-Za-z_][A-Za-z0-9_]*)"
         ~ "|(<=>|<>|!=|<=|>=|[=<>(),-])|(.)",
@@ -131,10 +136,12 @@
     ) -%}
     {#- Whitespace separates tokens and is otherwise dropped: `f (x)` is a call too. -#}
     {%- set tokens = found | rejectattr(0) | list -%}
-    {%- set ns = namespace(ok=true) -%}
+    {%- set ns = namespace(ok=true, depth=0) -%}
     {%- for space, literal, number, word, operator, other in tokens -%}
         {%- set next = '' if loop.last else loop.nextitem[4] -%}
-        {%- if other or (operator == '-' and next == '-') -%}
+        {#- parentheses must balance: the condition stays inside the one the build puts it in -#}
+        {%- set ns.depth = ns.depth + (1 if operator == '(' else -1 if operator == ')' else 0) -%}
+        {%- if other or ns.depth < 0 or (operator == '-' and next == '-') -%}
             {%- set ns.ok = false -%}
         {%- elif not word or word | lower in keywords -%}
             {#- a literal, a number, an operator or a keyword (`in (...)` is not a call) -#}
@@ -142,11 +149,12 @@
             {%- if word | lower not in functions -%}
                 {%- set ns.ok = false -%}
             {%- endif -%}
-        {%- elif word in query_words or not modules.re.fullmatch('[a-z][a-z0-9_]*', word) -%}
+        {%- elif word in query_words or word.startswith(('current_', 'session_'))
+                 or not modules.re.fullmatch('[a-z][a-z0-9_]*', word) -%}
             {%- set ns.ok = false -%}
         {%- endif -%}
     {%- endfor -%}
-    {{ return(ns.ok and tokens | length > 0) }}
+    {{ return(ns.ok and ns.depth == 0 and tokens | length > 0) }}
 {% endmacro %}
 
 {#- The relation holding the recorded filters, or none when no collection has any. -#}

@@ -447,6 +447,7 @@ class Received:
         self.url = url
         self.statuses: list[int] = []
         self.delay = 0.0  # seconds each POST is held before its answer (a slow receiver)
+        self.fails_on: bytes | None = None  # a body holding this is answered 500, every time
         self.started = 0  # POSTs received, answered or not
         self.bodies: list[bytes] = []
         self.arrivals: list[float] = []
@@ -473,6 +474,8 @@ class Received:
     def _answer(self, body: bytes) -> int:
         with self._changed:
             status = self.statuses.pop(0) if self.statuses else 200
+            if self.fails_on is not None and self.fails_on in body:
+                status = 500
             if status == 200:
                 self.bodies.append(body)
                 self.arrivals.append(time.monotonic())

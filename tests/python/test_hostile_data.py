@@ -68,6 +68,18 @@ def test_a_number_option_is_a_number() -> None:
     assert "drop table" not in sql
 
 
+def test_a_lake_folder_name_is_never_sql(workspace: Workspace, tmp_path: Path) -> None:
+    """Whoever can write the lake can name a folder; `ingest query` makes a view per dataset
+    folder, so a name that closes the view's quotes would run its SQL."""
+    target = tmp_path / "pwned.csv"
+    name = f"x\" as select 1 as a; copy (select 42 as n) to '{target}'; create view \"y"
+    partition = workspace.lake / name / "event_date=2026-01-01"
+    partition.mkdir(parents=True)
+    pq.write_table(pa.table({"event_id": ["e-1"]}), partition / "0.parquet")
+    result = invoke(workspace, "query", "--list")
+    assert not target.exists() and "pwned" not in result.output
+
+
 # -- collection filters: a grammar, not SQL -----------------------------------------------------
 
 
@@ -158,6 +170,12 @@ SPARK_REFUSED = [
     "status * 2 > 1 or event_name || 'x' = 'y'",  # no arithmetic in the grammar
     # one DuckDB literal, but Spark reads \' as a quote: `or reflect(1) or` becomes code
     "'\\'' or reflect(1) or '' = '",
+    # Spark substitutes ${...} inside quotes: a filter reading the environment
+    "'${env:AWS_SECRET_ACCESS_KEY}' like event_name",
+    # out of the collection's parentheses, into every collection's rows
+    "true), true)) and (coalesce((event_name = 'nothing'",
+    "event_name rlike '(a+)+$'",
+    "current_user = 'x'",
     "",
 ]
 

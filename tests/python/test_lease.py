@@ -201,7 +201,7 @@ def test_an_s3_holder_that_loses_its_lease_stops_writing(aws, tmp_path: Path) ->
     S3 for a TTL: the holder's next write to the lake raises instead of interleaving."""
     from botocore.exceptions import EndpointConnectionError
 
-    from ingest.lake import Lake, _s3
+    from ingest.lake import Lake
     from ingest.lease import Lease, LeaseBusy
 
     aws.s3.create_bucket(Bucket="lake-bucket")
@@ -231,7 +231,7 @@ def test_an_s3_holder_that_loses_its_lease_stops_writing(aws, tmp_path: Path) ->
     def unreachable(request, **_):
         raise EndpointConnectionError(endpoint_url=request.url)
 
-    client = _s3()
+    client = lease.backend.client  # the heartbeat's own client
     client.meta.events.register("before-send.s3.PutObject", unreachable)
     try:
         deadline = time.monotonic() + 10
@@ -285,3 +285,61 @@ def running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_hung_heartbeat_stops_the_holder_before_the_lease_can_expire(aws) -> None:
+    """A renewal that hangs never returns to say the lease is lost: the holder stops writing
+    on its own once the last renewal it sent is too old, before another writer may take it."""
+    from ingest.lake import Lake
+    from ingest.lease import Lease, LeaseBusy
+
+    aws.s3.create_bucket(Bucket="lake-bucket")
+    lake = Lake.at("s3://lake-bucket/lake")
+    lease = Lease(lake, "first writer", ttl=2).acquire(wait=0)
+    client = lease.backend.client
+
+    def hang(**_) -> None:
+        time.sleep(4)
+
+    client.meta.events.register("before-send.s3.PutObject", hang)
+    try:
+        time.sleep(2.0)  # past 3/4 of the TTL since the last renewal sent before the hang
+        with pytest.raises(LeaseBusy, match="was lost"):
+            lake.put_bytes(b"late", "_state/probe")
+    finally:
+        client.meta.events.unregister("before-send.s3.PutObject", hang)
+    with pytest.raises(LeaseBusy):
+        lease.release()
+
+
+def test_the_watchers_build_is_stopped_when_its_lease_is_lost(aws, tmp_path: Path) -> None:
+    """The dbt build `ingest watch` runs works under the watcher's lease: once the lease may be
+    someone else's, the build (its whole process group) is stopped, not left writing."""
+    from ingest.duck import connect
+    from ingest.lake import Lake
+    from ingest.lease import Lease, LeaseBusy
+    from ingest.watch import Watcher
+
+    aws.s3.create_bucket(Bucket="lake-bucket")
+    lake = Lake.at("s3://lake-bucket/lake")
+    lake.ensure()
+    slow = tmp_path / "dbt"
+    slow.write_text("#!/bin/sh\nsleep 61 &\nwait\n")  # a build with a child of its own
+    slow.chmod(0o755)
+    watcher = Watcher(lake, connect(lake), lambda: None, tmp_path, [], dbt=str(slow))
+    lease = Lease(lake, "ingest watch", ttl=2).acquire(wait=0)
+
+    def hang(**_) -> None:
+        time.sleep(4)
+
+    lease.backend.client.meta.events.register("before-send.s3.PutObject", hang)
+    try:
+        started = time.monotonic()
+        ok, log = watcher.build(lease)
+        assert not ok and "the lake's lease was lost" in log
+        assert time.monotonic() - started < 10
+    finally:
+        lease.backend.client.meta.events.unregister("before-send.s3.PutObject", hang)
+    assert not subprocess.run(["pgrep", "-f", "sleep 61"], capture_output=True).stdout
+    with pytest.raises(LeaseBusy):
+        lease.release()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest import watch
 from ingest.lake import Lake
 from ingest.outbox import Outbox
 from ingest.watch import Webhook, alert_version
@@ -138,22 +139,47 @@ def test_retry_leaves_what_is_not_an_alert_where_it_is(outbox: Outbox) -> None:
 def test_an_unreachable_receiver_keeps_alerts_in_the_outbox_until_it_is_back(
     outbox: Outbox, receiver: Received
 ) -> None:
-    """5xx (or no answer) after the retries is an outage, not a refusal: nothing moves to
-    undelivered/, and the next cycle's wake delivers it."""
-    receiver.statuses = [503] * 4
+    """No answer after the retries is an outage, not a refusal: nothing moves to undelivered/,
+    the pass stops (no hammering a receiver that is down), and a later cycle delivers."""
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{closed.getsockname()[1]}/hook"  # nobody listens there
     queue(outbox, alert(1), alert(2))
-    sender = Webhook(receiver.url, outbox, attempts=2, backoff=0.01)
-    assert receiver.wait_for_refusals(2, 30)
+    sender = Webhook(down, outbox, attempts=2, backoff=0.01)
     errors = reported(sender)
-    assert "kept in the outbox, retried next cycle" in errors[0]
+    assert "unreachable after 2 attempts" in errors[0] and "retried next cycle" in errors[0]
+    assert len(errors) == 1  # the second alert was not tried against a receiver that is down
     assert len(outbox.pending()) == 2 and outbox.undelivered() == []
-    assert receiver.refused == 2  # the second alert waits: no hammering a receiver that is down
-    sender.wake()  # next cycle: still down (2 more 503s), then
-    assert receiver.wait_for_refusals(4, 30)
-    sender.wake()  # the cycle after: back
+    sender.url = receiver.url  # the receiver is back (behind the same name, say)
+    sender.wake()  # the next cycle
     assert receiver.wait_for(2, 30)
     sender.close()
     assert outbox.pending() == [] and outbox.undelivered() == []
+
+
+def test_an_alert_the_receiver_keeps_failing_does_not_hold_up_the_others(
+    outbox: Outbox, receiver: Received, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A receiver that answers 500 to one alert (its contents trip it up) still gets every
+    other alert; after FAILED_PASSES cycles the failing one joins the refused."""
+    monkeypatch.setattr(watch, "FAILED_PASSES", 3)
+    poison = alert(1)
+    poison["detection_id"] = "aws-poison-" + "\u202e" * 4
+    receiver.fails_on = b"aws-poison-"
+    queue(outbox, poison, alert(2), alert(3))
+    sender = Webhook(receiver.url, outbox, attempts=1, backoff=0.01)
+    assert receiver.wait_for(2, 30)
+    for _ in range(2):  # two more cycles
+        before = receiver.refused
+        sender.wake()
+        assert receiver.wait_for_refusals(before + 1, 30)
+    sender.close()
+    assert sorted(a["alert_id"] for a in receiver.json()) == ["alert-2", "alert-3"]
+    assert outbox.pending() == [] and len(outbox.undelivered()) == 1
+    kept = json.loads(outbox.lake.get_bytes(outbox.undelivered()[0]))
+    assert kept["alert"]["alert_id"] == "alert-1" and "HTTP 500" in kept["error"]
 
 
 def test_versions_of_an_alert_are_sent_in_order(outbox: Outbox, receiver: Received) -> None:
