@@ -27,7 +27,6 @@ from ingest.duck import connect
 from ingest.lake import Lake, UsageError
 from ingest.pull import LOOKBACK_DAYS, PullSummary
 from ingest.sources import local_files
-from ingest.timerange import TimeRange
 
 # Options more than one command takes, declared once.
 FromOption = Annotated[
@@ -284,14 +283,6 @@ def load_custom(
 # -- pull ------------------------------------------------------------------------------------
 
 
-def _range(since: str | None, until: str | None) -> TimeRange:
-    """`--from`/`--to` of any command (see ingest.timerange)."""
-    try:
-        return timerange.parse(since, until)
-    except UsageError as exc:
-        _usage_error(str(exc))
-
-
 @pull_app.callback()
 def pull_main(
     ctx: typer.Context,
@@ -328,7 +319,7 @@ def _pull_collections(
     chosen = names or list(config.collections)
     if not chosen:
         _usage_error(f"{config.path.name} defines no collections")
-    span = _range(since, until)
+    span = timerange.parse(since, until)
     start, end = span.first_day, span.last_day
     lake = _lake()
     con = connect(lake)
@@ -430,7 +421,7 @@ def pull_cloudtrail(
     """
     if not bucket and not sqs_queue_url:
         _usage_error("give --bucket to list a bucket, or --sqs-queue-url to consume notifications")
-    span = _range(from_, to)
+    span = timerange.parse(from_, to)
     start, end = span.first_day, span.last_day
     if start and start > (end or datetime.now(UTC).date()):
         _usage_error("--from is after --to (which defaults to today, UTC)")
@@ -734,7 +725,7 @@ def query(
         if not sep or not name:
             _usage_error(f"--var takes NAME=VALUE, not {item!r}")
         pairs[name] = value
-    span = _range(since, until)
+    span = timerange.parse(since, until)
     lake = _lake()
     con = connect(lake)
     try:
@@ -971,7 +962,7 @@ def report(
 
     if day and (since or until):
         _usage_error("--day cannot be combined with --from/--to")
-    span = _range(day, day) if day else _range(since, until)
+    span = timerange.parse(day, day) if day else timerange.parse(since, until)
     start, end = span.first_day, span.last_day
     name = "all" if not (start or end) else f"{start or 'start'}_{end or 'now'}"
     if start and start == end:
@@ -1057,7 +1048,7 @@ def replay(
     from ingest import replay as replaying
 
     lake = _lake()
-    span = _range(since, until)
+    span = timerange.parse(since, until)
     start, end = span.first_day, span.last_day
     con = connect(lake)
     lake_datasets = ["cloudtrail_events", "http_access_log"]

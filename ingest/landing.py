@@ -71,6 +71,12 @@ def read_failure(
     return TRANSIENT  # permission denied, vanished, stale NFS handle, I/O error
 
 
+def not_read(reason: object) -> str:
+    """How an input that could not be read this time is reported (it is retried, not
+    recorded)."""
+    return f"not read (retried on the next run): {reason}"
+
+
 def recent_change(path: Path) -> bool:
     """Whether a file changed in the last STILL_WRITING_SECONDS (or vanished meanwhile)."""
     try:
@@ -89,7 +95,7 @@ BATCH_MAX_BYTES = 64 << 20
 # One statement turns every supported input shape into one row per CloudTrail record:
 # S3 delivery files ({"Records": [...]}), `aws cloudtrail lookup-events` output (records as JSON
 # strings in Events[].CloudTrailEvent), a JSON array of records, or JSON lines of records.
-# Documents of no known shape yield a NULL record, so the file can be quarantined as foreign.
+# A document of no known shape is kept whole as one record marked foreign, to be quarantined.
 _NOT_A_RECORD = "not a CloudTrail record (no Records, Events[].CloudTrailEvent or eventID)"
 
 _EXTRACT = f"""
@@ -425,9 +431,7 @@ class Lander:
                 if read_failure(exc, obj, [path]) == BAD:
                     problems[obj.source_object] = f"unreadable: {_clean_error(exc)}"
                 else:
-                    transient[obj.source_object] = (
-                        f"not read (retried on the next run): {_clean_error(exc)}"
-                    )
+                    transient[obj.source_object] = not_read(_clean_error(exc))
 
     def _validate(
         self, readable: dict[str, InputObject], problems: dict[str, str]
@@ -440,12 +444,8 @@ class Lander:
         rows = self.con.execute(_VALIDATE, {"foreign": _NOT_A_RECORD}).fetchall()
         for filename, records, bad, foreign, total, several, place, problem in rows:
             obj = readable[filename]
-            where = (
-                f"document {place[0]}, record {place[1]}"
-                if several and place
-                else (f"record {place[1]}" if place else "")
-            )
-            first = f"{where}: {problem}"
+            document = f"document {place[0]}, " if several and place else ""
+            first = f"{document}record {place[1]}: {problem}" if place else ""
             if records == 0 and foreign == total:
                 problems[obj.source_object] = (
                     f"not CloudTrail-shaped: {foreign} JSON document(s) without "

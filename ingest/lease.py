@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import shutil
@@ -135,18 +136,21 @@ class _S3Lease:
     def __init__(self, lake: Lake, ttl: float) -> None:
         bucket, prefix = _split(lake.url)
         self.bucket, self.key = bucket, f"{prefix}/{S3_KEY}".lstrip("/")
+        self.ttl = ttl
         self.etag: str | None = None
-        # The heartbeat's own client: one attempt, short timeouts, so a renewal that hangs
-        # is over (and counted as failed) well within the lease's life.
-        self.client = aws.client(
-            "s3",
-            os.environ.get("AWS_PROFILE"),
-            config=Config(
-                retries={"max_attempts": 1, "mode": "standard"},
-                connect_timeout=max(1.0, ttl / 8),
-                read_timeout=max(1.0, ttl / 8),
-            ),
+
+    @functools.cached_property
+    def client(self):
+        """The heartbeat's own client: one attempt, short timeouts, so a renewal that hangs
+        is over (and counted as failed) well within the lease's life. Made on first use: a
+        nested or refused lease never needs one."""
+        timeout = max(1.0, self.ttl / 8)
+        config = Config(
+            retries={"max_attempts": 1, "mode": "standard"},
+            connect_timeout=timeout,
+            read_timeout=timeout,
         )
+        return aws.client("s3", os.environ.get("AWS_PROFILE"), config=config)
 
     def try_acquire(self, owner: dict[str, Any]) -> bool:
         s3 = _s3()
@@ -273,11 +277,10 @@ class Lease:
                 told = True
             time.sleep(min(0.5, max(deadline - time.monotonic(), 0.01)))
         self.held = True
-        if self.lake.is_s3:
-            self._valid_until = sent + self.ttl * 0.75
         _HELD[self.lake.url] = self
         WRITE_CHECKS[self.lake.url] = self.check
         if self.lake.is_s3:
+            self._valid_until = sent + self.ttl * 0.75
             self._heartbeat = threading.Thread(target=self._renew, name="lease", daemon=True)
             self._heartbeat.start()
         return self

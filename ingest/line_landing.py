@@ -43,6 +43,7 @@ from ingest.landing import (
     InputObject,
     LandingSummary,
     batch_id_for,
+    not_read,
     quarantine_name,
     recent_change,
     write_reason,
@@ -205,9 +206,7 @@ class LineLander:
             shutil.rmtree(aside, ignore_errors=True)
             rejected.path.unlink(missing_ok=True)
             if _transient(exc, obj):
-                summary.failed.append(
-                    (obj.source_object, f"not read (retried on the next run): {exc}")
-                )
+                summary.failed.append((obj.source_object, not_read(exc)))
                 return
             self._quarantine(obj, f"unreadable: {exc}", None)
             self._record(batch_id, obj, state.QUARANTINED, f"unreadable: {exc}", 0, summary)

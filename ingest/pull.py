@@ -81,7 +81,7 @@ class Fetcher:
         self.progress = progress
         self.scratch = lander.lake.scratch / f"pull-{os.getpid()}"
         self.scratch.mkdir(parents=True, exist_ok=True)
-        self.refused = state.refused_uris(lander.lake, SOURCE)
+        self.refused = state.refusal_keys(lander.lake, SOURCE)
         self.counted: set[str] = set()  # refusals counted in this run (once per object)
         self.set_aside: set[str] = set()
 
@@ -105,7 +105,7 @@ class Fetcher:
                     failed.add(obj.uri)
                     summary.failed.append((obj.uri, str(result)))
                 else:
-                    if obj.uri in self.refused:
+                    if state.refusal_key(SOURCE, obj.uri) in self.refused:
                         state.clear_refusal(self.lander.lake, SOURCE, obj.uri)
                     input_object, delivered_at = result
                     inputs.append(input_object)

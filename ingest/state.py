@@ -193,24 +193,20 @@ REFUSALS_ALLOWED = 3
 REFUSAL_HOURS = 24
 
 
-def _refusal_key(source: str, uri: str) -> str:
+def refusal_key(source: str, uri: str) -> str:
     digest = hashlib.sha256(uri.encode("utf-8", "surrogateescape")).hexdigest()[:32]
     return f"_state/{source}/refusals/{digest}.json"
 
 
-def refused_uris(lake: Lake, source: str) -> set[str]:
-    """Every object with refusals on record (read once per pull)."""
-    found = set()
-    for key, _ in lake.list(f"_state/{source}/refusals"):
-        raw = lake.get_bytes(key)
-        if raw is not None:
-            found.add(orjson.loads(raw)["uri"])
-    return found
+def refusal_keys(lake: Lake, source: str) -> set[str]:
+    """The state keys of every object with refusals on record (one listing per pull; compare
+    with `refusal_key`)."""
+    return {key for key, _ in lake.list(f"_state/{source}/refusals")}
 
 
 def count_refusal(lake: Lake, source: str, uri: str, error: str) -> dict:
     """Record one more refusal of `uri`; its record (attempts, first_at, last_at, error)."""
-    key = _refusal_key(source, uri)
+    key = refusal_key(source, uri)
     raw = lake.get_bytes(key)
     now = datetime.now(UTC).isoformat()
     document = orjson.loads(raw) if raw else {"uri": uri, "attempts": 0, "first_at": now}
@@ -228,4 +224,4 @@ def set_aside(refusal: dict) -> bool:
 
 
 def clear_refusal(lake: Lake, source: str, uri: str) -> None:
-    lake.delete(_refusal_key(source, uri))
+    lake.delete(refusal_key(source, uri))

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ingest.landing import InputObject, fingerprint_file
+from ingest.landing import InputObject, fingerprint_file, not_read
 
 # Extensions picked up when walking a directory; a file named explicitly is always tried.
 JSON_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
@@ -59,8 +59,7 @@ def _input(path: Path, cloudtrail: bool) -> InputObject:
     try:
         fingerprint, size = fingerprint_file(path), path.stat().st_size
     except OSError as exc:  # permissions, a file gone since the listing, a stale NFS handle
-        error = f"not read (retried on the next run): {exc.strerror or exc}"
-        return InputObject(source, path, "", 0, error=error)
+        return InputObject(source, path, "", 0, error=not_read(exc.strerror or exc))
     return InputObject(
         source_object=source,
         path=path,
