@@ -10,7 +10,7 @@
     `detections_from` / `detections_to` (ISO dates or timestamps, UTC). -#}
 {% macro detection_events() -%}
     (
-        select * from {{ ref('cloudtrail_events') }}
+        select * from {{ lake_working_set(ref('cloudtrail_events')) }}
         where {{ replay_window() }}
     )
 {%- endmacro %}
@@ -40,7 +40,7 @@
             coalesce(host, 'http') as event_source,
             path as resource_name,
             cast(status as string) as error_code
-        from {{ ref('http_access_log') }}
+        from {{ lake_working_set(ref('http_access_log')) }}
         where {{ replay_window() }}
     )
 {%- endmacro %}

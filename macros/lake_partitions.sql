@@ -65,6 +65,14 @@
 {%- endmacro %}
 
 
+{#- A lake dataset that a lake_partitions model reads many times over (every detection reads
+    the day's events): each partition build reads its rows once, into a temporary table that
+    every reference shares, instead of scanning the Parquet files once per reference. -#}
+{% macro lake_working_set(relation) -%}
+    {{ relation }} /* lake_partitions:working_set */
+{%- endmacro %}
+
+
 {% macro _lake_upstream(node) %}
     {#- Every model and seed upstream of `node`, found by walking the graph breadth-first. -#}
     {%- set ns = namespace(frontier=node.depends_on.nodes, seen=[]) -%}
@@ -127,6 +135,25 @@
     {%- set scratch = run_query('select trailhouse_scratch()').columns[0].values()[0] -%}
     {%- set state_key = '_state/dbt/' ~ dataset ~ '.parquet' -%}
 
+    {%- set working_set_marker = lake_working_set('') -%}
+    {%- set working_sets = [] -%}
+    {%- for relation in modules.re.findall('(\\S+)' ~ modules.re.escape(working_set_marker), compiled_code) -%}
+        {%- if relation not in working_sets -%}{%- do working_sets.append(relation) -%}{%- endif -%}
+    {%- endfor -%}
+    {#- Only the columns the model's SQL names (as a whole word, anywhere): a column is read
+        only by naming it, and leaving out the ones nobody names (the raw record, when no
+        detection reads it) is most of what a working set saves. -#}
+    {%- set working_set_columns = {} -%}
+    {%- for relation in working_sets -%}
+        {%- set named = [] -%}
+        {%- for column in run_query(
+                "select column_name from (describe select * from " ~ relation ~ ")").columns[0].values()
+            if modules.re.search('(?i)(?<![A-Za-z0-9_])' ~ modules.re.escape(column) ~ '(?![A-Za-z0-9_])', compiled_code) -%}
+            {%- do named.append(adapter.quote(column)) -%}
+        {%- endfor -%}
+        {%- do working_set_columns.update({relation: named}) -%}
+    {%- endfor -%}
+
     {%- if marker not in compiled_code -%}
         {{ exceptions.raise_compiler_error(
             "lake_partitions model " ~ dataset ~ " must filter its partitioned input with "
@@ -136,7 +163,8 @@
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
-    {#- The logic fingerprint: this model's SQL, the SQL of every upstream view, and the
+    {#- The logic fingerprint: this model's SQL, the SQL of every upstream view and the
+        fingerprint of every upstream lake dataset (macros/views.sql), and the
         content of every upstream seed (editing the inventory re-enriches the lake). The lake
         root is left out: a lake moved or restored elsewhere holds the same data. -#}
     {%- set upstream = _lake_upstream(model) -%}
@@ -144,27 +172,15 @@
         select md5(
             {{ sql_string(local_md5(compiled_code | replace(root, ''))) }}
             || coalesce((
-                -- DuckDB prints a view's EXCLUDE (...) columns in hash order, which changes
-                -- when the view is re-bound: sort them so only real changes count
-                select string_agg(
-                    array_to_string(
-                        list_transform(
-                            string_split(replace(sql, {{ sql_string(root) }}, ''), 'EXCLUDE ('),
-                            (part, i) -> case
-                                when i = 1 then part
-                                else array_to_string(
-                                    list_sort(string_split(split_part(part, ')', 1), ', ')), ', '
-                                ) || substr(part, length(split_part(part, ')', 1)) + 1)
-                            end
-                        ),
-                        'EXCLUDE ('
-                    ),
-                    ';' order by view_name
-                )
-                from duckdb_views()
+                -- each upstream view's compiled SQL, as recorded when it was created
+                -- (macros/views.sql)
+                select string_agg(logic, ';' order by view_name)
+                from {{ view_logic_relation() }}
                 where view_name in (''
                     {%- for node in upstream if node.resource_type == 'model' -%}
-                        , {{ sql_string(node.alias or node.name) }}
+                        , {{ sql_string(api.Relation.create(
+                            database=node.database, schema=node.schema,
+                            identifier=node.alias or node.name).render()) }}
                     {%- endfor -%})
             ), '')
             {%- for node in upstream if node.resource_type == 'seed' %}
@@ -272,6 +288,7 @@
         left join recorded on inputs.partition_value = recorded.partition_value
     {%- endset -%}
     {%- do run_query(plan_query) -%}
+    {%- do record_build_scope(dataset, 'lake_partitions_plan') -%}
     {%- set plan = run_query(
         "select partition_value, action, recorded_mark, "
         ~ "strftime(high_mark at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%f+00') "
@@ -285,13 +302,26 @@
         {%- set in_partition = '(' ~ input_partition_by ~ " = " ~ sql_string(value) ~ " and "
             ~ watermark ~ " <= " ~ sql_string(high_mark) -%}
         {%- if action == 'build' -%}
+            {%- set code = namespace(sql=compiled_code.replace(marker, in_partition ~ ')')) -%}
+            {%- for relation in working_sets -%}
+                {%- set working_set = 'lake_working_set_' ~ loop.index -%}
+                {% call statement('working_set_' ~ value ~ '_' ~ loop.index) -%}
+                    create or replace temp table {{ working_set }} as
+                    select {{ working_set_columns[relation] | join(', ') }}
+                    from {{ relation }} where {{ in_partition }})
+                {%- endcall %}
+                {%- set code.sql = code.sql.replace(relation ~ working_set_marker, working_set) -%}
+            {%- endfor %}
             {% call statement('build_' ~ value) -%}
                 copy (
                     select * exclude ({{ partition_by }})
-                    from ({{ compiled_code.replace(marker, in_partition ~ ')') }}) as model_rows
+                    from ({{ code.sql }}) as model_rows
                     {{ order_clause }}
                 ) to {{ sql_string(local) }} ({{ file_options }})
             {%- endcall %}
+            {%- for relation in working_sets -%}
+                {%- do run_query('drop table if exists lake_working_set_' ~ loop.index) -%}
+            {%- endfor -%}
         {%- elif action == 'merge' -%}
             {%- set arrived_sql = compiled_code.replace(
                 marker, in_partition ~ ' and ' ~ watermark ~ " > " ~ sql_string(recorded_mark) ~ ")") -%}
@@ -381,6 +411,8 @@
             "select trailhouse_publish(" ~ sql_string(state_local) ~ ", "
             ~ sql_string(state_key) ~ ")") -%}
     {%- endif -%}
+
+    {%- do record_view_logic(this, logic, logic) -%}
 
     {#- The relation downstream models and the docs see: a view over the published files. -#}
     {%- set published = lake_file_count(root ~ "/" ~ dataset ~ "/*/*.parquet") -%}
