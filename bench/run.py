@@ -8,7 +8,14 @@ Steps, each a separate process so its peak RSS is its own:
   spark full   the same landing zone built by `dbt build --target spark` (local PySpark on
                this machine's cores; skipped without Java)
   trailhouse incremental  +1% new events (half for an old day): `ingest load` + `dbt build`
+  history scaling         lakes of 7 days (--scale-events), 28 days and 7 days at 4x the daily
+                          volume: each one's full build, then 5,000 new events for its last day
+  access logs             bench/access_log.py: 1M Apache lines, a one-statement DuckDB floor
+                          against `ingest load access-log`
   replay --speed 0        the whole lake streamed in event-time order to a file
+
+The time `dbt build` spent in cloudtrail_events and in alerts (every detection) is reported
+from dbt's run_results.json.
 
 Prints a markdown table and writes it, with the raw numbers as JSON, to bench/results/.
 """
@@ -29,6 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
+# Models whose own time is reported (the alerts step is every detection's evaluation).
+MEASURED_MODELS = ("cloudtrail_events", "alerts")
 
 
 def tree_size(path: Path) -> tuple[int, int]:
@@ -51,6 +60,16 @@ def run(cmd: list[str], env: dict, log: Path) -> dict:
     return {"seconds": seconds, "peak_rss_bytes": usage.ru_maxrss * 1024}
 
 
+def dbt_nodes(target: Path, *names: str) -> dict[str, float]:
+    """Seconds each named model took in the last dbt command (its run_results.json)."""
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return {
+        r["unique_id"].rsplit(".", 1)[-1]: round(r["execution_time"], 2)
+        for r in results
+        if r["unique_id"].rsplit(".", 1)[-1] in names
+    }
+
+
 def combine(*steps: dict) -> dict:
     return {
         "seconds": sum(s["seconds"] for s in steps),
@@ -66,12 +85,70 @@ def generate(directory: Path, events: int, days: int, end: str, seed: int) -> No
     write(DemoSpec(events=events, days=days, accounts=3, seed=seed, end=end), directory)
 
 
+def lake_env(root: Path) -> dict:
+    """The environment of a lake of its own under `root` (its DuckDB file and dbt target)."""
+    return {
+        **os.environ,
+        "TRAILHOUSE_LAKE": str(root / "lake"),
+        "TRAILHOUSE_DB": str(root / "trailhouse.duckdb"),
+        "DBT_TARGET_PATH": str(root / "target"),
+        "DBT_LOG_PATH": str(root / "logs"),
+        "DO_NOT_TRACK": "1",
+    }
+
+
+def load_and_build(sources: list[Path], env: dict, log: Path) -> dict:
+    """`ingest load` of generated CloudTrail, then `dbt build`: one trailhouse step."""
+    objects = [str(source / "AWSLogs") for source in sources]
+    load = run([str(BIN / "ingest"), "load", "cloudtrail", *objects], env, log)
+    build = run([str(BIN / "dbt"), "build", "--exclude", "resource_type:unit_test"], env, log)
+    step = combine(load, build)
+    step["models"] = dbt_nodes(Path(env["DBT_TARGET_PATH"]), *MEASURED_MODELS)
+    return step
+
+
+# The history-scaling lakes: (days, daily volume relative to the first).
+SCALES = {"7 days": (7, 1), "28 days (4x history)": (28, 1), "7 days at 4x volume": (7, 4)}
+SLICE_EVENTS = 5_000
+
+
+def history_scaling(work: Path, per_week: int, log: Path) -> dict[str, dict]:
+    """Each lake's full build, then a slice of SLICE_EVENTS new events for its last day."""
+    # The lakes end at the next midnight, so the slice (the last 24 h) is all "today".
+    end = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT00:00:00Z")
+    today = work / "scale-slice"
+    generate(today, SLICE_EVENTS, 1, end, seed=21)
+    results = {}
+    for name, (days, volume) in SCALES.items():
+        events = per_week * days * volume // 7
+        root = work / f"scale-{days}d-x{volume}"
+        print(f"  {name}: {events:,} events ...", flush=True)
+        generate(root / "source", events, days, end, seed=22)
+        env = lake_env(root)
+        full = load_and_build([root / "source"], env, log)
+        incremental = load_and_build([today], env, log)
+        results[name] = {"events": events, "full": full, "incremental": incremental}
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--workdir", type=Path, default=ROOT / "build" / "bench")
     parser.add_argument(
         "--spark", action=argparse.BooleanOptionalAction, default=shutil.which("java") is not None
+    )
+    parser.add_argument(
+        "--scale-events",
+        type=int,
+        default=350_000,
+        help="events in the 7-day lake of the history-scaling step (0: skip the step)",
+    )
+    parser.add_argument(
+        "--access-log-lines",
+        type=int,
+        default=1_000_000,
+        help="lines of the access-log steps (bench/access_log.py; 0: skip them)",
     )
     args = parser.parse_args()
 
@@ -92,14 +169,7 @@ def main() -> None:
     extra_events = 2 * (args.events // 200)
 
     lake = work / "lake"
-    env = {
-        **os.environ,
-        "TRAILHOUSE_LAKE": str(lake),
-        "TRAILHOUSE_DB": str(work / "trailhouse.duckdb"),
-        "DBT_TARGET_PATH": str(work / "target"),
-        "DBT_LOG_PATH": str(work / "logs"),
-        "DO_NOT_TRACK": "1",
-    }
+    env = lake_env(work)
     python = str(BIN / "python")
     steps: dict[str, dict] = {}
 
@@ -112,9 +182,7 @@ def main() -> None:
     steps["naive"]["output"] = tree_size(work / "naive")
 
     print("trailhouse full ...", flush=True)
-    load = run([str(BIN / "ingest"), "load", "cloudtrail", str(source / "AWSLogs")], env, log)
-    build = run([str(BIN / "dbt"), "build", "--exclude", "resource_type:unit_test"], env, log)
-    steps["trailhouse full"] = combine(load, build)
+    steps["trailhouse full"] = load_and_build([source], env, log)
     steps["trailhouse full"]["output"] = tree_size(lake / "cloudtrail_events")
 
     if args.spark:
@@ -138,11 +206,23 @@ def main() -> None:
         steps["spark full"]["output"] = tree_size(spark_lake / "cloudtrail_events")
 
     print("trailhouse incremental ...", flush=True)
-    new_objects = [str(extra / part / "AWSLogs") for part in ("new", "old")]
-    load = run([str(BIN / "ingest"), "load", "cloudtrail", *new_objects], env, log)
-    build = run([str(BIN / "dbt"), "build", "--exclude", "resource_type:unit_test"], env, log)
-    steps["trailhouse incremental"] = combine(load, build)
+    steps["trailhouse incremental"] = load_and_build([extra / "new", extra / "old"], env, log)
     steps["trailhouse incremental"]["output"] = tree_size(lake / "cloudtrail_events")
+
+    scaling = {}
+    if args.scale_events:
+        print("history scaling ...", flush=True)
+        scaling = history_scaling(work, args.scale_events, log)
+
+    access_log = {}
+    if args.access_log_lines:
+        from access_log import run_steps
+
+        access_log = run_steps(work / "access-log", args.access_log_lines, env, run)
+        rate = {name: step["lines"] / step["seconds"] for name, step in access_log.items()}
+        for name, step in access_log.items():
+            step["lines_per_second"] = rate[name]
+            step["ratio_to_floor"] = rate[name] / rate["access-log floor"]
 
     print("replay ...", flush=True)
     replayed = work / "replay.jsonl"
@@ -169,22 +249,51 @@ def main() -> None:
         "replay peak RSS < 500 MB": steps["replay --speed 0"]["peak_rss_bytes"] < 500 * 10**6,
         ">= 10x naive": full["events_per_second"] >= 10 * steps["naive"]["events_per_second"],
     }
+    if access_log:
+        targets["access logs >= 0.5x floor lines/s"] = (
+            access_log["trailhouse access-log load"]["ratio_to_floor"] >= 0.5
+        )
+    if scaling:
+        first, *larger = scaling.values()
+        targets.update(
+            {
+                "larger lakes' full builds <= 4.4x the 7-day one": all(
+                    lake["full"]["seconds"] <= 4.4 * first["full"]["seconds"] for lake in larger
+                ),
+                f"{SLICE_EVENTS:,}-event slice <= 15% of the 7-day full build": (
+                    first["incremental"]["seconds"] <= 0.15 * first["full"]["seconds"]
+                ),
+                "slice on larger lakes <= 1.3x its cost on the 7-day one": all(
+                    lake["incremental"]["seconds"] <= 1.3 * first["incremental"]["seconds"]
+                    for lake in larger
+                ),
+            }
+        )
     machine = {
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
     }
-    report = render(args.events, steps, targets, machine)
+    report = render(args.events, steps, targets, machine, scaling, access_log)
     print(report)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    payload = {"events": args.events, "machine": machine, "steps": steps, "targets": targets}
+    payload = {
+        "events": args.events,
+        "machine": machine,
+        "steps": steps,
+        "history_scaling": scaling,
+        "access_log": access_log,
+        "targets": targets,
+    }
     (RESULTS / f"{stamp}.json").write_text(json.dumps(payload, indent=2) + "\n")
     (RESULTS / "latest.md").write_text(report + "\n")
 
 
-def render(events: int, steps: dict, targets: dict, machine: dict) -> str:
+def render(
+    events: int, steps: dict, targets: dict, machine: dict, scaling: dict, access_log: dict
+) -> str:
     lines = [
         f"{events:,} events · {machine['cpus']} CPUs · {machine['memory_gib']} GiB · "
         f"{machine['platform']} · Python {machine['python']}",
@@ -206,8 +315,45 @@ def render(events: int, steps: dict, targets: dict, machine: dict) -> str:
         f"Incremental (+{incremental['events']:,} events) took "
         f"{incremental['seconds'] / full['seconds']:.0%} of the full build's time; "
         f"full is {full['events_per_second'] / steps['naive']['events_per_second']:.1f}x naive.",
+        "Inside `dbt build` (model seconds): "
+        + "; ".join(
+            f"{name}: " + ", ".join(f"{model} {t:g}" for model, t in steps[name]["models"].items())
+            for name in ("trailhouse full", "trailhouse incremental")
+        )
+        + ".",
         "",
     ]
+    if scaling:
+        base = next(iter(scaling.values()))
+        lines += [
+            f"History scaling (a slice of {SLICE_EVENTS:,} new events for the last day):",
+            "",
+            "| lake | events | full s | x 7-day full | slice s | x 7-day slice | slice / full |"
+            " peak RSS |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, lake in scaling.items():
+            full, piece = lake["full"], lake["incremental"]
+            peak = max(full["peak_rss_bytes"], piece["peak_rss_bytes"])
+            lines.append(
+                f"| {name} | {lake['events']:,} | {full['seconds']:.1f} | "
+                f"{full['seconds'] / base['full']['seconds']:.2f} | {piece['seconds']:.1f} | "
+                f"{piece['seconds'] / base['incremental']['seconds']:.2f} | "
+                f"{piece['seconds'] / full['seconds']:.0%} | {peak / 2**20:,.0f} MiB |"
+            )
+        lines.append("")
+    if access_log:
+        lines += [
+            "| access-log step | lines | lines/s | x floor | seconds | peak RSS | files |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, step in access_log.items():
+            lines.append(
+                f"| {name} | {step['lines']:,} | {step['lines_per_second']:,.0f} | "
+                f"{step['ratio_to_floor']:.2f} | {step['seconds']:.1f} | "
+                f"{step['peak_rss_bytes'] / 2**20:,.0f} MiB | {step['output'][0]:,} |"
+            )
+        lines.append("")
     lines += [f"- {'✅' if ok else '❌'} {name}" for name, ok in targets.items()]
     return "\n".join(lines)
 

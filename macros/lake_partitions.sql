@@ -7,13 +7,18 @@
     each input row landed):
 
       keep    nothing new landed for the partition since its last build;
-      merge   only rows newer than the recorded watermark arrived: the published partition is
-              read back (Parquet, no re-parsing), the new rows are computed from the new input
-              alone, rows whose `unique_key` is already published are dropped, and the union
-              is written as the partition's new file;
+      merge   only rows newer than the recorded watermark arrived: the new rows are computed
+              from the new input alone, rows whose `unique_key` the partition already holds are
+              dropped (only that column of the published files is read), and the rest are
+              appended as one more file of the partition (`data_<n>.parquet`), so a merge
+              writes what is new, not the day;
+      compact a merge into a partition that reached `max_files` files (default: the var
+              `max_files_per_partition`, 16): the
+              published rows and the new ones are written as the partition's one file;
       build   the partition is new, its output is missing, older input changed or vanished
               (compaction keeps rows and watermarks, so it does not count; forgetting inputs
-              does), the partition holds files another engine (Spark) wrote, the model's SQL
+              does), the partition holds files another engine (Spark) wrote or files it did
+              not hold when the state was recorded, the model's SQL
               or an upstream view's SQL changed,
               a changed upstream seed, or `--full-refresh`: the partition is computed from all
               of its input;
@@ -24,19 +29,23 @@
     without it a grown partition is rebuilt instead of merged, as `alerts` needs, since new
     events change existing alerts), `input_partition_by` (the input's partition column when it
     is named differently: alerts are partitioned by `alert_date`, driven by `event_date`),
-    `order_by` (the row order inside each file) and `row_group_size` (default 16384 rows).
+    `order_by` (the row order inside each file), `row_group_size` (default 16384 rows) and
+    `max_files` (above).
 
-    The state per partition (logic hash, watermark, input rows) is at
+    The state per partition (logic hash, watermark, input rows, files) is at
     `<lake>/_state/dbt/<model>.parquet`. Each partition is computed with the model's SQL, where
     `{{ lake_partition_filter() }}` (`true` everywhere else: unit tests, compile, lint) becomes
     the partition and watermark range, so DuckDB prunes the input to those files and row groups.
     Input that lands during the build is left for the next build.
 
-    Crash safety: every partition is one file, written to local scratch and published in one
-    step by the ingest plugin (a rename on a local lake, one PUT on S3), so readers see the old
-    file or the new one, never a partial file. The state is recorded only after every partition
-    is published; a crash before that makes the next run redo the work, and a merge redone over
-    an already-published partition adds nothing, because its rows are already there.
+    Crash safety: every file is written to local scratch and published in one step by the
+    ingest plugin (a rename on a local lake, one PUT on S3), so readers see a partition's old
+    files or the new one too, never a partial file, and a merge's file holds only rows the
+    partition did not, so no row is there twice. The state (with each partition's file count)
+    is recorded only after every partition is published; after a crash before that, a partition
+    whose files no longer match the state is rebuilt, and the others redo their work. A build or
+    a compaction replaces the partition's files with one (publish, then remove the others): a
+    reader in between can see a row twice.
 #}
 
 {#- How many files match a glob `pattern` (a local path or s3:// URL). Give a wildcard: on S3,
@@ -118,6 +127,9 @@
     {%- set watermark = config.require('watermark') -%}
     {#- Without a unique_key, a partition whose input grew is rebuilt rather than merged. -#}
     {%- set unique_key = config.get('unique_key') -%}
+    {#- A merge adds the new rows as one more file of the partition; once a partition has
+        `max_files` files, the next merge compacts it into one. -#}
+    {%- set max_files = config.get('max_files', var('max_files_per_partition', 16)) | int -%}
     {#- The input's partition column, when it is named differently (alerts: event_date). -#}
     {%- set input_partition_by = config.get('input_partition_by', partition_by) -%}
     {#- Rows sorted (`order_by`) in row groups of `row_group_size`: readers that want a time
@@ -207,7 +219,7 @@
         {%- set state_columns = run_query(
             "select name from parquet_schema(" ~ sql_string(root ~ "/" ~ state_key) ~ ")"
         ).columns[0].values() -%}
-        {%- set has_state = 'logic' in state_columns and 'high_mark' in state_columns -%}
+        {%- set has_state = 'logic' in state_columns and 'files' in state_columns -%}
     {%- endif -%}
 
     {%- set plan_query -%}
@@ -216,14 +228,15 @@
 
         recorded as (
             {% if has_state and not full_refresh %}
-            select partition_value, logic, high_mark, input_rows
+            select partition_value, logic, high_mark, input_rows, files
             from read_parquet({{ sql_string(root ~ '/' ~ state_key) }})
             {% else %}
             select
                 null::varchar as partition_value,
                 null::varchar as logic,
                 null::timestamptz as high_mark,
-                null::bigint as input_rows
+                null::bigint as input_rows,
+                null::bigint as files
             where false
             {% endif %}
         ),
@@ -258,12 +271,20 @@
             {% if has_output %}
             select
                 regexp_extract(file, '/{{ partition_by }}=([^/]+)/[^/]+$', 1) as partition_value,
-                -- a partition is our one file; files another engine wrote make it a rebuild
-                bool_and(file like '%/data_0.parquet') as is_single_file
+                -- our files are data_<n>.parquet; files another engine wrote make it a rebuild
+                bool_and(regexp_matches(file, '/data_[0-9]+[.]parquet$')) as is_ours,
+                count(*) as files,
+                max(try_cast(regexp_extract(file, '/data_([0-9]+)[.]parquet$', 1) as bigint))
+                    as last_file
             from glob({{ sql_string(root ~ '/' ~ dataset ~ '/*/*.parquet') }})
             group by 1
             {% else %}
-            select null::varchar as partition_value, null::boolean as is_single_file where false
+            select
+                null::varchar as partition_value,
+                null::boolean as is_ours,
+                null::bigint as files,
+                null::bigint as last_file
+            where false
             {% endif %}
         )
 
@@ -277,12 +298,19 @@
             case
                 when inputs.partition_value is null then 'remove'
                 when outputs.partition_value is null then 'build'
-                when not outputs.is_single_file then 'build'
+                when not outputs.is_ours then 'build'
+                -- files came or went since the last recorded build (a build stopped between
+                -- publishing and recording): rebuilt, so no row is ever there twice
+                when outputs.files is distinct from recorded.files then 'build'
                 when recorded.logic is distinct from {{ sql_string(logic) }} then 'build'
                 when inputs.rows_at_recorded_mark != recorded.input_rows then 'build'
                 when inputs.input_rows = recorded.input_rows then 'keep'
-                {% if unique_key %}else 'merge'{% else %}else 'build'{% endif %}
-            end as action
+                {% if unique_key -%}
+                when outputs.files >= {{ max_files }} then 'compact'
+                else 'merge'
+                {%- else %}else 'build'{% endif %}
+            end as action,
+            outputs.last_file
         from inputs
         full outer join outputs on inputs.partition_value = outputs.partition_value
         left join recorded on inputs.partition_value = recorded.partition_value
@@ -291,12 +319,12 @@
     {%- do record_build_scope(dataset, 'lake_partitions_plan') -%}
     {%- set plan = run_query(
         "select partition_value, action, recorded_mark, "
-        ~ "strftime(high_mark at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%f+00') "
+        ~ "strftime(high_mark at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%f+00'), last_file "
         ~ "from lake_partitions_plan order by 1") -%}
 
-    {%- set counts = {'build': 0, 'merge': 0, 'remove': 0} -%}
+    {%- set counts = {'build': 0, 'merge': 0, 'compact': 0, 'remove': 0} -%}
     {%- for row in plan.rows -%}
-        {%- set value, action, recorded_mark, high_mark = row[0], row[1], row[2], row[3] -%}
+        {%- set value, action, recorded_mark, high_mark, last_file = row[0], row[1], row[2], row[3], row[4] -%}
         {%- set key = dataset ~ '/' ~ partition_by ~ '=' ~ value -%}
         {%- set local = scratch ~ '/' ~ dataset ~ '-' ~ invocation_id ~ '-' ~ value ~ '.parquet' -%}
         {%- set in_partition = '(' ~ input_partition_by ~ " = " ~ sql_string(value) ~ " and "
@@ -322,10 +350,13 @@
             {%- for relation in working_sets -%}
                 {%- do run_query('drop table if exists lake_working_set_' ~ loop.index) -%}
             {%- endfor -%}
-        {%- elif action == 'merge' -%}
+        {%- elif action in ('merge', 'compact') -%}
             {%- set arrived_sql = compiled_code.replace(
                 marker, in_partition ~ ' and ' ~ watermark ~ " > " ~ sql_string(recorded_mark) ~ ")") -%}
-            {% call statement('merge_' ~ value) -%}
+            {#- A merge reads only the published keys and writes the new rows alone, as one
+                more file of the partition; a compaction (the partition reached `max_files`)
+                writes the published rows and the new ones as its one file. -#}
+            {% call statement(action ~ '_' ~ value) -%}
                 copy (
                     with
 
@@ -341,8 +372,10 @@
                     )
 
                     select * from (
+                        {% if action == 'compact' -%}
                         select * from published
                         union all by name
+                        {% endif -%}
                         select * from arrived
                         where not exists (
                             select 1 from published
@@ -355,12 +388,19 @@
         {%- elif action == 'remove' -%}
             {%- do run_query("select trailhouse_delete_prefix(" ~ sql_string(key ~ "/") ~ ")") -%}
         {%- endif -%}
-        {%- if action in ('build', 'merge') -%}
+        {%- if action == 'merge' -%}
+            {#- A rerun after a crash finds its file already there (the plan then rebuilds). -#}
+            {%- if run_query("select count(*) from read_parquet(" ~ sql_string(local) ~ ")").columns[0].values()[0] > 0 -%}
+                {%- do run_query(
+                    "select trailhouse_publish(" ~ sql_string(local) ~ ", "
+                    ~ sql_string(key ~ "/data_" ~ (last_file + 1) ~ ".parquet") ~ ")") -%}
+            {%- endif -%}
+        {%- elif action in ('build', 'compact') -%}
             {%- do run_query(
                 "select trailhouse_publish(" ~ sql_string(local) ~ ", "
                 ~ sql_string(key ~ "/data_0.parquet") ~ ")") -%}
-            {#- The partition is that one file: files another engine (Spark) wrote there are
-                in it already (a merge read them; a build recomputed their rows). -#}
+            {#- The partition is that one file: its other files (earlier merges', or Spark's)
+                are in it already (a compaction read them; a build recomputed their rows). -#}
             {%- do run_query(
                 "select trailhouse_keep_only(" ~ sql_string(key ~ "/") ~ ", "
                 ~ sql_string(key ~ "/data_0.parquet") ~ ")") -%}
@@ -373,10 +413,10 @@
     {#- How many input rows of the written partitions the model left out (filters before
         storage); duplicates of one `unique_key` count once. Only key columns are read. -#}
     {%- set filtered = 0 -%}
-    {%- if unique_key and counts['build'] + counts['merge'] > 0 -%}
+    {%- if unique_key and counts['build'] + counts['merge'] + counts['compact'] > 0 -%}
         {%- set filtered = run_query(
             "with written as (select partition_value, high_mark from lake_partitions_plan "
-            ~ "where action in ('build', 'merge')), "
+            ~ "where action in ('build', 'merge', 'compact')), "
             ~ "landed as (select count(distinct landed." ~ unique_key ~ ") as n "
             ~ "from read_parquet(" ~ input_files ~ ", "
             ~ "hive_partitioning = true, union_by_name = true) as landed inner join written "
@@ -396,15 +436,30 @@
         {%- set state_local = scratch ~ '/' ~ dataset ~ '-' ~ invocation_id ~ '-state.parquet' -%}
         {%- call statement('record_state') -%}
             copy (
+                with
+
+                published as (
+                    select
+                        regexp_extract(file, '/{{ partition_by }}=([^/]+)/[^/]+$', 1)
+                            as partition_value,
+                        count(*) as files
+                    from glob({{ sql_string(root ~ '/' ~ dataset ~ '/*/*.parquet') }})
+                    group by 1
+                )
+
                 select
-                    partition_value,
+                    plan.partition_value,
                     {{ sql_string(logic) }} as logic,
-                    high_mark,
-                    input_rows,
+                    plan.high_mark,
+                    plan.input_rows,
+                    -- the files the partition is now made of: other files appearing later
+                    -- (a build stopped before it recorded) make the next build rebuild it
+                    published.files,
                     now() as built_at
-                from lake_partitions_plan
-                where input_rows is not null
-                order by partition_value
+                from lake_partitions_plan as plan
+                left join published on plan.partition_value = published.partition_value
+                where plan.input_rows is not null
+                order by plan.partition_value
             ) to {{ sql_string(state_local) }} (format parquet)
         {%- endcall -%}
         {%- do run_query(
@@ -429,6 +484,7 @@
 
     {{ log(dataset ~ ": rebuilt " ~ counts['build'] ~ ", merged " ~ counts['merge']
            ~ ", removed " ~ counts['remove'] ~ " of " ~ (plan.rows | length) ~ " partition(s)"
+           ~ (", " ~ counts['compact'] ~ " compacted" if counts['compact'] else "")
            ~ (" (full refresh)" if full_refresh else "")
            ~ ("; " ~ filtered ~ " row(s) of them filtered before storage" if filtered else ""),
            info=True) }}

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
+from ingest import line_sql
+
 QUOTED = r'(?:[^"\\]|\\.)*'
 COMMON = (
     r"(?P<client_ip>\S+) (?P<ident>\S+) (?P<remote_user>\S+) \[(?P<time>[^\]]+)\] "
@@ -116,21 +118,87 @@ def _unescape(value: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class LineFormat:
-    """A named line format: `parse` gives (time, fields) or raises ValueError with a reason."""
+    """A named line format: `parse` gives (time, fields) or raises ValueError with a reason;
+    `sql`, when the format has one, is the same parse in DuckDB (ingest.line_sql)."""
 
     name: str
     parse: Callable[[str], tuple[datetime, dict[str, str | None]]]
+    sql: line_sql.LineSql | None = None
+
+
+def _unescape_sql(value: str) -> str:
+    """`_unescape` in SQL."""
+    return (
+        f"(case when {value} is null or {value} = '-' then null "
+        f"else replace(replace({value}, '\\\"', '\"'), '\\\\', '\\') end)"
+    )
+
+
+_FIELD_GROUPS = ["client_ip", "remote_user", "request", "status", "bytes_sent", "referer",
+                 "user_agent", "host", "forwarded_for", "time"]  # fmt: skip
+
+
+def access_log_sql(pattern: str) -> line_sql.LineSql | None:
+    """`parse` below as DuckDB SQL, or None when the pattern has no exact RE2 form."""
+    try:
+        compiled = line_sql.translate(pattern, anchored=True)
+        request_re = line_sql.translate(_REQUEST.pattern, anchored=True)
+    except line_sql.Untranslatable:
+        return None
+
+    def group(name: str) -> str:
+        return compiled.value(name, "m") if name in compiled.named else "null::varchar"
+
+    # computed once per line, in their own step (`derived`), and named below
+    derived = {
+        "request": f"coalesce({_unescape_sql(group('request'))}, '')",
+        "request_parts": f"regexp_extract(request, {line_sql.sql_string(request_re.text)}, "
+        f"{request_re.names()})",
+    }
+    request, matched = "request", "request_parts.g0 <> ''"
+
+    def part(name: str) -> str:
+        return f"(case when {matched} then {request_re.value(name, 'request_parts')} end)"
+
+    target = f"coalesce({part('target')}, '')"
+    question = f"strpos({target}, '?')"
+    path = f"(case when {question} > 0 then left({target}, {question} - 1) else {target} end)"
+    query = f"(case when {question} > 0 then substr({target}, {question} + 1) else '' end)"
+    bytes_sent = group("bytes_sent")
+    fields = [
+        ("client_ip", group("client_ip")),
+        ("remote_user", _unescape_sql(group("remote_user"))),
+        ("request", f"nullif({request}, '')"),
+        ("http_method", part("method")),
+        ("path", f"nullif({path}, '')"),
+        ("query_string", f"nullif({query}, '')"),
+        ("http_version", part("version")),
+        ("status", group("status")),
+        ("bytes_sent", f"(case when {bytes_sent} = '-' then '0' else {bytes_sent} end)"),
+        ("referer", _unescape_sql(group("referer"))),
+        ("user_agent", _unescape_sql(group("user_agent"))),
+        ("host", _unescape_sql(group("host"))),
+        ("forwarded_for", _unescape_sql(group("forwarded_for"))),
+    ]
+    return line_sql.LineSql(
+        pattern=compiled,
+        time=line_sql.clf_time(group("time")),
+        fields=fields,
+        unclaimed=line_sql.group_unclaimed(compiled, _FIELD_GROUPS),
+        derived=derived,
+    )
 
 
 def access_log_format(name: str, log_format: str | None = None) -> LineFormat:
     if name == "custom":
         if not log_format:
             raise ValueError("--format custom needs --log-format (an Apache or nginx format)")
-        regex = re.compile(from_log_format(log_format))
+        pattern = from_log_format(log_format)
     elif name in BUILT_IN:
-        regex = re.compile(BUILT_IN[name])
+        pattern = BUILT_IN[name]
     else:
         raise ValueError(f"unknown access log format {name!r}: combined, common, nginx, custom")
+    regex = re.compile(pattern)
 
     def parse(line: str) -> tuple[datetime, dict[str, str | None]]:
         match = regex.fullmatch(line)
@@ -159,4 +227,4 @@ def access_log_format(name: str, log_format: str | None = None) -> LineFormat:
         }
         return event_time, fields
 
-    return LineFormat(name, parse)
+    return LineFormat(name, parse, access_log_sql(pattern))

@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from ingest import line_sql
 from ingest.sources.access_log import LineFormat
 
 KEYS = {
@@ -114,7 +115,7 @@ def custom_format(name: str, spec: dict[str, Any]) -> LineFormat:
             fields = match.groupdict()
             return parse_time(fields[time_field], time_format, zone), fields
 
-        return LineFormat(name, parse)
+        return LineFormat(name, parse, regex_sql(spec, zone))
     mapping: dict[str, str] = spec["fields"]
 
     def parse_json(line: str) -> tuple[datetime, dict[str, str | None]]:
@@ -133,6 +134,34 @@ def custom_format(name: str, spec: dict[str, Any]) -> LineFormat:
         return parse_time(stamp, time_format, zone), fields
 
     return LineFormat(name, parse_json)
+
+
+def regex_sql(spec: dict[str, Any], zone: timezone) -> line_sql.LineSql | None:
+    """`parse` of a regex format as DuckDB SQL, or None when the pattern has no exact RE2 form
+    or the time format has no exact SQL reading (those formats are parsed in Python)."""
+    try:
+        compiled = line_sql.translate(spec["pattern"], anchored=False)
+    except line_sql.Untranslatable:
+        return None
+    time_field = spec.get("time_field", "time")
+    time_format = spec.get("time_format")
+    text = compiled.value(time_field, "m")
+    offset = int(zone.utcoffset(None).total_seconds()) // 60
+    if time_format in (None, "iso8601"):
+        time = line_sql.iso_time(text, offset)
+    elif time_format in ("epoch", "epoch_ms"):
+        time = line_sql.epoch_time(text, 1 if time_format == "epoch" else 1000)
+    else:
+        time = line_sql.strptime_time(text, time_format, offset)
+    if time is None:
+        return None
+    names = re.compile(spec["pattern"]).groupindex  # groupdict()'s order
+    return line_sql.LineSql(
+        pattern=compiled,
+        time=time,
+        fields=[(name, compiled.value(name, "m")) for name in names],
+        unclaimed=line_sql.group_unclaimed(compiled),
+    )
 
 
 def field_names(spec: dict[str, Any]) -> list[str]:

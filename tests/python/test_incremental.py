@@ -68,9 +68,16 @@ def test_only_partitions_with_new_landing_files_are_rebuilt(workspace: Workspace
     land_late_records(ws, ["2026-01-07", "2026-01-12"], per_day=1, tag="late")
     third = run_dbt(ws, *BUILD)
     assert "cloudtrail_events: rebuilt 1, merged 1, removed 0 of 5 partition(s)" in third
+    # The merge appended the day's new row as a file of its own: no published file changed.
     after = {p: p.stat().st_mtime_ns for p in (ws.lake / "cloudtrail_events").rglob("*.parquet")}
-    changed = sorted(p.parent.name for p in before if after[p] != before[p])
-    assert changed == ["event_date=2026-01-07"]
+    assert {p: after[p] for p in before} == before
+    added = sorted(str(p.relative_to(ws.lake)) for p in set(after) - set(before))
+    assert added == [
+        "cloudtrail_events/event_date=2026-01-07/data_1.parquet",
+        "cloudtrail_events/event_date=2026-01-12/data_0.parquet",
+    ]
+    (appended,) = duckdb.sql(f"select count(*) from '{ws.lake / added[0]}'").fetchone()
+    assert appended == 1
     assert partitions(ws)["event_date=2026-01-12"] == 1
     assert sum(partitions(ws).values()) == 4002
 
@@ -110,6 +117,47 @@ def test_duplicate_delivery_is_one_row_and_reruns_never_duplicate(workspace: Wor
         "select distinct landed_at from cloudtrail_events where event_id = 'dup-2026-02-01-0'"
     )
     assert landed_at < ws.read("select max(landed_at) from landing_cloudtrail")[0][0]
+
+
+def test_merges_append_files_until_a_partition_is_compacted(workspace: Workspace) -> None:
+    ws = workspace
+    land_late_records(ws, ["2026-02-01"], per_day=3, tag="base")
+    run_dbt(ws, *BUILD)
+    compact_at = json.dumps({"max_files_per_partition": 3})
+    day = ws.lake / "cloudtrail_events/event_date=2026-02-01"
+    for batch in range(3):
+        land_late_records(ws, ["2026-02-01"], per_day=2, tag=f"more{batch}")
+        # the same record delivered again adds nothing, whichever batch it comes with
+        land_late_records(ws, ["2026-02-01"], per_day=3, tag="base")
+        out = run_dbt(ws, *BUILD, "--vars", compact_at)
+        files = sorted(p.name for p in day.iterdir())
+        if batch < 2:
+            assert "merged 1" in out
+            assert files == [f"data_{n}.parquet" for n in range(batch + 2)]
+        else:
+            assert "1 compacted" in out
+            assert files == ["data_0.parquet"]
+    assert partitions(ws) == {"event_date=2026-02-01": 9}
+    merged = rows(ws)
+    run_dbt(ws, *BUILD, "--full-refresh")
+    assert rows(ws) == merged
+
+
+def test_a_file_the_state_does_not_know_rebuilds_the_partition(workspace: Workspace) -> None:
+    """A build stopped after publishing a merge's file but before recording it: the next
+    build rebuilds the partition instead of appending the same rows again."""
+    ws = workspace
+    land_late_records(ws, ["2026-02-01"], per_day=3, tag="base")
+    run_dbt(ws, *BUILD)
+    day = ws.lake / "cloudtrail_events/event_date=2026-02-01"
+    state = ws.lake / "_state/dbt/cloudtrail_events.parquet"
+    recorded = state.read_bytes()
+    land_late_records(ws, ["2026-02-01"], per_day=5, tag="more")
+    assert "merged 1" in run_dbt(ws, *BUILD)
+    state.write_bytes(recorded)  # as if the build had stopped before recording
+    assert "rebuilt 1, merged 0" in run_dbt(ws, *BUILD)
+    assert sorted(p.name for p in day.iterdir()) == ["data_0.parquet"]
+    assert partitions(ws) == {"event_date=2026-02-01": 8}
 
 
 def test_older_input_that_changes_rebuilds_the_partition(workspace: Workspace) -> None:
