@@ -19,6 +19,8 @@ import re._parser as sre_parse
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
+
 from ingest.duck import sql_string
 
 # A line DuckDB may parse: only tab and printable ASCII (after trailing \r are cut).
@@ -90,7 +92,21 @@ def translate(
     case = "(?i)" if ignorecase else ""
     out.text = case + (rf"\A({body})\z" if anchored else rf"\A({body})" if start else f"({body})")
     out.min_width = parsed.getwidth()[0]
+    _re2_accepts(out.text)
     return out
+
+
+def _re2_accepts(text: str) -> None:
+    """RE2 refuses some patterns Python takes (nested repeats multiplying past 1000, a
+    program over its memory budget): those stay on the Python path instead of failing every
+    chunk."""
+    con = duckdb.connect()
+    try:
+        con.execute("select regexp_matches('', $pattern)", {"pattern": text})
+    except duckdb.Error as exc:
+        raise Untranslatable(f"RE2 refuses it: {exc}") from None
+    finally:
+        con.close()
 
 
 def _write(items: Any, out: Re2, names: dict[int, str], witness: Any, flags: int) -> str:
@@ -344,6 +360,8 @@ def strptime_regex(time_format: str) -> str | None:
     out = ""
     while "%" in text:
         at = text.index("%") + 1
+        if at >= len(text) or text[at] not in _STRPTIME:  # a lone or escaped `%`
+            return None
         out += text[: at - 1] + _STRPTIME[text[at]]
         text = text[at + 1 :]
     return out + text

@@ -165,7 +165,7 @@ suppressions as (
 
 ),
 
-matches as (
+matched as (
     {% for name in detections %}
     {%- set meta = detection_meta(name) %}
     select
@@ -188,11 +188,28 @@ matches as (
             {{- ', ' if not loop.last }}{% endfor %}
         ) as dedup_key,
         {{ window_start('event_time', meta.dedup_window | int) }} as window_started_at,
-        {{ render_summary(sql_string(meta.summary)) }} as summary
+        {# rendered once, after the union: a summary expression per detection made the
+            query (and dbt's parse of it) several times larger #}
+        {{ sql_string(meta.summary) }} as summary_template
+        {%- for column in summary_columns() if column not in ['aws_region', 'source_ip_address'] -%}
+        , {{ column }}
+        {%- endfor %}
     from {{ ref(name) }}
     where {{ lake_partition_filter() }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
+),
+
+matches as (
+
+    select
+        * exclude (summary_template
+            {%- for column in summary_columns() if column not in ['aws_region', 'source_ip_address'] -%}
+            , {{ column }}
+            {%- endfor %}),
+        {{ render_summary('summary_template') }} as summary
+    from matched
+
 ),
 
 suppressed as (

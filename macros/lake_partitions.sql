@@ -32,7 +32,7 @@
     `order_by` (the row order inside each file), `row_group_size` (default 16384 rows) and
     `max_files` (above).
 
-    The state per partition (logic hash, watermark, input rows, files) is at
+    The state per partition (logic hash, watermark, input rows, file names) is at
     `<lake>/_state/dbt/<model>.parquet`. Each partition is computed with the model's SQL, where
     `{{ lake_partition_filter() }}` (`true` everywhere else: unit tests, compile, lint) becomes
     the partition and watermark range, so DuckDB prunes the input to those files and row groups.
@@ -41,11 +41,12 @@
     Crash safety: every file is written to local scratch and published in one step by the
     ingest plugin (a rename on a local lake, one PUT on S3), so readers see a partition's old
     files or the new one too, never a partial file, and a merge's file holds only rows the
-    partition did not, so no row is there twice. The state (with each partition's file count)
+    partition did not, so no row is there twice. The state (with each partition's file names)
     is recorded only after every partition is published; after a crash before that, a partition
     whose files no longer match the state is rebuilt, and the others redo their work. A build or
-    a compaction replaces the partition's files with one (publish, then remove the others): a
-    reader in between can see a row twice.
+    a compaction replaces the partition's files with one under a name the partition never had
+    (publish, then remove the others), so an interrupted replacement never matches the state: a
+    reader in between can see a row twice, but the next build repairs it.
 #}
 
 {#- How many files match a glob `pattern` (a local path or s3:// URL). Give a wildcard: on S3,
@@ -79,6 +80,21 @@
     every reference shares, instead of scanning the Parquet files once per reference. -#}
 {% macro lake_working_set(relation) -%}
     {{ relation }} /* lake_partitions:working_set */
+{%- endmacro %}
+
+
+{#- SQL: the md5 of the content of every seed in `nodes` (a changed inventory or rule seed
+    changes what the models reading it return). -#}
+{% macro seed_content_md5(nodes) -%}
+    md5(''
+    {%- for node in nodes if node.resource_type == 'seed' %}
+        || coalesce((
+            select md5(string_agg(cast(seed_row as varchar), ';' order by cast(seed_row as varchar)))
+            from {{ api.Relation.create(
+                database=node.database, schema=node.schema, identifier=node.alias or node.name
+            ) }} as seed_row
+        ), '')
+    {%- endfor %})
 {%- endmacro %}
 
 
@@ -161,7 +177,8 @@
         {%- for column in run_query(
                 "select column_name from (describe select * from " ~ relation ~ ")").columns[0].values()
             if modules.re.search('(?i)(?<![A-Za-z0-9_])' ~ modules.re.escape(column) ~ '(?![A-Za-z0-9_])', compiled_code) -%}
-            {%- do named.append(adapter.quote(column)) -%}
+            {#- a column name is the Parquet file's: quoted with its quotes doubled -#}
+            {%- do named.append('"' ~ column | replace('"', '""') ~ '"') -%}
         {%- endfor -%}
         {%- do working_set_columns.update({relation: named}) -%}
     {%- endfor -%}
@@ -195,14 +212,7 @@
                             identifier=node.alias or node.name).render()) }}
                     {%- endfor -%})
             ), '')
-            {%- for node in upstream if node.resource_type == 'seed' %}
-            || coalesce((
-                select md5(string_agg(cast(seed_row as varchar), ';' order by cast(seed_row as varchar)))
-                from {{ api.Relation.create(
-                    database=node.database, schema=node.schema, identifier=node.alias or node.name
-                ) }} as seed_row
-            ), '')
-            {%- endfor %}
+            || {{ seed_content_md5(upstream) }}
         )
     {%- endset -%}
     {%- set logic = run_query(logic_query).columns[0].values()[0] -%}
@@ -219,7 +229,7 @@
         {%- set state_columns = run_query(
             "select name from parquet_schema(" ~ sql_string(root ~ "/" ~ state_key) ~ ")"
         ).columns[0].values() -%}
-        {%- set has_state = 'logic' in state_columns and 'files' in state_columns -%}
+        {%- set has_state = 'logic' in state_columns and 'file_names' in state_columns -%}
     {%- endif -%}
 
     {%- set plan_query -%}
@@ -228,7 +238,7 @@
 
         recorded as (
             {% if has_state and not full_refresh %}
-            select partition_value, logic, high_mark, input_rows, files
+            select partition_value, logic, high_mark, input_rows, file_names
             from read_parquet({{ sql_string(root ~ '/' ~ state_key) }})
             {% else %}
             select
@@ -236,7 +246,7 @@
                 null::varchar as logic,
                 null::timestamptz as high_mark,
                 null::bigint as input_rows,
-                null::bigint as files
+                null::varchar[] as file_names
             where false
             {% endif %}
         ),
@@ -273,7 +283,8 @@
                 regexp_extract(file, '/{{ partition_by }}=([^/]+)/[^/]+$', 1) as partition_value,
                 -- our files are data_<n>.parquet; files another engine wrote make it a rebuild
                 bool_and(regexp_matches(file, '/data_[0-9]+[.]parquet$')) as is_ours,
-                count(*) as files,
+                count(*) as file_count,
+                list_sort(list(regexp_extract(file, '[^/]+$'))) as files,
                 max(try_cast(regexp_extract(file, '/data_([0-9]+)[.]parquet$', 1) as bigint))
                     as last_file
             from glob({{ sql_string(root ~ '/' ~ dataset ~ '/*/*.parquet') }})
@@ -282,7 +293,8 @@
             select
                 null::varchar as partition_value,
                 null::boolean as is_ours,
-                null::bigint as files,
+                null::bigint as file_count,
+                null::varchar[] as files,
                 null::bigint as last_file
             where false
             {% endif %}
@@ -300,32 +312,45 @@
                 when outputs.partition_value is null then 'build'
                 when not outputs.is_ours then 'build'
                 -- files came or went since the last recorded build (a build stopped between
-                -- publishing and recording): rebuilt, so no row is ever there twice
-                when outputs.files is distinct from recorded.files then 'build'
+                -- publishing and recording): rebuilt, so no row is ever there twice. Every
+                -- file written gets a name the partition never had, so an interrupted
+                -- replacement can never look like the recorded set again.
+                when outputs.files is distinct from recorded.file_names then 'build'
                 when recorded.logic is distinct from {{ sql_string(logic) }} then 'build'
                 when inputs.rows_at_recorded_mark != recorded.input_rows then 'build'
                 when inputs.input_rows = recorded.input_rows then 'keep'
                 {% if unique_key -%}
-                when outputs.files >= {{ max_files }} then 'compact'
+                when outputs.file_count >= {{ max_files }} then 'compact'
                 else 'merge'
                 {%- else %}else 'build'{% endif %}
             end as action,
-            outputs.last_file
+            coalesce(outputs.last_file, -1) + 1 as next_file
         from inputs
         full outer join outputs on inputs.partition_value = outputs.partition_value
         left join recorded on inputs.partition_value = recorded.partition_value
     {%- endset -%}
     {%- do run_query(plan_query) -%}
+    {#- A partition value becomes part of file paths and globs: a folder in the lake named
+        anything but a day (`event_date=*`, `event_date=..`) stops the build. -#}
+    {%- set strange = run_query(
+        "select count(*) from lake_partitions_plan where not regexp_full_match("
+        ~ "coalesce(partition_value, ''), '[0-9]{4}-[0-9]{2}-[0-9]{2}')").columns[0].values()[0] -%}
+    {%- if strange > 0 -%}
+        {{ exceptions.raise_compiler_error(
+            dataset ~ ": " ~ strange ~ " partition folder(s) of " ~ (inputs | join(', ')) ~ " or "
+            ~ dataset ~ " are not named " ~ partition_by ~ "=YYYY-MM-DD; move them out of the lake") }}
+    {%- endif -%}
     {%- do record_build_scope(dataset, 'lake_partitions_plan') -%}
     {%- set plan = run_query(
         "select partition_value, action, recorded_mark, "
-        ~ "strftime(high_mark at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%f+00'), last_file "
+        ~ "strftime(high_mark at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%f+00'), next_file "
         ~ "from lake_partitions_plan order by 1") -%}
 
     {%- set counts = {'build': 0, 'merge': 0, 'compact': 0, 'remove': 0} -%}
     {%- for row in plan.rows -%}
-        {%- set value, action, recorded_mark, high_mark, last_file = row[0], row[1], row[2], row[3], row[4] -%}
+        {%- set value, action, recorded_mark, high_mark, next_file = row[0], row[1], row[2], row[3], row[4] -%}
         {%- set key = dataset ~ '/' ~ partition_by ~ '=' ~ value -%}
+        {%- set published_name = key ~ "/data_" ~ next_file ~ ".parquet" -%}
         {%- set local = scratch ~ '/' ~ dataset ~ '-' ~ invocation_id ~ '-' ~ value ~ '.parquet' -%}
         {%- set in_partition = '(' ~ input_partition_by ~ " = " ~ sql_string(value) ~ " and "
             ~ watermark ~ " <= " ~ sql_string(high_mark) -%}
@@ -393,17 +418,17 @@
             {%- if run_query("select count(*) from read_parquet(" ~ sql_string(local) ~ ")").columns[0].values()[0] > 0 -%}
                 {%- do run_query(
                     "select trailhouse_publish(" ~ sql_string(local) ~ ", "
-                    ~ sql_string(key ~ "/data_" ~ (last_file + 1) ~ ".parquet") ~ ")") -%}
+                    ~ sql_string(published_name) ~ ")") -%}
             {%- endif -%}
         {%- elif action in ('build', 'compact') -%}
             {%- do run_query(
                 "select trailhouse_publish(" ~ sql_string(local) ~ ", "
-                ~ sql_string(key ~ "/data_0.parquet") ~ ")") -%}
+                ~ sql_string(published_name) ~ ")") -%}
             {#- The partition is that one file: its other files (earlier merges', or Spark's)
                 are in it already (a compaction read them; a build recomputed their rows). -#}
             {%- do run_query(
                 "select trailhouse_keep_only(" ~ sql_string(key ~ "/") ~ ", "
-                ~ sql_string(key ~ "/data_0.parquet") ~ ")") -%}
+                ~ sql_string(published_name) ~ ")") -%}
         {%- endif -%}
         {%- if action != 'keep' -%}
             {%- do counts.update({action: counts[action] + 1}) -%}
@@ -442,7 +467,7 @@
                     select
                         regexp_extract(file, '/{{ partition_by }}=([^/]+)/[^/]+$', 1)
                             as partition_value,
-                        count(*) as files
+                        list_sort(list(regexp_extract(file, '[^/]+$'))) as files
                     from glob({{ sql_string(root ~ '/' ~ dataset ~ '/*/*.parquet') }})
                     group by 1
                 )
@@ -452,9 +477,9 @@
                     {{ sql_string(logic) }} as logic,
                     plan.high_mark,
                     plan.input_rows,
-                    -- the files the partition is now made of: other files appearing later
-                    -- (a build stopped before it recorded) make the next build rebuild it
-                    published.files,
+                    -- the files the partition is now made of: any other set later (a build
+                    -- stopped before it recorded) makes the next build rebuild it
+                    published.files as file_names,
                     now() as built_at
                 from lake_partitions_plan as plan
                 left join published on plan.partition_value = published.partition_value

@@ -21,14 +21,19 @@
     `[...]` segment is dropped when a column inside it is NULL (so "[ from {source_ip_address}]"
     disappears for events without an address); a NULL outside brackets renders as "unknown".
 -#}
-{% macro render_summary(template) -%}
-    {%- set columns = [
+{#- The columns a summary template may name, as `{column}`. -#}
+{% macro summary_columns() -%}
+    {{ return([
         'principal_name', 'event_name', 'event_source', 'resource_name',
         'source_ip_address', 'account_name', 'aws_region', 'error_code',
-    ] -%}
+    ]) }}
+{%- endmacro %}
+
+
+{% macro render_summary(template) -%}
     {#- `{?}` marks a NULL value until the segments holding one are dropped. -#}
     {%- set ns = namespace(sql=template) -%}
-    {%- for column in columns -%}
+    {%- for column in summary_columns() -%}
         {%- set ns.sql = "replace(" ~ ns.sql ~ ", '{" ~ column ~ "}', coalesce(cast("
             ~ column ~ " as string), '{?}'))" -%}
     {%- endfor -%}

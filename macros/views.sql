@@ -33,6 +33,8 @@
 
     {%- set result = dbt.materialization_view_default() -%}
     {%- do record_view_logic(this, created_from, local_md5(sql | replace(lake_root(), ''))) -%}
+    {#- its data tests check every row this time (macros/build_scope.sql) -#}
+    {%- do record_build_scope(this.identifier) -%}
     {%- do adapter.commit() -%}
     {{ return(result) }}
 {% endmaterialization %}

@@ -86,6 +86,62 @@ def test_data_tests_check_the_partitions_the_build_touched(workspace: Workspace)
     run_dbt(ws, *BUILD)
 
 
+def test_a_day_whose_tests_failed_is_checked_again_by_the_next_build(
+    workspace: Workspace,
+) -> None:
+    ws = workspace
+    land(ws, "good", day_records("good", "2026-03-01", 2))
+    run_dbt(ws, *BUILD)
+    # A caller type the principal-types seed does not know: a warning by design, an error
+    # under --warn-error, for one day.
+    odd = cloudtrail_record("odd", when="2026-03-02T08:00:00Z")
+    odd["userIdentity"] = {**odd["userIdentity"], "type": "NotAType"}
+    land(ws, "odd", [odd])
+    strict = (*BUILD, "--warn-error")
+    assert "relationships_cloudtrail_events_principal_type" in run_dbt(
+        ws, *strict, expect_pass=False
+    )
+    # Nothing new lands: the day is still unchecked, so the next build checks it again.
+    assert "relationships_cloudtrail_events_principal_type" in run_dbt(
+        ws, *strict, expect_pass=False
+    )
+    # Once its tests pass (a warning passes), the day is checked: no longer read.
+    run_dbt(ws, *BUILD)
+    run_dbt(ws, *strict)
+    # `dbt run` runs no tests: the days it builds stay unchecked for the next build.
+    land(ws, "later", day_records("later", "2026-03-03", 1))
+    run_dbt(ws, "run")
+    run_dbt(ws, *strict)
+    compiled = next(
+        (ws.root / "target/run").rglob("relationships_cloudtrail_event_*.sql")
+    ).read_text()
+    assert "2026-03-03" in compiled and "2026-03-02" not in compiled
+
+
+def test_a_seed_change_rechecks_every_day_of_the_views_reading_it(workspace: Workspace) -> None:
+    ws = workspace
+    project = ws.project_copy()
+    land(ws, "a", day_records("a", "2026-03-01", 2))
+    run_dbt(ws, *BUILD)
+    land(ws, "b", day_records("b", "2026-03-02", 1))
+    run_dbt(ws, *BUILD)
+    compiled = next((ws.root / "target/run").rglob("expression_is_true_events_*.sql")).read_text()
+    assert "2026-03-02" in compiled and "2026-03-01" not in compiled
+    # A changed severity rule changes what `events` returns for every day, though no lake
+    # partition changed: every day is checked, once.
+    rules = project / "seeds/event_severity_rules.csv"
+    rules.write_text(rules.read_text().replace("a failed call", "a call that failed"))
+    run_dbt(ws, *BUILD)
+    assert "where false" not in events_test_sql(ws) and "2026-03-0" not in events_test_sql(ws)
+    run_dbt(ws, *BUILD)
+    assert "where false" in events_test_sql(ws)
+
+
+def events_test_sql(ws: Workspace) -> str:
+    compiled = next((ws.root / "target/run").rglob("expression_is_true_events_*.sql"))
+    return " ".join(compiled.read_text().split())
+
+
 def test_views_over_lake_datasets_are_checked_for_the_touched_days(workspace: Workspace) -> None:
     ws = workspace
     land(ws, "a", day_records("a", "2026-03-01", 2) + day_records("b", "2026-03-03", 2))

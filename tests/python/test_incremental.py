@@ -135,8 +135,9 @@ def test_merges_append_files_until_a_partition_is_compacted(workspace: Workspace
             assert "merged 1" in out
             assert files == [f"data_{n}.parquet" for n in range(batch + 2)]
         else:
+            # one file, under a name the partition never had (see the next test)
             assert "1 compacted" in out
-            assert files == ["data_0.parquet"]
+            assert files == ["data_3.parquet"]
     assert partitions(ws) == {"event_date=2026-02-01": 9}
     merged = rows(ws)
     run_dbt(ws, *BUILD, "--full-refresh")
@@ -144,8 +145,9 @@ def test_merges_append_files_until_a_partition_is_compacted(workspace: Workspace
 
 
 def test_a_file_the_state_does_not_know_rebuilds_the_partition(workspace: Workspace) -> None:
-    """A build stopped after publishing a merge's file but before recording it: the next
-    build rebuilds the partition instead of appending the same rows again."""
+    """A build stopped after publishing a file but before recording it — a merge's new rows,
+    or a compaction's whole partition with the old files still there: the next build rebuilds
+    the partition instead of keeping rows twice or appending them again."""
     ws = workspace
     land_late_records(ws, ["2026-02-01"], per_day=3, tag="base")
     run_dbt(ws, *BUILD)
@@ -156,8 +158,37 @@ def test_a_file_the_state_does_not_know_rebuilds_the_partition(workspace: Worksp
     assert "merged 1" in run_dbt(ws, *BUILD)
     state.write_bytes(recorded)  # as if the build had stopped before recording
     assert "rebuilt 1, merged 0" in run_dbt(ws, *BUILD)
-    assert sorted(p.name for p in day.iterdir()) == ["data_0.parquet"]
+    assert sorted(p.name for p in day.iterdir()) == ["data_2.parquet"]
     assert partitions(ws) == {"event_date=2026-02-01": 8}
+
+    # A compaction stopped between publishing the day's one file and removing the others,
+    # with as many files as the state recorded: the names differ, so it is rebuilt.
+    land_late_records(ws, ["2026-02-01"], per_day=2, tag="late")
+    assert "merged 1" in run_dbt(ws, *BUILD)
+    recorded = sorted(p.name for p in day.iterdir())
+    assert recorded == ["data_2.parquet", "data_3.parquet"]
+    everything = ws.root / "compacted.parquet"
+    duckdb.sql(f"copy (select * from read_parquet('{day}/*.parquet')) to '{everything}'")
+    everything.replace(day / "data_4.parquet")
+    (day / "data_2.parquet").unlink()
+    assert partitions(ws) == {"event_date=2026-02-01": 2 + 10}  # a row twice, for a moment
+    assert "rebuilt 1, merged 0" in run_dbt(ws, *BUILD)
+    assert partitions(ws) == {"event_date=2026-02-01": 10}
+
+
+def test_a_partition_folder_that_is_not_a_day_stops_the_build(workspace: Workspace) -> None:
+    """A folder name becomes part of paths and globs: `event_date=*` would make a merge read,
+    and a rebuild replace, every partition."""
+    ws = workspace
+    land_late_records(ws, ["2026-02-01", "2026-02-02"], per_day=2, tag="days")
+    run_dbt(ws, *BUILD)
+    landed = next((ws.lake / "landing/cloudtrail/event_date=2026-02-01").glob("*.parquet"))
+    planted = ws.lake / "landing/cloudtrail/event_date=*"
+    planted.mkdir()
+    (planted / "x.parquet").write_bytes(landed.read_bytes())
+    out = run_dbt(ws, *BUILD, expect_pass=False)
+    assert "not named event_date=YYYY-MM-DD" in out
+    assert partitions(ws) == {"event_date=2026-02-01": 2, "event_date=2026-02-02": 2}
 
 
 def test_older_input_that_changes_rebuilds_the_partition(workspace: Workspace) -> None:
