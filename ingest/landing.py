@@ -90,7 +90,10 @@ _INPUTS_SCHEMA = pa.schema(
 )
 
 BATCH_MAX_FILES = 2000
-BATCH_MAX_BYTES = 64 << 20
+# Compressed bytes per batch: CloudTrail JSON is ~10x larger in memory, and a batch's records
+# are held whole while they are split by day (64 MiB ran out of a 1.5 GB memory limit).
+BATCH_MAX_BYTES = 32 << 20
+WRITE_FLUSH_ROWS = 65_536
 
 # One statement turns every supported input shape into one row per CloudTrail record:
 # S3 delivery files ({"Records": [...]}), `aws cloudtrail lookup-events` output (records as JSON
@@ -479,7 +482,13 @@ class Lander:
         aside = self.lake.scratch / f"landing-{SOURCE}-{batch_id}-{os.getpid()}"
         shutil.rmtree(aside, ignore_errors=True)
         sql = _WRITE.format(target=sql_string(str(aside)), pattern=sql_string(f"{batch_id}_{{i}}"))
-        self.con.execute(sql, {"landed_at": datetime.now(UTC), "collection": self.collection})
+        # DuckDB holds up to this many rows per partition before writing them: at its default
+        # (524,288) a batch spread over a week of days held most of the batch twice.
+        self.con.execute(f"set partitioned_write_flush_threshold = {WRITE_FLUSH_ROWS}")
+        try:
+            self.con.execute(sql, {"landed_at": datetime.now(UTC), "collection": self.collection})
+        finally:
+            self.con.execute("reset partitioned_write_flush_threshold")
         # Each file appears whole (a rename on a local lake, one PUT on S3), never half-written.
         for written in sorted(aside.glob("event_date=*/*.parquet")):
             partition = written.parent.name
