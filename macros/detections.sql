@@ -203,10 +203,22 @@ matched as (
 matches as (
 
     select
-        * exclude (summary_template
-            {%- for column in summary_columns() if column not in ['aws_region', 'source_ip_address'] -%}
-            , {{ column }}
-            {%- endfor %}),
+        detection_id,
+        title,
+        severity,
+        mitre_tactics,
+        mitre_techniques,
+        event_id,
+        event_time,
+        event_date,
+        landed_at,
+        account_id,
+        aws_region,
+        principal_arn,
+        source_ip_address,
+        source_ip,
+        dedup_key,
+        window_started_at,
         {{ render_summary('summary_template') }} as summary
     from matched
 
