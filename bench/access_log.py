@@ -10,16 +10,15 @@
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+# bench/run.py: the process runner (wall time, peak RSS), the output size, a lake's environment
+from run import BIN, ROOT, lake_env, run, tree_size
+
 DAYS = 7
 
 # The floor's regex: the combined format as one would write it for RE2 by hand.
@@ -104,17 +103,10 @@ def floor(source: Path, target: Path) -> None:
     )
 
 
-def _parquet(path: Path) -> tuple[int, int]:
-    files = [p for p in path.rglob("*.parquet") if p.is_file()]
-    return len(files), sum(p.stat().st_size for p in files)
-
-
-Runner = Callable[[list[str], dict, Path], dict]
-
-
-def run_steps(work: Path, lines: int, env: dict, run: Runner) -> dict:
-    """Generate the log under `work`, then time the floor and `ingest load access-log` on it
-    (each its own process, through `run`); the two step dicts, with their line counts."""
+def run_steps(work: Path, lines: int) -> dict:
+    """Generate the log under `work`, then time the floor and `ingest load access-log` on it,
+    each its own process; the two step dicts, with their lines, lines/s and ratio to the
+    floor."""
     work.mkdir(parents=True, exist_ok=True)
     log = work / "access-log.log"
     source = work / "access.log"
@@ -126,20 +118,23 @@ def run_steps(work: Path, lines: int, env: dict, run: Runner) -> dict:
     print("access-log floor ...", flush=True)
     floor_out = work / "access-log-floor"
     shutil.rmtree(floor_out, ignore_errors=True)
+    env = lake_env(work)
     steps["access-log floor"] = run([python, __file__, "_floor", str(source), str(floor_out)],
                                     env, log)  # fmt: skip
-    steps["access-log floor"]["output"] = _parquet(floor_out)
+    steps["access-log floor"]["output"] = tree_size(floor_out)
 
     print("trailhouse access-log load ...", flush=True)
-    lake = work / "access-log-lake"
+    lake = Path(env["TRAILHOUSE_LAKE"])
     shutil.rmtree(lake, ignore_errors=True)
-    lake_env = {**env, "TRAILHOUSE_LAKE": str(lake), "TRAILHOUSE_DB": str(work / "access.duckdb")}
-    load = run([str(BIN / "ingest"), "load", "access-log", str(source)], lake_env, log)
+    load = run([str(BIN / "ingest"), "load", "access-log", str(source)], env, log)
     steps["trailhouse access-log load"] = load
-    load["output"] = _parquet(lake / "landing" / "http_access_log")
+    load["output"] = tree_size(lake / "landing" / "http_access_log")
 
+    floor_rate = lines / steps["access-log floor"]["seconds"]
     for step in steps.values():
         step["lines"] = lines
+        step["lines_per_second"] = lines / step["seconds"]
+        step["ratio_to_floor"] = step["lines_per_second"] / floor_rate
     return steps
 
 
@@ -148,19 +143,11 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--workdir", type=Path, default=ROOT / "build" / "bench-access-log")
     args = parser.parse_args()
-    sys.path.insert(0, str(Path(__file__).parent))
-    from run import run  # bench/run.py's process runner (wall time, peak RSS)
-
-    steps = run_steps(args.workdir.resolve(), args.lines, {**os.environ, "DO_NOT_TRACK": "1"}, run)
+    steps = run_steps(args.workdir.resolve(), args.lines)
     for name, step in steps.items():
-        rate = step["lines"] / step["seconds"]
-        print(f"{name}: {step['seconds']:.2f}s, {rate:,.0f} lines/s, "
+        print(f"{name}: {step['seconds']:.2f}s, {step['lines_per_second']:,.0f} lines/s "
+              f"({step['ratio_to_floor']:.2f}x the floor), "
               f"peak RSS {step['peak_rss_bytes'] / 2**20:,.0f} MiB")  # fmt: skip
-    ratio = (
-        steps["trailhouse access-log load"]["lines"]
-        / steps["trailhouse access-log load"]["seconds"]
-    ) / (steps["access-log floor"]["lines"] / steps["access-log floor"]["seconds"])
-    print(f"trailhouse / floor (lines/s): {ratio:.2f}x")
 
 
 if __name__ == "__main__":

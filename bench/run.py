@@ -218,11 +218,7 @@ def main() -> None:
     if args.access_log_lines:
         from access_log import run_steps
 
-        access_log = run_steps(work / "access-log", args.access_log_lines, env, run)
-        rate = {name: step["lines"] / step["seconds"] for name, step in access_log.items()}
-        for name, step in access_log.items():
-            step["lines_per_second"] = rate[name]
-            step["ratio_to_floor"] = rate[name] / rate["access-log floor"]
+        access_log = run_steps(work / "access-log", args.access_log_lines)
 
     print("replay ...", flush=True)
     replayed = work / "replay.jsonl"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlparse
@@ -37,6 +38,17 @@ def connect(lake: Lake | None = None) -> duckdb.DuckDBPyConnection:
 def sql_string(value: str) -> str:
     """Quote a value as a SQL string literal (for statements that take no parameters)."""
     return "'" + value.replace("'", "''") + "'"
+
+
+@contextlib.contextmanager
+def partition_flush_every(con: duckdb.DuckDBPyConnection, rows: int) -> Iterator[None]:
+    """A partitioned COPY inside writes each partition's rows every `rows` rows: at DuckDB's
+    default (524,288 per partition) a write spread over many days holds most of it twice."""
+    con.execute(f"set partitioned_write_flush_threshold = {int(rows)}")
+    try:
+        yield
+    finally:
+        con.execute("reset partitioned_write_flush_threshold")
 
 
 def sql_list(values: Iterable[str]) -> str:

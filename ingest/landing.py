@@ -31,7 +31,7 @@ import orjson
 import pyarrow as pa
 
 from ingest import state
-from ingest.duck import enable_s3, sql_list, sql_string
+from ingest.duck import enable_s3, partition_flush_every, sql_list, sql_string
 from ingest.lake import Lake
 
 SOURCE = "cloudtrail"
@@ -482,13 +482,8 @@ class Lander:
         aside = self.lake.scratch / f"landing-{SOURCE}-{batch_id}-{os.getpid()}"
         shutil.rmtree(aside, ignore_errors=True)
         sql = _WRITE.format(target=sql_string(str(aside)), pattern=sql_string(f"{batch_id}_{{i}}"))
-        # DuckDB holds up to this many rows per partition before writing them: at its default
-        # (524,288) a batch spread over a week of days held most of the batch twice.
-        self.con.execute(f"set partitioned_write_flush_threshold = {WRITE_FLUSH_ROWS}")
-        try:
+        with partition_flush_every(self.con, WRITE_FLUSH_ROWS):
             self.con.execute(sql, {"landed_at": datetime.now(UTC), "collection": self.collection})
-        finally:
-            self.con.execute("reset partitioned_write_flush_threshold")
         # Each file appears whole (a rename on a local lake, one PUT on S3), never half-written.
         for written in sorted(aside.glob("event_date=*/*.parquet")):
             partition = written.parent.name

@@ -50,7 +50,7 @@ import orjson
 import pyarrow as pa
 
 from ingest import state
-from ingest.duck import sql_string
+from ingest.duck import partition_flush_every, sql_string
 from ingest.lake import Lake
 from ingest.landing import (
     InputObject,
@@ -429,27 +429,25 @@ class LineLander:
         assert line_format.sql is not None
         part = len(list(file.aside.glob("event_date=*/*.parquet"))) if file.aside.exists() else 0
         self.con.register("line_stream", chunk)
-        # A partition's rows go to its file every CHUNK_LINES, not at DuckDB's 524,288.
-        self.con.execute(f"set partitioned_write_flush_threshold = {CHUNK_LINES}")
         try:
-            self.con.execute(
-                f"""
-                copy ({select_lines(line_format.sql)}) to {sql_string(str(file.aside))} (
-                    format parquet, compression zstd, partition_by (event_date),
-                    filename_pattern {sql_string(f"{file.batch_id}_{part}_{{i}}")},
-                    overwrite_or_ignore true, row_group_size {CHUNK_LINES}
+            with partition_flush_every(self.con, CHUNK_LINES):
+                self.con.execute(
+                    f"""
+                    copy ({select_lines(line_format.sql)}) to {sql_string(str(file.aside))} (
+                        format parquet, compression zstd, partition_by (event_date),
+                        filename_pattern {sql_string(f"{file.batch_id}_{part}_{{i}}")},
+                        overwrite_or_ignore true, row_group_size {CHUNK_LINES}
+                    )
+                    """,
+                    {
+                        "stream": file.stream,
+                        "log_format": line_format.name,
+                        "source_object": file.obj.source_object,
+                        "collection": self.collection,
+                        "landed_at": file.landed_at,
+                    },
                 )
-                """,
-                {
-                    "stream": file.stream,
-                    "log_format": line_format.name,
-                    "source_object": file.obj.source_object,
-                    "collection": self.collection,
-                    "landed_at": file.landed_at,
-                },
-            )
         finally:
-            self.con.execute("reset partitioned_write_flush_threshold")
             self.con.unregister("line_stream")
 
     def _parse_left_lines(self, file: _File, line_format: LineFormat) -> None:

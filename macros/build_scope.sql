@@ -18,19 +18,14 @@
     always checked whole.
 -#}
 
-{% macro build_scope_relation(name='trailhouse_build_scope') -%}
-    {{ return(api.Relation.create(database=target.database, schema=target.schema, identifier=name)) }}
-{%- endmacro %}
-
-
 {#- on-run-start: nothing built yet by this command; the unchecked partitions persist. -#}
 {% macro start_build_scope() %}
     {%- if execute and target.type == 'duckdb' -%}
         {%- do run_query(
-            "create table if not exists " ~ build_scope_relation() ~ " (model varchar)") -%}
-        {%- do run_query("delete from " ~ build_scope_relation()) -%}
+            "create table if not exists " ~ trailhouse_table('trailhouse_build_scope') ~ " (model varchar)") -%}
+        {%- do run_query("delete from " ~ trailhouse_table('trailhouse_build_scope')) -%}
         {%- do run_query(
-            "create table if not exists " ~ build_scope_relation('trailhouse_unchecked')
+            "create table if not exists " ~ trailhouse_table('trailhouse_unchecked')
             ~ " (model varchar, partition_value varchar)") -%}
     {%- endif -%}
 {% endmacro %}
@@ -40,10 +35,10 @@
     partitions changed. Views record that they were created (macros/views.sql). -#}
 {% macro record_build_scope(dataset, plan_table=none) %}
     {%- do run_query(
-        "insert into " ~ build_scope_relation() ~ " values (" ~ sql_string(dataset) ~ ")") -%}
+        "insert into " ~ trailhouse_table('trailhouse_build_scope') ~ " values (" ~ sql_string(dataset) ~ ")") -%}
     {%- if plan_table -%}
         {%- do run_query(
-            "insert into " ~ build_scope_relation('trailhouse_unchecked') ~ " "
+            "insert into " ~ trailhouse_table('trailhouse_unchecked') ~ " "
             ~ "select " ~ sql_string(dataset) ~ ", partition_value from " ~ plan_table
             ~ " where action != 'keep'") -%}
     {%- endif -%}
@@ -70,7 +65,7 @@
 
 {% macro _seeds_checked(view) %}
     {%- set recorded = run_query(
-        "select logic from " ~ view_logic_relation() ~ " where view_name = "
+        "select logic from " ~ trailhouse_table('trailhouse_views') ~ " where view_name = "
         ~ sql_string('seeds checked: ' ~ view.name)).columns[0].values() -%}
     {{ return(recorded[0] if recorded else none) }}
 {% endmacro %}
@@ -91,7 +86,7 @@
     {%- if not inputs.lake or not column -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set built = run_query("select model from " ~ build_scope_relation()).columns[0].values() -%}
+    {%- set built = run_query("select model from " ~ trailhouse_table('trailhouse_build_scope')).columns[0].values() -%}
     {#- every lake input built by this command, and no view on the way created by it -#}
     {%- for node in inputs.lake if node.name not in built -%}
         {{ return('') }}
@@ -106,7 +101,7 @@
     {%- set names = [] -%}
     {%- for node in inputs.lake -%}{%- do names.append(sql_string(node.name)) -%}{%- endfor -%}
     {%- set days = run_query(
-        "select distinct partition_value from " ~ build_scope_relation('trailhouse_unchecked')
+        "select distinct partition_value from " ~ trailhouse_table('trailhouse_unchecked')
         ~ " where model in (" ~ names | join(', ') ~ ") order by 1").columns[0].values() -%}
     {%- if not days -%}
         {{ return('false') }}
@@ -160,18 +155,20 @@
         {%- set tests = graph.nodes.values() | selectattr('resource_type', 'equalto', 'test')
             | selectattr('attached_node', 'equalto', view.unique_id) | map(attribute='unique_id') | list -%}
         {%- if tests and tests | reject('in', passed) | list | length == 0 -%}
-            {%- set seeds = sql_string(_seeds_read(view)) -%}
-            {%- do run_query(
-                "insert or replace into " ~ view_logic_relation() ~ " values ("
-                ~ sql_string('seeds checked: ' ~ view.name) ~ ", " ~ seeds ~ ", " ~ seeds ~ ")") -%}
+            {%- set seeds = _seeds_read(view) -%}
+            {%- do record_view_logic('seeds checked: ' ~ view.name, seeds, seeds) -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- for model in run_query("select model from " ~ build_scope_relation()).columns[0].values()
+    {%- set checked = [] -%}
+    {%- for model in run_query("select model from " ~ trailhouse_table('trailhouse_build_scope')).columns[0].values()
             if model not in unchecked -%}
-        {%- do run_query(
-            "delete from " ~ build_scope_relation('trailhouse_unchecked')
-            ~ " where model = " ~ sql_string(model)) -%}
+        {%- do checked.append(sql_string(model)) -%}
     {%- endfor -%}
+    {%- if checked -%}
+        {%- do run_query(
+            "delete from " ~ trailhouse_table('trailhouse_unchecked')
+            ~ " where model in (" ~ checked | join(', ') ~ ")") -%}
+    {%- endif -%}
     {%- do adapter.commit() -%}
 {% endmacro %}
 

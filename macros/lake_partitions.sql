@@ -98,6 +98,17 @@
 {%- endmacro %}
 
 
+{#- SQL: each partition of `dataset` that has files, with their names sorted (`files`), from
+    one listing. -#}
+{% macro _partition_files(root, dataset, partition_by) -%}
+    select
+        regexp_extract(file, '/{{ partition_by }}=([^/]+)/[^/]+$', 1) as partition_value,
+        list_sort(list(regexp_extract(file, '[^/]+$'))) as files
+    from glob({{ sql_string(root ~ '/' ~ dataset ~ '/*/*.parquet') }})
+    group by 1
+{%- endmacro %}
+
+
 {% macro _lake_upstream(node) %}
     {#- Every model and seed upstream of `node`, found by walking the graph breadth-first. -#}
     {%- set ns = namespace(frontier=node.depends_on.nodes, seen=[]) -%}
@@ -168,20 +179,6 @@
     {%- for relation in modules.re.findall('(\\S+)' ~ modules.re.escape(working_set_marker), compiled_code) -%}
         {%- if relation not in working_sets -%}{%- do working_sets.append(relation) -%}{%- endif -%}
     {%- endfor -%}
-    {#- Only the columns the model's SQL names (as a whole word, anywhere): a column is read
-        only by naming it, and leaving out the ones nobody names (the raw record, when no
-        detection reads it) is most of what a working set saves. -#}
-    {%- set working_set_columns = {} -%}
-    {%- for relation in working_sets -%}
-        {%- set named = [] -%}
-        {%- for column in run_query(
-                "select column_name from (describe select * from " ~ relation ~ ")").columns[0].values()
-            if modules.re.search('(?i)(?<![A-Za-z0-9_])' ~ modules.re.escape(column) ~ '(?![A-Za-z0-9_])', compiled_code) -%}
-            {#- a column name is the Parquet file's: quoted with its quotes doubled -#}
-            {%- do named.append('"' ~ column | replace('"', '""') ~ '"') -%}
-        {%- endfor -%}
-        {%- do working_set_columns.update({relation: named}) -%}
-    {%- endfor -%}
 
     {%- if marker not in compiled_code -%}
         {{ exceptions.raise_compiler_error(
@@ -204,7 +201,7 @@
                 -- each upstream view's compiled SQL, as recorded when it was created
                 -- (macros/views.sql)
                 select string_agg(logic, ';' order by view_name)
-                from {{ view_logic_relation() }}
+                from {{ trailhouse_table('trailhouse_views') }}
                 where view_name in (''
                     {%- for node in upstream if node.resource_type == 'model' -%}
                         , {{ sql_string(api.Relation.create(
@@ -280,21 +277,20 @@
         outputs as (
             {% if has_output %}
             select
-                regexp_extract(file, '/{{ partition_by }}=([^/]+)/[^/]+$', 1) as partition_value,
+                partition_value,
+                files,
                 -- our files are data_<n>.parquet; files another engine wrote make it a rebuild
-                bool_and(regexp_matches(file, '/data_[0-9]+[.]parquet$')) as is_ours,
-                count(*) as file_count,
-                list_sort(list(regexp_extract(file, '[^/]+$'))) as files,
-                max(try_cast(regexp_extract(file, '/data_([0-9]+)[.]parquet$', 1) as bigint))
-                    as last_file
-            from glob({{ sql_string(root ~ '/' ~ dataset ~ '/*/*.parquet') }})
-            group by 1
+                list_bool_and(list_transform(files, name -> regexp_matches(name, '^data_[0-9]+[.]parquet$')))
+                    as is_ours,
+                list_max(list_transform(
+                    files, name -> try_cast(regexp_extract(name, '^data_([0-9]+)[.]parquet$', 1) as bigint)
+                )) as last_file
+            from ({{ _partition_files(root, dataset, partition_by) }}) as listed
             {% else %}
             select
                 null::varchar as partition_value,
-                null::boolean as is_ours,
-                null::bigint as file_count,
                 null::varchar[] as files,
+                null::boolean as is_ours,
                 null::bigint as last_file
             where false
             {% endif %}
@@ -320,7 +316,7 @@
                 when inputs.rows_at_recorded_mark != recorded.input_rows then 'build'
                 when inputs.input_rows = recorded.input_rows then 'keep'
                 {% if unique_key -%}
-                when outputs.file_count >= {{ max_files }} then 'compact'
+                when len(outputs.files) >= {{ max_files }} then 'compact'
                 else 'merge'
                 {%- else %}else 'build'{% endif %}
             end as action,
@@ -345,6 +341,22 @@
         "select partition_value, action, recorded_mark, "
         ~ "strftime(high_mark at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%f+00'), next_file "
         ~ "from lake_partitions_plan order by 1") -%}
+
+    {#- Only the columns the model's SQL names (as a whole word, anywhere): a column is read
+        only by naming it, and leaving out the ones nobody names (the raw record, when no
+        detection reads it) is most of what a working set saves. Asked only when a partition
+        is built (describing the relation lists and opens the dataset's files). -#}
+    {%- set working_set_columns = {} -%}
+    {%- for relation in working_sets if 'build' in plan.columns[1].values() -%}
+        {%- set named = [] -%}
+        {%- for column in run_query(
+                "select column_name from (describe select * from " ~ relation ~ ")").columns[0].values()
+            if modules.re.search('(?i)(?<![A-Za-z0-9_])' ~ modules.re.escape(column) ~ '(?![A-Za-z0-9_])', compiled_code) -%}
+            {#- a column name is the Parquet file's: quoted with its quotes doubled -#}
+            {%- do named.append('"' ~ column | replace('"', '""') ~ '"') -%}
+        {%- endfor -%}
+        {%- do working_set_columns.update({relation: named}) -%}
+    {%- endfor -%}
 
     {%- set counts = {'build': 0, 'merge': 0, 'compact': 0, 'remove': 0} -%}
     {%- for row in plan.rows -%}
@@ -414,7 +426,7 @@
             {%- do run_query("select trailhouse_delete_prefix(" ~ sql_string(key ~ "/") ~ ")") -%}
         {%- endif -%}
         {%- if action == 'merge' -%}
-            {#- A rerun after a crash finds its file already there (the plan then rebuilds). -#}
+            {#- New rows the partition already held (a record delivered again) add no file. -#}
             {%- if run_query("select count(*) from read_parquet(" ~ sql_string(local) ~ ")").columns[0].values()[0] > 0 -%}
                 {%- do run_query(
                     "select trailhouse_publish(" ~ sql_string(local) ~ ", "
@@ -464,12 +476,7 @@
                 with
 
                 published as (
-                    select
-                        regexp_extract(file, '/{{ partition_by }}=([^/]+)/[^/]+$', 1)
-                            as partition_value,
-                        list_sort(list(regexp_extract(file, '[^/]+$'))) as files
-                    from glob({{ sql_string(root ~ '/' ~ dataset ~ '/*/*.parquet') }})
-                    group by 1
+                    {{ _partition_files(root, dataset, partition_by) }}
                 )
 
                 select
@@ -492,7 +499,7 @@
             ~ sql_string(state_key) ~ ")") -%}
     {%- endif -%}
 
-    {%- do record_view_logic(this, logic, logic) -%}
+    {%- do record_view_logic(this.render(), logic, logic) -%}
 
     {#- The relation downstream models and the docs see: a view over the published files. -#}
     {%- set published = lake_file_count(root ~ "/" ~ dataset ~ "/*/*.parquet") -%}

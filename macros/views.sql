@@ -17,7 +17,7 @@
     {%- set unchanged = false -%}
     {%- if existing is not none and existing.is_view and not should_full_refresh() -%}
         {%- set recorded = run_query(
-            "select created_from from " ~ view_logic_relation() ~ " where view_name = "
+            "select created_from from " ~ trailhouse_table('trailhouse_views') ~ " where view_name = "
             ~ sql_string(this.render())).columns[0].values() -%}
         {%- set unchanged = recorded | length == 1 and recorded[0] == created_from -%}
     {%- endif -%}
@@ -32,7 +32,7 @@
     {%- endif -%}
 
     {%- set result = dbt.materialization_view_default() -%}
-    {%- do record_view_logic(this, created_from, local_md5(sql | replace(lake_root(), ''))) -%}
+    {%- do record_view_logic(this.render(), created_from, local_md5(sql | replace(lake_root(), ''))) -%}
     {#- its data tests check every row this time (macros/build_scope.sql) -#}
     {%- do record_build_scope(this.identifier) -%}
     {%- do adapter.commit() -%}
@@ -40,19 +40,20 @@
 {% endmaterialization %}
 
 
-{% macro view_logic_relation() -%}
-    {{ return(api.Relation.create(
-        database=target.database, schema=target.schema, identifier='trailhouse_views')) }}
+{#- One of trailhouse's bookkeeping tables in trailhouse.duckdb (trailhouse_views here;
+    trailhouse_build_scope and trailhouse_unchecked in macros/build_scope.sql). -#}
+{% macro trailhouse_table(name) -%}
+    {{ return(api.Relation.create(database=target.database, schema=target.schema, identifier=name)) }}
 {%- endmacro %}
 
 
-{#- Record what `relation` was built from (views; lake_partitions models record their
-    fingerprint, which downstream lake datasets' fingerprints include). -#}
-{% macro record_view_logic(relation, created_from, logic) %}
+{#- Record what `key` was built from: a view (its relation), a lake_partitions model (its
+    fingerprint, which downstream lake datasets' fingerprints include), or the seeds a view's
+    tests last passed with (macros/build_scope.sql). -#}
+{% macro record_view_logic(key, created_from, logic) %}
     {%- do run_query(
-        "insert or replace into " ~ view_logic_relation() ~ " values ("
-        ~ sql_string(relation.render()) ~ ", " ~ sql_string(created_from) ~ ", "
-        ~ sql_string(logic) ~ ")") -%}
+        "insert or replace into " ~ trailhouse_table('trailhouse_views') ~ " values ("
+        ~ sql_string(key) ~ ", " ~ sql_string(created_from) ~ ", " ~ sql_string(logic) ~ ")") -%}
 {% endmacro %}
 
 
@@ -60,7 +61,7 @@
 {% macro view_logic_table() %}
     {%- if execute and target.type == 'duckdb' -%}
         {%- do run_query(
-            "create table if not exists " ~ view_logic_relation()
+            "create table if not exists " ~ trailhouse_table('trailhouse_views')
             ~ " (view_name varchar primary key, created_from varchar, logic varchar)") -%}
     {%- endif -%}
 {% endmacro %}
