@@ -20,7 +20,7 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from ingest import __version__, collections, compaction, coverage, land, shell, timerange
+from ingest import __version__, collections, compaction, generated, land, shell, timerange
 from ingest import status as status_view
 from ingest.console import err, human_bytes, out, progress_bar, shown
 from ingest.duck import connect
@@ -115,7 +115,7 @@ ConfigOption = Annotated[
 ]
 
 detections_app = typer.Typer(
-    help="The detection library: catalog and coverage.",
+    help="The detection library: the generated list `alerts` reads, and the catalog.",
     no_args_is_help=True,
     rich_markup_mode="markdown",
 )
@@ -571,26 +571,36 @@ def compact(
 # -- detections ------------------------------------------------------------------------------
 
 
-@detections_app.command("coverage")
-def detections_coverage(
+@detections_app.command("sync")
+def detections_sync(
     check: Annotated[
-        bool, typer.Option("--check", help="Only check that the files are up to date (CI).")
+        bool, typer.Option("--check", help="Write nothing; exit 1 if a file is out of date (CI).")
     ] = False,
     project: Annotated[
         Path, typer.Option(help="The trailhouse project directory.", file_okay=False)
     ] = Path("."),
 ) -> None:
-    """Write `detections/COVERAGE.md` and its dbt docs page from the detections' YAML:
-    detections by MITRE ATT&CK tactic and technique, with their unit tests."""
-    stale = coverage.refresh(project, check)
+    """Regenerate what is derived from the detection files under `models/detections/`:
+    `macros/detection_models.sql` (the detections `alerts` reads) and the catalog
+    (`detections/COVERAGE.md` and its dbt docs page, by ATT&CK tactic and technique).
+
+    Run it after adding, renaming or removing a detection; `dbt build` fails while a detection
+    model is missing from the list."""
+    try:
+        stale = generated.refresh(project, check)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
     if check and stale:
         err.print(
             "[red]out of date:[/] "
             + ", ".join(str(p) for p in stale)
-            + " (run `ingest detections coverage`)"
+            + " (run `ingest detections sync`)"
         )
         raise typer.Exit(1)
-    out.print("Detection coverage is up to date." if not stale else f"Wrote {len(stale)} file(s).")
+    if stale:
+        out.print(f"Wrote {', '.join(str(p) for p in stale)}.")
+    else:
+        out.print("Generated detection files are up to date.")
 
 
 # -- sigma -------------------------------------------------------------------------------------
@@ -654,7 +664,7 @@ def sigma_import(
             raise typer.Exit(1)
         return
     importer.apply(project, changes)
-    coverage.refresh(project)
+    generated.refresh(project)
     if changes:
         out.print(
             f"Wrote {len(changes)} file(s). Next: `dbt build` (or `dbt test --select "

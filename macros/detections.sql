@@ -47,26 +47,47 @@
 
 
 {#-
-    Threshold detections: the events of `relation` that belong to a group (`group_by` columns,
-    within one `minutes`-long window) of at least `at_least` events, or of at least `at_least`
-    distinct values of `distinct` when given.
+    Threshold detections: the events of `relation` in a burst, a sliding window of `minutes`
+    holding at least `at_least` events of one group (`group_by` columns), or at least
+    `at_least` distinct values of `distinct`, or distinct items of the lists `distinct_items`
+    (an expression giving each event's list: the parameter names of a GetParameters call). Exact, not clock buckets: the window
+    ending at each event is counted, and an event belongs to every qualifying window that holds
+    it (one ending within `minutes` after it). Windows cross midnight: a day's alerts read the
+    previous day's last `detection_lookback_minutes` (var, default 60), which bounds `minutes`.
 -#}
-{% macro threshold_matches(relation, group_by, minutes, at_least, distinct=none) -%}
-    {#- event_date is implied by the window; listing it lets a partition filter through, so
-        building one day of alerts reads one day of events -#}
-    {%- set partition_by = ['event_date'] + group_by + [window_start('event_time', minutes)] %}
-    select {{ star_except(['group_size']) }}
+{% macro threshold_matches(relation, group_by, minutes, at_least, distinct=none, distinct_items=none) -%}
+    {%- if minutes > var('detection_lookback_minutes', 60) -%}
+        {{ exceptions.raise_compiler_error(
+            model.name ~ ": a " ~ minutes ~ "-minute window is longer than the lookback the "
+            ~ "alerts build reads (var detection_lookback_minutes: "
+            ~ var('detection_lookback_minutes', 60) ~ ")") }}
+    {%- endif -%}
+    {%- set at = epoch_milliseconds('event_time') -%}
+    {%- set width = minutes * 60000 -%}
+    {%- set group = 'partition by ' ~ (group_by | join(', ') if group_by else "'all'") -%}
+    {%- set trailing = group ~ ' order by ' ~ at ~ ' range between ' ~ width
+        ~ ' preceding and current row' -%}
+    select {{ star_except(['window_size', 'in_burst']) }}
     from (
         select
             *,
-            {%- if distinct %}
-            {{ count_distinct_over(distinct, partition_by) }} as group_size
-            {%- else %}
-            count(*) over (partition by {{ partition_by | join(', ') }}) as group_size
-            {%- endif %}
-        from {{ relation }}
-    ) as grouped
-    where group_size >= {{ at_least }}
+            max(case when window_size >= {{ at_least }} then 1 else 0 end) over (
+                {{ group }} order by {{ at }} range between current row and {{ width }} following
+            ) as in_burst
+        from (
+            select
+                *,
+                {%- if distinct_items %}
+                {{ count_distinct_items_over(distinct_items, trailing) }} as window_size
+                {%- elif distinct %}
+                {{ count_distinct_over(distinct, trailing) }} as window_size
+                {%- else %}
+                count(*) over ({{ trailing }}) as window_size
+                {%- endif %}
+            from {{ relation }}
+        ) as counted
+    ) as marked
+    where in_burst = 1
 {%- endmacro %}
 
 
@@ -153,7 +174,8 @@
             if node.resource_type == 'model' and 'detection' in node.tags
             and node.name not in detections -%}
             {{ exceptions.raise_compiler_error(
-                node.name ~ " is tagged detection but not listed in " ~ model.name) }}
+                "detection " ~ node.name ~ " is missing from macros/detection_models.sql: "
+                ~ "run `ingest detections sync`") }}
         {%- endfor -%}
     {%- endif -%}
 with

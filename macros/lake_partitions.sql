@@ -159,6 +159,11 @@
     {%- set max_files = config.get('max_files', var('max_files_per_partition', 16)) | int -%}
     {#- The input's partition column, when it is named differently (alerts: event_date). -#}
     {%- set input_partition_by = config.get('input_partition_by', partition_by) -%}
+    {#- A partition built from its day's input also reads the previous day's last
+        `input_lookback` minutes (by the input's `input_time` column), for windows that cross
+        midnight; a change to a day's input then rebuilds the next day too. -#}
+    {%- set input_lookback = config.get('input_lookback', 0) | int -%}
+    {%- set input_time = config.get('input_time', 'event_time') -%}
     {#- Rows sorted (`order_by`) in row groups of `row_group_size`: readers that want a time
         range skip whole row groups by their statistics, and a replay reads a day in order
         a few megabytes at a time. -#}
@@ -326,6 +331,13 @@
         left join recorded on inputs.partition_value = recorded.partition_value
     {%- endset -%}
     {%- do run_query(plan_query) -%}
+    {%- if input_lookback > 0 -%}
+        {%- do run_query(
+            "update lake_partitions_plan set action = 'build' "
+            ~ "where action in ('keep', 'merge', 'compact') and partition_value in ("
+            ~ "select strftime(try_cast(partition_value as date) + 1, '%Y-%m-%d') "
+            ~ "from lake_partitions_plan where action != 'keep')") -%}
+    {%- endif -%}
     {#- A partition value becomes part of file paths and globs: a folder in the lake named
         anything but a day (`event_date=*`, `event_date=..`) stops the build. -#}
     {%- set strange = run_query(
@@ -373,7 +385,21 @@
                 {% call statement('working_set_' ~ value ~ '_' ~ loop.index) -%}
                     create or replace temp table {{ working_set }} as
                     select {{ working_set_columns[relation] | join(', ') }}
-                    from {{ relation }} where {{ in_partition }})
+                    from {{ relation }}
+                    {%- if input_lookback > 0 %}
+                    {%- set day_before = (modules.datetime.date.fromisoformat(value)
+                        - modules.datetime.timedelta(days=1)).isoformat() %}
+                    where (
+                        {{ input_partition_by }} = {{ sql_string(value) }}
+                        or (
+                            {{ input_partition_by }} = {{ sql_string(day_before) }}
+                            and {{ input_time }} >= cast({{ sql_string(value ~ ' 00:00:00+00') }} as timestamptz)
+                                - interval {{ input_lookback }} minute
+                        )
+                    ) and {{ watermark }} <= {{ sql_string(high_mark) }}
+                    {%- else %}
+                    where {{ in_partition }})
+                    {%- endif %}
                 {%- endcall %}
                 {%- set code.sql = code.sql.replace(relation ~ working_set_marker, working_set) -%}
             {%- endfor %}

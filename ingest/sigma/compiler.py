@@ -8,7 +8,8 @@ is ever spliced into SQL by hand: values are Jinja string literals, quoted by th
 
 Counting rules (the legacy `| count(...) by ... > N` with `timeframe`, which pySigma refuses,
 and `event_count` / `value_count` correlations) become the framework's windowed form,
-`threshold_matches`, over fixed windows of the timeframe (rounded up to a divisor of a day).
+`threshold_matches`, over sliding windows of the timeframe (whole minutes, at most an hour: the
+alerts build reads the previous day's last hour, so windows cross midnight).
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ COMPARE = {
     SigmaCompareExpression.CompareOperators.GT: ">",
     SigmaCompareExpression.CompareOperators.GTE: ">=",
 }
-DAY_DIVISORS = [d for d in range(1, 1441) if 1440 % d == 0]
+# The default of the dbt var detection_lookback_minutes (macros/detections.sql).
+MAX_WINDOW_MINUTES = 60
 
 
 def literal(value: Any) -> str:
@@ -238,15 +240,18 @@ def _grouped(node: ConditionItem, indent: int) -> str:
 
 
 def timeframe_minutes(text: str) -> tuple[int, str]:
-    """Minutes of a Sigma timeframe (`30s`, `15m`, `1h`, `1d`), rounded up to a divisor of a
-    day, and a note when rounded."""
+    """Minutes of a Sigma timeframe (`30s`, `15m`, `1h`), rounded up to whole minutes, and a
+    note when rounded."""
     match = re.fullmatch(r"\s*(\d+)\s*([smhdSMHD])\s*", str(text))
     if not match:
-        raise Unsupported(f"timeframe {text!r} (expected e.g. 30s, 15m, 1h, 1d)")
+        raise Unsupported(f"timeframe {text!r} (expected e.g. 30s, 15m, 1h)")
     seconds = int(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2].lower()]
-    if seconds > 86400:
-        raise Unsupported(f"timeframe {text!r}: windows longer than a day")
-    minutes = next(d for d in DAY_DIVISORS if d * 60 >= seconds)
+    if seconds > MAX_WINDOW_MINUTES * 60:
+        raise Unsupported(
+            f"timeframe {text!r}: sliding windows up to {MAX_WINDOW_MINUTES} minutes (the "
+            "lookback of the alerts build, dbt var detection_lookback_minutes)"
+        )
+    minutes = max(1, -(-seconds // 60))
     note = "" if minutes * 60 == seconds else f" (timeframe {text} widened to {minutes} minutes)"
     return minutes, note
 

@@ -1,14 +1,13 @@
 """Import Sigma rule files as detection models under `models/detections/sigma/`.
 
 Each rule becomes `<model>.sql` and `<model>.yml` (meta, provenance and two generated unit
-tests); `macros/sigma_detections.sql` lists the models so `alerts` reads them. Everything is
-compiled in memory first and a rule that fails writes nothing; files are replaced atomically
-and only when their content changes, so re-importing is idempotent.
+tests); `macros/detection_models.sql` lists them with the native ones for `alerts`.
+Everything is compiled in memory first and a rule that fails writes nothing; files are
+replaced atomically and only when their content changes, so re-importing is idempotent.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,13 +18,13 @@ import yaml
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
+from ingest import generated
 from ingest.sigma import compiler, examples
 from ingest.sigma.compiler import Compiled, Threshold, literal
 from ingest.sigma.fields import event_row
 from ingest.sigma.semantics import Unsupported, matches
 
 SIGMA_DIR = Path("models") / "detections" / "sigma"
-LIST_MACRO = Path("macros") / "sigma_detections.sql"
 
 
 @dataclass
@@ -267,7 +266,7 @@ def render_yml(
         "mitre_techniques": techniques,
         "false_positives": [str(f) for f in rule.falsepositives or []],
         "references": [str(r) for r in rule.references or []],
-        "dedup_window": threshold.minutes if threshold else 60,
+        "dedup_window": dedup_window(threshold.minutes) if threshold else 60,
         "dedup_key": _dedup_key(threshold),
         "summary": f"{title}: {{event_name}} by {{principal_name}}[ from {{source_ip_address}}]",
         "sigma": {
@@ -338,6 +337,12 @@ def _unit_tests(
     return tests
 
 
+def dedup_window(minutes: int) -> int:
+    """Alerts group a rule's matches in windows that tile the day: the first at least as long
+    as the rule's sliding window."""
+    return next(d for d in range(minutes, 1441) if 1440 % d == 0)
+
+
 def _copy(record: dict[str, Any], index: int, threshold: Threshold | None) -> dict[str, Any]:
     copy = {**record, "eventID": f"tp-{index + 1}", "requestID": f"req-tp-{index + 1}"}
     if threshold and threshold.distinct_field and index:
@@ -346,24 +351,6 @@ def _copy(record: dict[str, Any], index: int, threshold: Threshold | None) -> di
 
 
 # -- writing -----------------------------------------------------------------------------------
-
-
-def list_macro(models: Iterable[str]) -> str:
-    names = "".join(f"\n        {literal(m)}," for m in sorted(models))
-    return (
-        "{#- Written by `ingest sigma import`: the imported Sigma detection models, which\n"
-        "    `alerts` reads with the native ones. Do not edit. -#}\n"
-        "{% macro sigma_detection_models() %}\n"
-        f"    {{{{ return([{names}\n    ]) }}}}\n"
-        "{% endmacro %}\n"
-    )
-
-
-def write_atomic(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(content)
-    os.replace(temporary, path)
 
 
 def existing_models(project: Path) -> dict[str, str | None]:
@@ -396,10 +383,9 @@ def plan(project: Path, outcomes: list[Outcome], prune: bool) -> dict[Path, str 
     for name in removed:
         changes[SIGMA_DIR / f"{name}.sql"] = None
         changes[SIGMA_DIR / f"{name}.yml"] = None
-    models = (set(on_disk) - removed) | set(compiled)
-    macro = list_macro(models)
-    if _read(project / LIST_MACRO) != macro:
-        changes[LIST_MACRO] = macro
+    macro = generated.list_macro(generated.detection_models(project, changes))
+    if _read(project / generated.LIST_MACRO) != macro:
+        changes[generated.LIST_MACRO] = macro
     return changes
 
 
@@ -410,11 +396,11 @@ def _read(path: Path) -> str | None:
 
 def apply(project: Path, changes: dict[Path, str | None]) -> None:
     # yml before sql: a model never exists without its meta; the list macro last
-    order = sorted(changes, key=lambda p: (p == LIST_MACRO, p.suffix == ".sql", str(p)))
+    order = sorted(changes, key=lambda p: (p == generated.LIST_MACRO, p.suffix == ".sql", str(p)))
     for relative in order:
         content = changes[relative]
         target = project / relative
         if content is None:
             target.unlink(missing_ok=True)
         else:
-            write_atomic(target, content)
+            generated.write_atomic(target, content)

@@ -170,16 +170,32 @@
 {%- endmacro %}
 
 
-{#- Window aggregate: the number of distinct values of `expression` over `partition_by`. -#}
-{% macro count_distinct_over(expression, partition_by) %}
-    {{ return(adapter.dispatch('count_distinct_over', 'trailhouse')(expression, partition_by)) }}
+{#- Window aggregate: the number of distinct values of `expression` over `window` (the
+    body of an OVER clause: partition, order and frame). -#}
+{% macro count_distinct_over(expression, window) %}
+    {{ return(adapter.dispatch('count_distinct_over', 'trailhouse')(expression, window)) }}
 {% endmacro %}
 
-{% macro duckdb__count_distinct_over(expression, partition_by) -%}
-    count(distinct {{ expression }}) over (partition by {{ partition_by | join(', ') }})
+{% macro duckdb__count_distinct_over(expression, window) -%}
+    count(distinct {{ expression }}) over ({{ window }})
 {%- endmacro %}
 
 {#- Spark has no DISTINCT window aggregates; the set's size is the same number. -#}
-{% macro spark__count_distinct_over(expression, partition_by) -%}
-    size(collect_set({{ expression }}) over (partition by {{ partition_by | join(', ') }}))
+{% macro spark__count_distinct_over(expression, window) -%}
+    size(collect_set({{ expression }}) over ({{ window }}))
+{%- endmacro %}
+
+
+{#- Window aggregate: the number of distinct non-null items of the lists `items` over `window`
+    (one event can carry many things: the parameter names of one GetParameters call). -#}
+{% macro count_distinct_items_over(items, window) %}
+    {{ return(adapter.dispatch('count_distinct_items_over', 'trailhouse')(items, window)) }}
+{% endmacro %}
+
+{% macro duckdb__count_distinct_items_over(items, window) -%}
+    len(list_distinct(flatten(list({{ items }}) over ({{ window }}))))
+{%- endmacro %}
+
+{% macro spark__count_distinct_items_over(items, window) -%}
+    size(filter(array_distinct(flatten(collect_list({{ items }}) over ({{ window }}))), item -> item is not null))
 {%- endmacro %}

@@ -16,10 +16,12 @@ from conftest import (
     STRATUS,
     Workspace,
     alerts,
+    cloudtrail_record,
     demo_scenarios,
     invoke,
     run_dbt,
     run_ingest,
+    write_delivery_file,
 )
 
 # Each demo scenario, and the detection that must raise exactly one alert for it.
@@ -185,12 +187,75 @@ def test_suppressions_flag_matches_and_expired_ones_fail_the_build(
     ] is False
 
 
-def test_coverage_catalog_is_up_to_date(tmp_path: Path) -> None:
-    invoke(
-        Workspace.create(tmp_path), "detections", "coverage", "--check", "--project", PROJECT_ROOT
-    )
+def test_generated_detection_files_are_up_to_date(tmp_path: Path) -> None:
+    invoke(Workspace.create(tmp_path), "detections", "sync", "--check", "--project", PROJECT_ROOT)
     catalog = (PROJECT_ROOT / "detections/COVERAGE.md").read_text()
     assert "aws-cloudtrail-tampering" in catalog and "T1562.008" in catalog
+    listed = (PROJECT_ROOT / "macros/detection_models.sql").read_text()
+    for sql in (PROJECT_ROOT / "models/detections").rglob("*.sql"):
+        assert f"'{sql.stem}'" in listed
+        assert sql.with_suffix(".yml").exists(), f"{sql.name} has no .yml beside it"
+
+
+NEW_DETECTION_YML = """
+version: 2
+models:
+  - name: det_new_thing
+    config:
+      meta:
+        detection_id: aws-new-thing
+        title: "New thing"
+        description: "Someone called NewThing."
+        severity: low
+        mitre_tactics: ["discovery"]
+        mitre_techniques: ["T1580"]
+        false_positives: []
+        references: []
+        dedup_window: 60
+        dedup_key: ["principal_arn"]
+        summary: "{principal_name} called {event_name}"
+unit_tests:
+  - name: det_new_thing__fires
+    model: det_new_thing
+    given:
+      - input: ref('cloudtrail_events')
+        rows:
+          - {"event_id": "a", "event_time": "2026-03-01 10:00:00+00", "event_name": "NewThing"}
+          - {"event_id": "b", "event_time": "2026-03-01 10:00:00+00", "event_name": "OldThing"}
+    expect:
+      rows:
+        - {"event_id": "a"}
+"""
+
+
+def test_a_detection_is_two_files_and_one_sync(tmp_path: Path) -> None:
+    """A new detection fails the build until `ingest detections sync` lists it; then its
+    unit test runs and its alerts land; removing the files and syncing again drops it."""
+    ws = Workspace.create(tmp_path)
+    project = ws.project_copy()
+    folder = project / "models/detections/cloudtrail"
+    (folder / "det_new_thing.sql").write_text(
+        "select * from {{ detection_events() }} where event_name = 'NewThing'\n"
+    )
+    (folder / "det_new_thing.yml").write_text(NEW_DETECTION_YML)
+    output = run_dbt(ws, "compile", "--select", "alerts", expect_pass=False)
+    assert "det_new_thing is missing from macros/detection_models.sql" in output
+    assert "ingest detections sync" in output
+
+    code = invoke(ws, "detections", "sync", "--project", project)
+    assert "detection_models.sql" in code.output
+    assert invoke(ws, "detections", "sync", "--check", "--project", project).exit_code == 0
+    assert "'det_new_thing'" in (project / "macros/detection_models.sql").read_text()
+    assert "aws-new-thing" in (project / "detections/COVERAGE.md").read_text()
+    output = run_dbt(ws, "build")
+    assert "det_new_thing__fires" in output
+
+    (folder / "det_new_thing.sql").unlink()
+    (folder / "det_new_thing.yml").unlink()
+    assert invoke(ws, "detections", "sync", "--check", "--project", project, expect=1)
+    invoke(ws, "detections", "sync", "--project", project)
+    assert "det_new_thing" not in (project / "macros/detection_models.sql").read_text()
+    run_dbt(ws, "compile", "--select", "alerts")
 
 
 def test_status_lists_open_alerts_by_severity(demo_lake: Workspace) -> None:
@@ -223,3 +288,44 @@ def test_replay_window_selects_the_alerts_of_that_window(
     assert len(same_day) < len(before)  # the window really left alerts out
     run_dbt(ws, *BUILD)  # the whole range again
     assert {a["alert_id"] for a in alerts(ws)} == {a["alert_id"] for a in before}
+
+
+def _failed_login(event_id: str, when: str) -> dict:
+    return cloudtrail_record(
+        event_id,
+        when,
+        eventSource="signin.amazonaws.com",
+        eventName="ConsoleLogin",
+        eventType="AwsConsoleSignIn",
+        sourceIPAddress="198.51.100.77",
+        responseElements={"ConsoleLogin": "Failure"},
+        errorMessage="Failed authentication",
+    )
+
+
+def test_a_burst_across_midnight_and_two_builds_is_one_alert(workspace: Workspace) -> None:
+    """Five failed sign-ins from 23:58 to 00:02: the first build sees two of them (no alert),
+    the next build's day reads the day before's last hour, so the burst alerts once; a late
+    event for the day before rebuilds the next day's alerts, still one alert."""
+    ws = workspace
+    before = [_failed_login(f"f-{i}", f"2026-03-01T23:5{8 + i}:00Z") for i in range(2)]
+    after = [_failed_login(f"f-{i}", f"2026-03-02T00:0{i - 2}:00Z") for i in range(2, 5)]
+
+    def burst_alerts() -> list[dict]:
+        return [a for a in alerts(ws) if a["detection_id"] == "aws-console-login-failures-burst"]
+
+    run_ingest(ws, "load", "cloudtrail", write_delivery_file(ws.root / "a.json.gz", before))
+    run_dbt(ws, *BUILD)
+    assert burst_alerts() == []
+
+    run_ingest(ws, "load", "cloudtrail", write_delivery_file(ws.root / "b.json.gz", after))
+    output = run_dbt(ws, *BUILD)
+    assert "alerts: rebuilt 1," in output  # only the day that changed
+    (alert,) = burst_alerts()
+    assert alert["event_ids"] == ["f-2", "f-3", "f-4"]  # the day's own events
+
+    late = [_failed_login("f-late", "2026-03-01T23:57:30Z")]
+    run_ingest(ws, "load", "cloudtrail", write_delivery_file(ws.root / "c.json.gz", late))
+    output = run_dbt(ws, *BUILD)
+    assert "alerts: rebuilt 2," in output  # the late day, and the day reading its last hour
+    assert [a["alert_id"] for a in burst_alerts()] == [alert["alert_id"]]

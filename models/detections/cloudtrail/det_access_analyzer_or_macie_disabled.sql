@@ -1,5 +1,4 @@
 -- IAM Access Analyzer or Macie disabled
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

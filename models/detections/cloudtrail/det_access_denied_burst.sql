@@ -1,5 +1,4 @@
 -- Burst of AccessDenied errors
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- Access key created for another user
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

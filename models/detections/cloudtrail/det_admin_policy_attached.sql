@@ -1,5 +1,4 @@
 -- Administrator policy attached
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

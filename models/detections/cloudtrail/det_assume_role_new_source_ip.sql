@@ -1,5 +1,4 @@
 -- AssumeRole from an address new for the caller
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- API calls from an offensive tool or OS
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

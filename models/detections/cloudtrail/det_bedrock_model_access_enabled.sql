@@ -1,5 +1,4 @@
 -- Bedrock model access enabled or models invoked
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- AWS budget deleted
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- CloudTrail logging stopped, deleted or changed
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- AWS Config recording stopped or deleted
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- Console sign-in without MFA
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

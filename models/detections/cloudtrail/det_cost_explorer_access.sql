@@ -1,5 +1,4 @@
 -- Cost and billing data read by a workload identity
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- Route 53 Resolver query logging removed
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

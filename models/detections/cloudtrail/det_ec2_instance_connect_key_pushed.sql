@@ -1,5 +1,4 @@
 -- SSH key pushed with EC2 Instance Connect
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

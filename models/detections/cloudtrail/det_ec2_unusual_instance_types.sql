@@ -1,5 +1,4 @@
 -- GPU or accelerated instances launched
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- ECR repository policy open to everyone
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- EKS API endpoint opened to the internet
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- Federation token obtained by an IAM user
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

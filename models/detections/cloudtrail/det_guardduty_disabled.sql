@@ -1,5 +1,4 @@
 -- GuardDuty disabled or weakened
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- GuardDuty trusted IP list or filter changed
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

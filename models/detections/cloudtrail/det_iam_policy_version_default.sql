@@ -1,5 +1,4 @@
 -- Managed policy version replaced
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

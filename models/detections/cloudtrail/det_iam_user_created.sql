@@ -1,5 +1,4 @@
 -- IAM user created
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- Inline policy granting *:*
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- Instance role credentials used from outside AWS
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

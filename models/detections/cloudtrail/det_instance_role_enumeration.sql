@@ -1,5 +1,4 @@
 -- Enumeration with instance credentials
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

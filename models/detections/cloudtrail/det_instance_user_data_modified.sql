@@ -1,5 +1,4 @@
 -- Instance user data modified
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- KMS key disabled or scheduled for deletion
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- Lambda code updated by a principal new to the function
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

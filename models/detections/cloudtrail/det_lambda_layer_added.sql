@@ -1,5 +1,4 @@
 -- Lambda layer attached to a function
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

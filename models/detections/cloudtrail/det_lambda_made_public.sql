@@ -1,5 +1,4 @@
 -- Lambda function opened to everyone
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

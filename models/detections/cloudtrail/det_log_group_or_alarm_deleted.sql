@@ -1,5 +1,4 @@
 -- CloudWatch log group or alarms deleted
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- Console password set for another user
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

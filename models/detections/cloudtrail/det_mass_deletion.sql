@@ -1,5 +1,4 @@
 -- Mass deletion of resources
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

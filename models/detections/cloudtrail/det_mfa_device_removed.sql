@@ -1,5 +1,4 @@
 -- MFA device deactivated or deleted
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- Enumeration across many regions
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- Network ACL rule allowing the internet
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

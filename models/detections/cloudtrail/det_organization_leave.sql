@@ -1,5 +1,4 @@
 -- Account left or removed from the organization
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

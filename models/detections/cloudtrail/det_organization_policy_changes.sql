@@ -1,5 +1,4 @@
 -- Organization service control policy changed
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- Account password policy changed or deleted
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

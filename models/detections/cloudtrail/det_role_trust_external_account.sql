@@ -1,5 +1,4 @@
 -- Role trust policy opened to another account
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

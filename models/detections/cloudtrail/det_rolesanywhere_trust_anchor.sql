@@ -1,5 +1,4 @@
 -- IAM Roles Anywhere trust anchor created
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

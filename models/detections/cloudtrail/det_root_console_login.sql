@@ -1,5 +1,4 @@
 -- Root user console sign-in
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- Route 53 domain transfer or transfer lock removed
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

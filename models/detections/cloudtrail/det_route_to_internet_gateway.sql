@@ -1,5 +1,4 @@
 -- Default route to an internet gateway
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

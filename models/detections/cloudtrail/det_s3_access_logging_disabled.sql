@@ -1,5 +1,4 @@
 -- S3 server access logging turned off
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- S3 bucket policy or ACL made public
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- S3 bucket default encryption removed
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- Mass deletion of S3 objects
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- S3 Block Public Access removed
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

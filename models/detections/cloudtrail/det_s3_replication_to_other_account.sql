@@ -1,5 +1,4 @@
 -- S3 replication to another account
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- S3 lifecycle rule deleting objects within days
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- SageMaker notebook lifecycle script changed
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- Secrets Manager resource policy open to everyone
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,6 @@
 -- Bulk read of Secrets Manager secrets
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+{%- set batch = json_string_list('request_parameters', '$.secretIdList[*]') %}
 
 with
 
@@ -11,7 +12,16 @@ events as (
 
 reads as (
 
-    select * from events
+    select
+        *,
+        -- the secrets one call read: a batch by filter reads an unknown number, counted once
+        case
+            when {{ list_size(batch) }} > 0 then {{ batch }}
+            else {{ list_of([
+                'coalesce(' ~ json_string('request_parameters', '$.secretId') ~ ', event_id)'
+            ]) }}
+        end as secrets_read
+    from events
     where
         event_source = 'secretsmanager.amazonaws.com'
         and event_name in ('GetSecretValue', 'BatchGetSecretValue')
@@ -21,8 +31,10 @@ reads as (
 
 final as (
 
-    {{ threshold_matches('reads', ['principal_arn'], minutes=10, at_least=5) }}
+    {{ threshold_matches(
+        'reads', ['principal_arn'], minutes=10, at_least=5, distinct_items='secrets_read'
+    ) }}
 
 )
 
-select * from final
+select {{ star_except(['secrets_read']) }} from final

@@ -1,5 +1,4 @@
 -- Security group opened to the internet
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

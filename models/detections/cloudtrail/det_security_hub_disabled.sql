@@ -1,5 +1,4 @@
 -- Security Hub disabled
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

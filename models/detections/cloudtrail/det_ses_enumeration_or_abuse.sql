@@ -1,5 +1,4 @@
 -- SES reconnaissance or sending changes
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- Snapshot or AMI shared outside the account
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

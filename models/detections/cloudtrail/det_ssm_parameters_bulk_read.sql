@@ -1,5 +1,6 @@
 -- Bulk read of SSM parameters
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
+
+{%- set names = json_string_list('request_parameters', '$.names[*]') %}
 
 with
 
@@ -11,7 +12,19 @@ events as (
 
 reads as (
 
-    select * from events
+    select
+        *,
+        -- the parameters (or paths) one call read; AWS's public parameters (AMI ids,
+        -- service endpoints under /aws/service/) are not secrets
+        {{ list_filter(
+            'case when ' ~ list_size(names) ~ ' > 0 then ' ~ names ~ ' else '
+            ~ list_of([
+                'coalesce(' ~ json_string('request_parameters', '$.name') ~ ', '
+                ~ json_string('request_parameters', '$.path') ~ ')'
+            ]) ~ ' end',
+            'parameter', "parameter not like '/aws/service/%'"
+        ) }} as parameters_read
+    from events
     where
         event_source = 'ssm.amazonaws.com'
         and event_name in ('GetParameter', 'GetParameters', 'GetParametersByPath')
@@ -21,8 +34,10 @@ reads as (
 
 final as (
 
-    {{ threshold_matches('reads', ['principal_arn'], minutes=10, at_least=5) }}
+    {{ threshold_matches(
+        'reads', ['principal_arn'], minutes=10, at_least=10, distinct_items='parameters_read'
+    ) }}
 
 )
 
-select * from final
+select {{ star_except(['parameters_read']) }} from final

@@ -1,5 +1,4 @@
 -- Command or shell sent to an instance with SSM
--- meta (id, severity, ATT&CK, dedup) in _cloudtrail__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- Burst of client errors (4xx) from one client: scanning, brute force, broken automation
--- meta (id, severity, ATT&CK, dedup) in _web__detections.yml
 
 with
 

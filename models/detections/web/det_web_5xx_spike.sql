@@ -1,5 +1,4 @@
 -- Sudden spike of server errors (5xx) on one host
--- meta (id, severity, ATT&CK, dedup) in _web__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- One client probing several administrative or sensitive paths that it may not open
--- meta (id, severity, ATT&CK, dedup) in _web__detections.yml
 
 with
 

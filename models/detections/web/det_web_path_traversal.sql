@@ -1,5 +1,4 @@
 -- Path traversal attempt in the request target
--- meta (id, severity, ATT&CK, dedup) in _web__detections.yml
 
 with
 

@@ -1,5 +1,4 @@
 -- Web vulnerability scanner or fuzzer by user agent
--- meta (id, severity, ATT&CK, dedup) in _web__detections.yml
 
 with
 

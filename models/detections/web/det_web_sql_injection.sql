@@ -1,5 +1,4 @@
 -- SQL injection patterns in the request target
--- meta (id, severity, ATT&CK, dedup) in _web__detections.yml
 
 with
 
