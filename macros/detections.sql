@@ -91,35 +91,6 @@
 {%- endmacro %}
 
 
-{#-
-    First-seen detections: events of `relation` whose `key` columns were never seen in the
-    lake (`history`, all of `cloudtrail_events`) before the event's day, for subjects with at
-    least `min_history_days` days of history (so a new lake does not call everything new).
--#}
-{% macro first_seen_matches(relation, subject, key, min_history_days=3) -%}
-    select candidates.*
-    from {{ relation }} as candidates
-    where
-        (
-            select count(distinct history.event_date)
-            from {{ ref('cloudtrail_events') }} as history
-            where
-                history.{{ subject }} = candidates.{{ subject }}
-                and history.event_date < candidates.event_date
-        ) >= {{ min_history_days }}
-        and not exists (
-            select 1
-            from {{ ref('cloudtrail_events') }} as history
-            where
-                history.{{ subject }} = candidates.{{ subject }}
-                {%- for column in key %}
-                and history.{{ column }} = candidates.{{ column }}
-                {%- endfor %}
-                and history.event_date < candidates.event_date
-        )
-{%- endmacro %}
-
-
 {#- The metadata of a detection model, validated (at execution time; placeholders at parse). -#}
 {% macro detection_meta(name) %}
     {%- if not execute -%}

@@ -75,6 +75,15 @@
 {%- endmacro %}
 
 
+{#- A condition on `column`, a date partition column of a dataset a lake_partitions model
+    reads as history (the baselines first-seen detections read): when a partition is built it
+    becomes `column` within `days` before the partition's day, so the read is pruned to those
+    partitions; `true` everywhere else. -#}
+{% macro lake_partition_window(column, days) -%}
+    true /* lake_partitions:window {{ column }} {{ days | int }} */
+{%- endmacro %}
+
+
 {#- A lake dataset that a lake_partitions model reads many times over (every detection reads
     the day's events): each partition build reads its rows once, into a temporary table that
     every reference shares, instead of scanning the Parquet files once per reference. -#}
@@ -354,16 +363,20 @@
         ~ "strftime(high_mark at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%f+00'), next_file "
         ~ "from lake_partitions_plan order by 1") -%}
 
-    {#- Only the columns the model's SQL names (as a whole word, anywhere): a column is read
+    {#- Only the columns the model's SQL names (as a whole word, anywhere), and those the
+        partition filter reads: a column is read
         only by naming it, and leaving out the ones nobody names (the raw record, when no
         detection reads it) is most of what a working set saves. Asked only when a partition
         is built (describing the relation lists and opens the dataset's files). -#}
     {%- set working_set_columns = {} -%}
+    {#- whole-line comments name no column: leave them out -#}
+    {%- set code_without_comments = modules.re.sub('(?m)^[ \t]*--.*$', '', compiled_code) -%}
     {%- for relation in working_sets if 'build' in plan.columns[1].values() -%}
         {%- set named = [] -%}
         {%- for column in run_query(
                 "select column_name from (describe select * from " ~ relation ~ ")").columns[0].values()
-            if modules.re.search('(?i)(?<![A-Za-z0-9_])' ~ modules.re.escape(column) ~ '(?![A-Za-z0-9_])', compiled_code) -%}
+            if column in [input_partition_by, watermark, input_time]
+            or modules.re.search('(?i)(?<![A-Za-z0-9_])' ~ modules.re.escape(column) ~ '(?![A-Za-z0-9_])', code_without_comments) -%}
             {#- a column name is the Parquet file's: quoted with its quotes doubled -#}
             {%- do named.append('"' ~ column | replace('"', '""') ~ '"') -%}
         {%- endfor -%}
@@ -380,6 +393,13 @@
             ~ watermark ~ " <= " ~ sql_string(high_mark) -%}
         {%- if action == 'build' -%}
             {%- set code = namespace(sql=compiled_code.replace(marker, in_partition ~ ')')) -%}
+            {%- for column, days in modules.re.findall(
+                    'true /\\* lake_partitions:window (\\S+) ([0-9]+) \\*/', code.sql) -%}
+                {%- set code.sql = code.sql.replace(
+                    lake_partition_window(column, days),
+                    '(' ~ column ~ ' >= cast(' ~ sql_string(value) ~ ' as date) - ' ~ days
+                    ~ ' and ' ~ column ~ ' <= cast(' ~ sql_string(value) ~ ' as date))') -%}
+            {%- endfor -%}
             {%- for relation in working_sets -%}
                 {%- set working_set = 'lake_working_set_' ~ loop.index -%}
                 {% call statement('working_set_' ~ value ~ '_' ~ loop.index) -%}

@@ -82,3 +82,17 @@
 {% macro spark__timestamp_text(timestamp) -%}
     date_format({{ timestamp }}, 'yyyy-MM-dd HH:mm:ss') || '+00'
 {%- endmacro %}
+
+
+{#- A date `days` days after (before, when negative) the date `date`. -#}
+{% macro date_add_days(date, days) %}
+    {{ return(adapter.dispatch('date_add_days', 'trailhouse')(date, days)) }}
+{% endmacro %}
+
+{% macro duckdb__date_add_days(date, days) -%}
+    cast({{ date }} + ({{ days }}) as date)
+{%- endmacro %}
+
+{% macro spark__date_add_days(date, days) -%}
+    date_add({{ date }}, {{ days }})
+{%- endmacro %}

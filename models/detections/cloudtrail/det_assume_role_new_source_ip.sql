@@ -21,7 +21,7 @@ assumptions as (
 
 final as (
 
-    {{ first_seen_matches('assumptions', 'principal_arn', ['source_ip'], min_history_days=3) }}
+    {{ first_seen_matches('assumptions', 'principal_source_ip', min_history_days=3) }}
 
 )
 

@@ -21,7 +21,7 @@ code_updates as (
 
 final as (
 
-    {{ first_seen_matches('code_updates', 'resource_name', ['principal_arn'], min_history_days=3) }}
+    {{ first_seen_matches('code_updates', 'lambda_function_code_updater', min_history_days=3) }}
 
 )
 
