@@ -8,7 +8,9 @@
 -#}
 {% macro baseline_kinds() %}
     {%- set successful = "error_code is null" -%}
-    {%- set user_agent_family = "nullif(lower(regexp_extract(user_agent, '^[^A-Za-z]*([A-Za-z][A-Za-z0-9_.-]*)', 1)), '')" -%}
+    {#- a client's product name, without version or platform: `aws-cli/2.17 ...` → aws-cli -#}
+    {%- set user_agent_family = 'lower(' ~ regex_extract(
+        'user_agent', '^[^A-Za-z]*([A-Za-z][A-Za-z0-9_.-]*)', 1) ~ ')' -%}
     {{ return({
         'principal_source_ip': {
             'subject': 'principal_arn',

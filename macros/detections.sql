@@ -40,6 +40,14 @@
             coalesce(host, 'http') as event_source,
             path as resource_name,
             cast(status as string) as error_code
+            {#- the CloudTrail columns severity rules read (is_break_glass, ...) are NULL here -#}
+            {%- set documented = graph.get('nodes', {}).get('model.' ~ project_name ~ '.http_access_log', {}).get('columns', {}) -%}
+            {%- for column in severity_rule_columns()
+                if column not in documented and column not in ['principal_arn', 'principal_name',
+                    'recipient_account_id', 'account_name', 'aws_region', 'event_name',
+                    'event_source', 'resource_name', 'error_code', 'source_ip_address', 'source_ip'] %}
+            , null as {{ column }}
+            {%- endfor %}
         from {{ lake_working_set(ref('http_access_log')) }}
         where {{ replay_window() }}
     )
@@ -149,6 +157,18 @@
                 ~ "run `ingest detections sync`") }}
         {%- endfor -%}
     {%- endif -%}
+    {%- set enabled = [] -%}
+    {%- set detection_ids = [] -%}
+    {%- for name in detections -%}
+        {%- set meta = detection_meta(name) -%}
+        {%- do detection_ids.append(meta.detection_id) -%}
+        {%- set settings = detection_settings(meta.detection_id) -%}
+        {%- if settings.enabled or not execute -%}
+            {%- do enabled.append((name, meta, settings)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if execute -%}{%- do check_detection_settings(detection_ids) -%}{%- endif -%}
+    {%- set context_columns = severity_rule_columns() -%}
 with
 
 suppressions as (
@@ -159,12 +179,11 @@ suppressions as (
 ),
 
 matched as (
-    {% for name in detections %}
-    {%- set meta = detection_meta(name) %}
+    {% for name, meta, settings in enabled %}
     select
         '{{ meta.detection_id }}' as detection_id,
         {{ sql_string(meta.title) }} as title,
-        '{{ meta.severity }}' as severity,
+        '{{ settings.severity or meta.severity }}' as severity,
         {{ sql_string_list(meta.mitre_tactics) }} as mitre_tactics,
         {{ sql_string_list(meta.mitre_techniques) }} as mitre_techniques,
         event_id,
@@ -187,8 +206,14 @@ matched as (
         {%- for column in summary_columns() if column not in ['aws_region', 'source_ip_address'] -%}
         , {{ column }}
         {%- endfor %}
+        {%- for column in context_columns if column not in summary_columns() -%}
+        , {{ column }}
+        {%- endfor %}
     from {{ ref(name) }}
     where {{ lake_partition_filter() }}
+    {%- if settings.exclude %}
+        and not {{ excluded(settings.exclude) }}
+    {%- endif %}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
@@ -212,7 +237,11 @@ matches as (
         source_ip,
         dedup_key,
         window_started_at,
-        {{ render_summary('summary_template') }} as summary
+        {{ render_summary('summary_template') }} as summary,
+        {{ ruled_severity_rank(
+            "case severity when 'info' then 0 when 'low' then 1 when 'medium' then 2 "
+            ~ "when 'high' then 3 else 4 end") }} as severity_rank,
+        {{ severity_reason() }} as severity_reason
     from matched
 
 ),
@@ -261,7 +290,11 @@ final as (
             as alert_id,
         detection_id,
         any_value(title) as title,
-        any_value(severity) as severity,
+        case max(severity_rank)
+            {%- for level in severity_levels() %}
+            when {{ loop.index0 }} then '{{ level }}'
+            {%- endfor %}
+        end as severity,
         any_value(mitre_tactics) as mitre_tactics,
         any_value(mitre_techniques) as mitre_techniques,
         {{ first_by('account_id', ['event_time', 'event_id']) }} as account_id,
@@ -274,6 +307,9 @@ final as (
         {{ sorted_set_agg('event_id') }} as event_ids,
         dedup_key,
         {{ first_by('summary', ['event_time', 'event_id']) }} as summary,
+        -- why the severity differs from the detection's (the rules that raised or lowered it)
+        {{ first_by('severity_reason', ['4 - severity_rank', 'event_time', 'event_id']) }}
+            as severity_reason,
         bool_and(is_suppressed) as suppressed,
         cast(window_started_at as date) as alert_date
     from judged

@@ -66,7 +66,11 @@ STRATUS_EXPECTED = {
         "aws-ec2-instance-connect-key-pushed"
     ],
     "persistence.iam-backdoor-user": ["aws-iam-access-key-created-for-other-user"],
-    "persistence.iam-create-admin-user": ["aws-iam-user-created", "aws-iam-admin-policy-attached"],
+    "persistence.iam-create-admin-user": [
+        "aws-iam-user-created",
+        "aws-iam-admin-policy-attached",
+        "aws-seq-new-admin-user-with-credentials",
+    ],
     "persistence.iam-create-backdoor-role": [
         "aws-iam-role-trusts-external-account",
         "aws-iam-admin-policy-attached",
@@ -251,10 +255,12 @@ def test_a_detection_is_two_files_and_one_sync(tmp_path: Path) -> None:
 def test_status_lists_open_alerts_by_severity(demo_lake: Workspace) -> None:
     payload = json.loads(run_ingest(demo_lake, "status", "--json"))
     open_alerts = payload["open_alerts"]
-    assert open_alerts[0]["severity"] == "high"
+    # the demo's root sign-in: high, raised to critical (root is a break-glass principal)
+    assert open_alerts[0]["severity"] == "critical"
     assert {a["detection_id"] for a in open_alerts} >= set(DEMO_EXPECTED.values())
     severities = [a["severity"] for a in open_alerts]
-    assert severities == sorted(severities, key=["high", "medium", "low"].index)
+    order = ["critical", "high", "medium", "low", "info"]
+    assert severities == sorted(severities, key=order.index)
 
 
 def test_detection_tests_are_selectable_by_tag(demo_lake: Workspace, tmp_path: Path) -> None:

@@ -20,7 +20,12 @@ denied as (
 
 final as (
 
-    {{ threshold_matches('denied', ['principal_arn'], minutes=10, at_least=20) }}
+    {{ threshold_matches(
+        'denied',
+        ['principal_arn'],
+        minutes=detection_param('minutes', 10),
+        at_least=detection_param('at_least', 20)
+    ) }}
 
 )
 

@@ -21,7 +21,11 @@ candidates as (
 
 final as (
 
-    {{ first_seen_matches('candidates', 'access_key_source_ip', min_history_days=3) }}
+    {{ first_seen_matches(
+        'candidates',
+        'access_key_source_ip',
+        min_history_days=detection_param('min_history_days', 3)
+    ) }}
 
 )
 

@@ -21,7 +21,11 @@ assumptions as (
 
 final as (
 
-    {{ first_seen_matches('assumptions', 'principal_source_ip', min_history_days=3) }}
+    {{ first_seen_matches(
+        'assumptions',
+        'principal_source_ip',
+        min_history_days=detection_param('min_history_days', 3)
+    ) }}
 
 )
 

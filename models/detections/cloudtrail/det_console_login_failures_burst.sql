@@ -19,7 +19,12 @@ failures as (
 
 final as (
 
-    {{ threshold_matches('failures', ['source_ip_address'], minutes=10, at_least=5) }}
+    {{ threshold_matches(
+        'failures',
+        ['source_ip_address'],
+        minutes=detection_param('minutes', 10),
+        at_least=detection_param('at_least', 5)
+    ) }}
 
 )
 

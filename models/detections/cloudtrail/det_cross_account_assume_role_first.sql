@@ -22,7 +22,11 @@ candidates as (
 
 final as (
 
-    {{ first_seen_matches('candidates', 'role_assumer_account', min_history_days=3) }}
+    {{ first_seen_matches(
+        'candidates',
+        'role_assumer_account',
+        min_history_days=detection_param('min_history_days', 3)
+    ) }}
 
 )
 

@@ -22,7 +22,11 @@ instance_reads as (
 final as (
 
     {{ threshold_matches(
-        'instance_reads', ['principal_arn'], minutes=10, at_least=20, distinct='event_name'
+        'instance_reads',
+        ['principal_arn'],
+        minutes=detection_param('minutes', 10),
+        at_least=detection_param('at_least', 20),
+        distinct='event_name'
     ) }}
 
 )

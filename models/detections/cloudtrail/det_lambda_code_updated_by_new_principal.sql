@@ -21,7 +21,11 @@ code_updates as (
 
 final as (
 
-    {{ first_seen_matches('code_updates', 'lambda_function_code_updater', min_history_days=3) }}
+    {{ first_seen_matches(
+        'code_updates',
+        'lambda_function_code_updater',
+        min_history_days=detection_param('min_history_days', 3)
+    ) }}
 
 )
 

@@ -19,7 +19,12 @@ deletions as (
 
 final as (
 
-    {{ threshold_matches('deletions', ['principal_arn'], minutes=10, at_least=20) }}
+    {{ threshold_matches(
+        'deletions',
+        ['principal_arn'],
+        minutes=detection_param('minutes', 10),
+        at_least=detection_param('at_least', 20)
+    ) }}
 
 )
 

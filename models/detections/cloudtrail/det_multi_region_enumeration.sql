@@ -20,7 +20,11 @@ reads as (
 final as (
 
     {{ threshold_matches(
-        'reads', ['principal_arn'], minutes=10, at_least=8, distinct='aws_region'
+        'reads',
+        ['principal_arn'],
+        minutes=detection_param('minutes', 10),
+        at_least=detection_param('at_least', 8),
+        distinct='aws_region'
     ) }}
 
 )

@@ -34,7 +34,11 @@ candidates as (
 
 final as (
 
-    {{ first_seen_matches('candidates', 'principal_api_call', min_history_days=7) }}
+    {{ first_seen_matches(
+        'candidates',
+        'principal_api_call',
+        min_history_days=detection_param('min_history_days', 7)
+    ) }}
 
 )
 

@@ -30,7 +30,11 @@ candidates as (
 
 final as (
 
-    {{ first_seen_matches('candidates', 'principal_service', min_history_days=7) }}
+    {{ first_seen_matches(
+        'candidates',
+        'principal_service',
+        min_history_days=detection_param('min_history_days', 7)
+    ) }}
 
 )
 

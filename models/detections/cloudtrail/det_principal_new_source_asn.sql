@@ -22,7 +22,11 @@ candidates as (
 
 final as (
 
-    {{ first_seen_matches('candidates', 'principal_source_asn', min_history_days=7) }}
+    {{ first_seen_matches(
+        'candidates',
+        'principal_source_asn',
+        min_history_days=detection_param('min_history_days', 7)
+    ) }}
 
 )
 

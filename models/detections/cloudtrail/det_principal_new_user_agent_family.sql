@@ -24,7 +24,11 @@ candidates as (
 
 final as (
 
-    {{ first_seen_matches('candidates', 'principal_user_agent_family', min_history_days=7) }}
+    {{ first_seen_matches(
+        'candidates',
+        'principal_user_agent_family',
+        min_history_days=detection_param('min_history_days', 7)
+    ) }}
 
 )
 

@@ -20,7 +20,12 @@ deletions as (
 
 final as (
 
-    {{ threshold_matches('deletions', ['principal_arn'], minutes=10, at_least=50) }}
+    {{ threshold_matches(
+        'deletions',
+        ['principal_arn'],
+        minutes=detection_param('minutes', 10),
+        at_least=detection_param('at_least', 50)
+    ) }}
 
 )
 

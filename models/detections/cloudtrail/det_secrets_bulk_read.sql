@@ -32,7 +32,11 @@ reads as (
 final as (
 
     {{ threshold_matches(
-        'reads', ['principal_arn'], minutes=10, at_least=5, distinct_items='secrets_read'
+        'reads',
+        ['principal_arn'],
+        minutes=detection_param('minutes', 10),
+        at_least=detection_param('at_least', 5),
+        distinct_items='secrets_read'
     ) }}
 
 )

@@ -28,7 +28,11 @@ ses_calls as (
 final as (
 
     {{ threshold_matches(
-        'ses_calls', ['principal_arn'], minutes=10, at_least=3, distinct='event_name'
+        'ses_calls',
+        ['principal_arn'],
+        minutes=detection_param('minutes', 10),
+        at_least=detection_param('at_least', 3),
+        distinct='event_name'
     ) }}
 
 )

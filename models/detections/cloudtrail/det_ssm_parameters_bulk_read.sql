@@ -35,7 +35,11 @@ reads as (
 final as (
 
     {{ threshold_matches(
-        'reads', ['principal_arn'], minutes=10, at_least=10, distinct_items='parameters_read'
+        'reads',
+        ['principal_arn'],
+        minutes=detection_param('minutes', 10),
+        at_least=detection_param('at_least', 10),
+        distinct_items='parameters_read'
     ) }}
 
 )

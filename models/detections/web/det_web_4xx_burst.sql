@@ -17,7 +17,12 @@ client_errors as (
 
 final as (
 
-    {{ threshold_matches('client_errors', ['client_ip'], minutes=10, at_least=50) }}
+    {{ threshold_matches(
+        'client_errors',
+        ['client_ip'],
+        minutes=detection_param('minutes', 10),
+        at_least=detection_param('at_least', 50)
+    ) }}
 
 )
 

@@ -17,7 +17,12 @@ server_errors as (
 
 final as (
 
-    {{ threshold_matches('server_errors', ['event_source'], minutes=5, at_least=20) }}
+    {{ threshold_matches(
+        'server_errors',
+        ['event_source'],
+        minutes=detection_param('minutes', 5),
+        at_least=detection_param('at_least', 20)
+    ) }}
 
 )
 

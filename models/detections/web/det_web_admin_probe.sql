@@ -23,7 +23,13 @@ probes as (
 
 final as (
 
-    {{ threshold_matches('probes', ['client_ip'], minutes=10, at_least=3, distinct='path') }}
+    {{ threshold_matches(
+        'probes',
+        ['client_ip'],
+        minutes=detection_param('minutes', 10),
+        at_least=detection_param('at_least', 3),
+        distinct='path'
+    ) }}
 
 )
 
