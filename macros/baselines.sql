@@ -8,37 +8,40 @@
 -#}
 {% macro baseline_kinds() %}
     {%- set successful = "error_code is null" -%}
+    {#- whose history: a role's sessions share it (session names are the caller's choice: an
+        attacker picks a fresh one, and workloads mint one per task) -#}
+    {%- set actor = 'coalesce(session_issuer_arn, principal_arn)' -%}
     {#- a client's product name, without version or platform: `aws-cli/2.17 ...` → aws-cli -#}
     {%- set user_agent_family = 'lower(' ~ regex_extract(
         'user_agent', '^[^A-Za-z]*([A-Za-z][A-Za-z0-9_.-]*)', 1) ~ ')' -%}
     {{ return({
         'principal_source_ip': {
-            'subject': 'principal_arn',
+            'subject': actor,
             'key': 'cast(source_ip as string)',
             'where': successful,
         },
         'principal_source_asn': {
-            'subject': 'principal_arn',
+            'subject': actor,
             'key': 'cast(source_asn as string)',
             'where': successful,
         },
         'principal_source_country': {
-            'subject': 'principal_arn',
+            'subject': actor,
             'key': 'source_country',
             'where': successful,
         },
         'principal_user_agent_family': {
-            'subject': 'principal_arn',
+            'subject': actor,
             'key': user_agent_family,
             'where': successful,
         },
         'principal_api_call': {
-            'subject': 'principal_arn',
+            'subject': actor,
             'key': "event_source || ':' || event_name",
             'where': successful,
         },
         'principal_service': {
-            'subject': 'principal_arn',
+            'subject': actor,
             'key': 'event_source',
             'where': successful,
         },

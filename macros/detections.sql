@@ -121,9 +121,8 @@
     {%- if meta.severity not in ['info', 'low', 'medium', 'high', 'critical'] -%}
         {{ exceptions.raise_compiler_error(name ~ ": unknown severity " ~ meta.severity) }}
     {%- endif -%}
-    {%- if 1440 % (meta.dedup_window | int) != 0 -%}
-        {{ exceptions.raise_compiler_error(
-            name ~ ": dedup_window must divide a day (minutes: 5, 10, 15, 30, 60, ..., 1440)") }}
+    {%- if (meta.dedup_window | int) < 1 -%}
+        {{ exceptions.raise_compiler_error(name ~ ": dedup_window must be a number of minutes") }}
     {%- endif -%}
     {{ return(meta) }}
 {% endmacro %}
@@ -143,9 +142,11 @@
 
 {#-
     Alerts from the matches of `detections` (model names). Matches of one detection with the
-    same dedup key in the same dedup window are one alert; its id hashes the three, so it is
-    stable across reruns and full refreshes. A match covered by an unexpired suppression is
-    kept, flagged; an alert is suppressed when all its matches are.
+    same dedup key are one alert while they keep coming less than the detection's dedup window
+    apart (within a UTC day); its id hashes the detection, the key and the alert's first match,
+    and an alert already in the lake keeps its id when late matches move its start, so ids are
+    stable across reruns, full refreshes and late events. A match covered by an unexpired
+    suppression is kept, flagged; an alert is suppressed when all its matches are.
 -#}
 {% macro detection_alerts(detections) -%}
     {%- if execute -%}
@@ -199,7 +200,7 @@ matched as (
             '|', {% for column in meta.dedup_key %}coalesce(cast({{ column }} as string), '-')
             {{- ', ' if not loop.last }}{% endfor %}
         ) as dedup_key,
-        {{ window_start('event_time', meta.dedup_window | int) }} as window_started_at,
+        {{ meta.dedup_window | int }} as dedup_window_minutes,
         {# rendered once, after the union: a summary expression per detection made the
             query (and dbt's parse of it) several times larger #}
         {{ sql_string(meta.summary) }} as summary_template
@@ -236,7 +237,7 @@ matches as (
         source_ip_address,
         source_ip,
         dedup_key,
-        window_started_at,
+        dedup_window_minutes,
         {{ render_summary('summary_template') }} as summary,
         {{ ruled_severity_rank(
             "case severity when 'info' then 0 when 'low' then 1 when 'medium' then 2 "
@@ -283,11 +284,47 @@ judged as (
 
 ),
 
-final as (
+-- an alert continues while its matches (of one detection, with one dedup key, in one day)
+-- come no more than the detection's dedup window apart; a longer gap starts a new one
+ordered as (
 
     select
-        md5(detection_id || '|' || dedup_key || '|' || {{ timestamp_text('window_started_at') }})
-            as alert_id,
+        judged.*,
+        lag(event_time) over (
+            partition by detection_id, dedup_key, event_date
+            order by event_time, event_id
+        ) as previous_time
+    from judged
+
+),
+
+sessions as (
+
+    select
+        ordered.*,
+        sum(
+            case
+                when
+                    previous_time is null
+                    or {{ epoch_milliseconds('event_time') }} - {{ epoch_milliseconds('previous_time') }}
+                    > dedup_window_minutes * 60000
+                    then 1
+                else 0
+            end
+        ) over (
+            partition by detection_id, dedup_key, event_date
+            order by event_time, event_id
+            rows between unbounded preceding and current row
+        ) as session_number
+    from ordered
+
+),
+
+grouped as (
+
+    select
+        md5(detection_id || '|' || dedup_key || '|' || {{ timestamp_text('min(event_time)') }})
+            as computed_id,
         detection_id,
         any_value(title) as title,
         case max(severity_rank)
@@ -311,9 +348,86 @@ final as (
         {{ first_by('severity_reason', ['4 - severity_rank', 'event_time', 'event_id']) }}
             as severity_reason,
         bool_and(is_suppressed) as suppressed,
-        cast(window_started_at as date) as alert_date
-    from judged
-    group by detection_id, dedup_key, window_started_at
+        event_date as alert_date
+    from sessions
+    group by detection_id, dedup_key, event_date, session_number
+
+),
+
+{#- An alert keeps its id when late events move its start: a session overlapping an alert
+    the lake already holds (same detection and key) takes that alert's id (the first session to
+    overlap it, when a logic change split it). -#}
+previous as (
+
+    select
+        alert_id,
+        detection_id,
+        dedup_key,
+        first_seen_at,
+        last_seen_at
+    from {{ lake_published({
+        'alert_id': 'string', 'detection_id': 'string', 'dedup_key': 'string',
+        'first_seen_at': utc_timestamp_type(), 'last_seen_at': utc_timestamp_type(),
+    }) }} as published
+    -- an id a session computes itself stays with that session
+    where alert_id not in (select grouped.computed_id from grouped)
+
+),
+
+reused as (
+
+    select
+        computed_id,
+        previous_id
+    from (
+        select
+            overlapping.*,
+            row_number() over (
+                partition by previous_id order by first_seen_at, computed_id
+            ) as claim
+        from (
+            select
+                grouped.computed_id,
+                min(grouped.first_seen_at) as first_seen_at,
+                min(previous.alert_id) as previous_id
+            from grouped
+            inner join previous
+                on
+                    grouped.detection_id = previous.detection_id
+                    and grouped.dedup_key = previous.dedup_key
+                    and grouped.first_seen_at <= previous.last_seen_at
+                    and grouped.last_seen_at >= previous.first_seen_at
+            group by grouped.computed_id
+        ) as overlapping
+    ) as claims
+    where claim = 1
+
+),
+
+final as (
+
+    select
+        coalesce(reused.previous_id, grouped.computed_id) as alert_id,
+        grouped.detection_id,
+        grouped.title,
+        grouped.severity,
+        grouped.mitre_tactics,
+        grouped.mitre_techniques,
+        grouped.account_id,
+        grouped.aws_region,
+        grouped.principal_arn,
+        grouped.source_ip_address,
+        grouped.first_seen_at,
+        grouped.last_seen_at,
+        grouped.event_count,
+        grouped.event_ids,
+        grouped.dedup_key,
+        grouped.summary,
+        grouped.severity_reason,
+        grouped.suppressed,
+        grouped.alert_date
+    from grouped
+    left join reused on grouped.computed_id = reused.computed_id
 
 )
 

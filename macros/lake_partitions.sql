@@ -84,6 +84,15 @@
 {%- endmacro %}
 
 
+{#- The rows the model itself already published in the partition being built (`columns`: a
+    mapping of column name → SQL type), which a build can keep something of (alerts keep their
+    ids); none outside a partition build or when the partition is new. A marker, so the
+    model's SQL, and with it its logic fingerprint, is the same either way. -#}
+{% macro lake_published(columns) -%}
+    (select {% for column, type in columns.items() %}cast(null as {{ type }}) as {{ column }}{{ ', ' if not loop.last }}{% endfor %} where false) /* lake_partitions:published {{ columns.keys() | join(',') }} */
+{%- endmacro %}
+
+
 {#- A lake dataset that a lake_partitions model reads many times over (every detection reads
     the day's events): each partition build reads its rows once, into a temporary table that
     every reference shares, instead of scanning the Parquet files once per reference. -#}
@@ -334,7 +343,8 @@
                 else 'merge'
                 {%- else %}else 'build'{% endif %}
             end as action,
-            coalesce(outputs.last_file, -1) + 1 as next_file
+            coalesce(outputs.last_file, -1) + 1 as next_file,
+            coalesce(outputs.files, []) as published_files
         from inputs
         full outer join outputs on inputs.partition_value = outputs.partition_value
         left join recorded on inputs.partition_value = recorded.partition_value
@@ -360,8 +370,8 @@
     {%- do record_build_scope(dataset, 'lake_partitions_plan') -%}
     {%- set plan = run_query(
         "select partition_value, action, recorded_mark, "
-        ~ "strftime(high_mark at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%f+00'), next_file "
-        ~ "from lake_partitions_plan order by 1") -%}
+        ~ "strftime(high_mark at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%f+00'), next_file, "
+        ~ "array_to_string(published_files, '/') from lake_partitions_plan order by 1") -%}
 
     {#- Only the columns the model's SQL names (as a whole word, anywhere), and those the
         partition filter reads: a column is read
@@ -386,6 +396,8 @@
     {%- set counts = {'build': 0, 'merge': 0, 'compact': 0, 'remove': 0} -%}
     {%- for row in plan.rows -%}
         {%- set value, action, recorded_mark, high_mark, next_file = row[0], row[1], row[2], row[3], row[4] -%}
+        {#- file names hold no `/`: the list travels as one string -#}
+        {%- set published_files = (row[5] or '').split('/') | reject('equalto', '') | list -%}
         {%- set key = dataset ~ '/' ~ partition_by ~ '=' ~ value -%}
         {%- set published_name = key ~ "/data_" ~ next_file ~ ".parquet" -%}
         {%- set local = scratch ~ '/' ~ dataset ~ '-' ~ invocation_id ~ '-' ~ value ~ '.parquet' -%}
@@ -393,6 +405,20 @@
             ~ watermark ~ " <= " ~ sql_string(high_mark) -%}
         {%- if action == 'build' -%}
             {%- set code = namespace(sql=compiled_code.replace(marker, in_partition ~ ')')) -%}
+            {%- if published_files | length > 0 -%}
+                {%- set published = [] -%}
+                {%- for name in published_files -%}
+                    {%- do published.append(sql_string(root ~ '/' ~ key ~ '/' ~ name)) -%}
+                {%- endfor -%}
+                {%- for empty, columns in modules.re.findall(
+                        '([(]select [^/]* where false[)]) /[*] lake_partitions:published ([a-z0-9_,]+) [*]/',
+                        code.sql) -%}
+                    {%- set code.sql = code.sql.replace(
+                        empty ~ ' /* lake_partitions:published ' ~ columns ~ ' */',
+                        '(select ' ~ columns.replace(',', ', ') ~ ' from read_parquet(['
+                        ~ published | join(', ') ~ ']))') -%}
+                {%- endfor -%}
+            {%- endif -%}
             {%- for column, days in modules.re.findall(
                     'true /\\* lake_partitions:window (\\S+) ([0-9]+) \\*/', code.sql) -%}
                 {%- set code.sql = code.sql.replace(

@@ -63,7 +63,14 @@
     {%- set node = graph.get('nodes', {}).get('model.' ~ project_name ~ '.' ~ model.name) -%}
     {%- set detection_id = node.config.meta.get('detection_id') if node else none -%}
     {%- if detection_id is none -%}{{ return(default) }}{%- endif -%}
-    {{ return(detection_settings(detection_id).params.get(name, default)) }}
+    {%- set value = detection_settings(detection_id).params.get(name, default) -%}
+    {#- a parameter becomes SQL text: one of the default's kind, nothing else -#}
+    {%- if default is number and not (value is number and value is not boolean and value >= 0) -%}
+        {{ exceptions.raise_compiler_error(
+            "var detections." ~ detection_id ~ ".params." ~ name ~ ": expected a number >= 0, got "
+            ~ value) }}
+    {%- endif -%}
+    {{ return(value) }}
 {% endmacro %}
 
 
@@ -101,6 +108,9 @@
 {% macro severity_rules() %}
     {%- set rules = var('severity_rules', []) or [] -%}
     {%- for rule in rules -%}
+        {%- for column in (rule.get('when') or {}) if not modules.re.fullmatch('[a-z_][a-z0-9_]*', column) -%}
+            {{ exceptions.raise_compiler_error("var severity_rules: not a column name: " ~ column) }}
+        {%- endfor -%}
         {%- set changes = [rule.get('raise'), rule.get('lower'), rule.get('set')] | select('ne', none) -%}
         {%- if not rule.get('when') or not rule.get('reason') or changes | list | length != 1 -%}
             {{ exceptions.raise_compiler_error(

@@ -325,3 +325,53 @@ def test_a_burst_across_midnight_and_two_builds_is_one_alert(workspace: Workspac
     output = run_dbt(ws, *BUILD)
     assert "alerts: rebuilt 2," in output  # the late day, and the day reading its last hour
     assert [a["alert_id"] for a in burst_alerts()] == [alert["alert_id"]]
+
+
+def _root_login(event_id: str, when: str) -> dict:
+    return cloudtrail_record(
+        event_id,
+        when,
+        userIdentity={
+            "type": "Root",
+            "principalId": "111122223333",
+            "arn": "arn:aws:iam::111122223333:root",
+            "accountId": "111122223333",
+        },
+        eventSource="signin.amazonaws.com",
+        eventName="ConsoleLogin",
+        eventType="AwsConsoleSignIn",
+        responseElements={"ConsoleLogin": "Success"},
+    )
+
+
+def test_an_alert_continues_while_matches_keep_coming_and_keeps_its_id(
+    workspace: Workspace,
+) -> None:
+    """Root sign-ins (dedup window 60 minutes) at 10:00, 10:50 and 11:40 are one alert; after a
+    gap of 80 minutes the next is a new one. A late sign-in at 09:30 moves the first alert's
+    start but not its id."""
+    ws = workspace
+    first = [_root_login(f"r-{m}", f"2026-03-01T{m}:00Z") for m in ("10:00", "10:50", "11:40")]
+    after_gap = [_root_login("r-13:00", "2026-03-01T13:00:00Z")]
+    delivery = write_delivery_file(ws.root / "a.json.gz", first + after_gap)
+    run_ingest(ws, "load", "cloudtrail", delivery)
+    run_dbt(ws, *BUILD)
+
+    def root_alerts() -> list[dict]:
+        found = [a for a in alerts(ws) if a["detection_id"] == "aws-root-console-login"]
+        return sorted(found, key=lambda a: a["first_seen_at"])
+
+    continuing, separate = root_alerts()
+    assert continuing["event_ids"] == ["r-10:00", "r-10:50", "r-11:40"]
+    assert separate["event_ids"] == ["r-13:00"]
+
+    late = [_root_login("r-09:30", "2026-03-01T09:30:00Z")]
+    run_ingest(ws, "load", "cloudtrail", write_delivery_file(ws.root / "b.json.gz", late))
+    run_dbt(ws, *BUILD)
+    grown, still_separate = root_alerts()
+    assert grown["alert_id"] == continuing["alert_id"]
+    assert grown["event_count"] == 4 and grown["first_seen_at"] < continuing["first_seen_at"]
+    assert still_separate["alert_id"] == separate["alert_id"]
+    # a full refresh reads the alerts in the lake before replacing them: the ids stay
+    run_dbt(ws, *BUILD, "--full-refresh")
+    assert [a["alert_id"] for a in root_alerts()] == [grown["alert_id"], separate["alert_id"]]

@@ -110,3 +110,7 @@ def test_a_setting_for_no_detection_or_of_no_kind_fails_the_build(workspace: Wor
     assert "unknown setting severty" in output
     output = _build(ws, {"aws-root-console-login": {"severity": "urgent"}}, expect_pass=False)
     assert "unknown severity urgent" in output
+    # a parameter becomes SQL text: only a number where the detection expects one
+    settings = {"aws-console-login-failures-burst": {"params": {"at_least": "0 or true"}}}
+    output = _build(ws, settings, expect_pass=False)
+    assert "params.at_least: expected a number >= 0" in output

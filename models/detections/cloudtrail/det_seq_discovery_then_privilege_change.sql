@@ -14,8 +14,8 @@ reads as (
     where
         read_only
         and not coalesce(is_automation, false)
-        and coalesce(user_agent, '') not like '%console%'
-        and coalesce(user_agent, '') not like 'AWS Internal%'
+        and lower(coalesce(user_agent, '')) not like '%console%'
+        and lower(coalesce(user_agent, '')) not like 'aws internal%'
 
 ),
 
@@ -60,7 +60,7 @@ final as (
     {{ sequence_matches([
         {'relation': 'discovery', 'key': 'principal_arn'},
         {'relation': 'escalation', 'key': 'principal_arn'},
-    ], within_minutes=detection_param('within_minutes', 60)) }}
+    ], within_minutes=detection_param('within_minutes', 50)) }}
 
 )
 

@@ -10,18 +10,25 @@ events as (
 
 shared as (
 
+    -- copies out of reach: replication, exports, a DataSync task, and shares that add someone
+    -- (removing a share, then deleting, is routine cleanup)
     select * from events
     where
         error_code is null
-        and event_name in (
-            'PutBucketReplication',
-            'ModifySnapshotAttribute',
-            'ModifyImageAttribute',
-            'ModifyDBSnapshotAttribute',
-            'ModifyDBClusterSnapshotAttribute',
-            'CreateExportTask',
-            'StartExportTask',
-            'CreateDataSyncTask'
+        and (
+            event_name in ('PutBucketReplication', 'CreateExportTask', 'StartExportTask')
+            or (event_source = 'datasync.amazonaws.com' and event_name = 'CreateTask')
+            or (
+                event_name in ('ModifySnapshotAttribute', 'ModifyImageAttribute')
+                and coalesce(
+                    {{ json_value('request_parameters', '$.createVolumePermission.add') }},
+                    {{ json_value('request_parameters', '$.launchPermission.add') }}
+                ) is not null
+            )
+            or (
+                event_name in ('ModifyDBSnapshotAttribute', 'ModifyDBClusterSnapshotAttribute')
+                and {{ json_value('request_parameters', '$.valuesToAdd') }} is not null
+            )
         )
 
 ),
