@@ -64,12 +64,7 @@
     previous day's last `detection_lookback_minutes` (var, default 60), which bounds `minutes`.
 -#}
 {% macro threshold_matches(relation, group_by, minutes, at_least, distinct=none, distinct_items=none) -%}
-    {%- if minutes > var('detection_lookback_minutes', 60) -%}
-        {{ exceptions.raise_compiler_error(
-            model.name ~ ": a " ~ minutes ~ "-minute window is longer than the lookback the "
-            ~ "alerts build reads (var detection_lookback_minutes: "
-            ~ var('detection_lookback_minutes', 60) ~ ")") }}
-    {%- endif -%}
+    {%- do check_within_lookback(minutes, 'window') -%}
     {%- set at = epoch_milliseconds('event_time') -%}
     {%- set width = minutes * 60000 -%}
     {%- set group = 'partition by ' ~ (group_by | join(', ') if group_by else "'all'") -%}
@@ -125,6 +120,36 @@
         {{ exceptions.raise_compiler_error(name ~ ": dedup_window must be a number of minutes") }}
     {%- endif -%}
     {{ return(meta) }}
+{% endmacro %}
+
+
+{#- A window or sequence longer than what a day's alerts read of the day before
+    (`detection_lookback_minutes`) would miss matches across midnight: refused. -#}
+{% macro check_within_lookback(minutes, what) %}
+    {%- if minutes > var('detection_lookback_minutes', 60) -%}
+        {{ exceptions.raise_compiler_error(
+            model.name ~ ": a " ~ minutes ~ "-minute " ~ what ~ " is longer than the lookback the "
+            ~ "alerts build reads (var detection_lookback_minutes: "
+            ~ var('detection_lookback_minutes', 60) ~ ")") }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{#- API calls that destroy data or infrastructure, and that change IAM permissions or
+    credentials: steps several sequence detections share. -#}
+{% macro destructive_api_calls() %}
+    {{ return(['DeleteBucket', 'DeleteObjects', 'TerminateInstances', 'DeleteDBInstance',
+               'DeleteDBCluster', 'DeleteVolume', 'DeleteSnapshot', 'DeleteDBSnapshot',
+               'ScheduleKeyDeletion', 'DeleteUser', 'DeleteRole', 'DeleteFunction20150331',
+               'DeleteTable', 'DeleteFileSystem', 'DeleteBackupVault', 'DeleteRecoveryPoint',
+               'DeleteLogGroup']) }}
+{% endmacro %}
+
+{% macro privilege_change_api_calls() %}
+    {{ return(['AttachUserPolicy', 'AttachRolePolicy', 'AttachGroupPolicy', 'PutUserPolicy',
+               'PutRolePolicy', 'PutGroupPolicy', 'CreatePolicyVersion', 'SetDefaultPolicyVersion',
+               'UpdateAssumeRolePolicy', 'AddUserToGroup', 'CreateAccessKey', 'CreateLoginProfile',
+               'UpdateLoginProfile']) }}
 {% endmacro %}
 
 

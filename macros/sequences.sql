@@ -19,12 +19,7 @@
     {%- if steps | length not in [2, 3] -%}
         {{ exceptions.raise_compiler_error(model.name ~ ": a sequence has 2 or 3 steps") }}
     {%- endif -%}
-    {%- if within_minutes > var('detection_lookback_minutes', 60) -%}
-        {{ exceptions.raise_compiler_error(
-            model.name ~ ": a " ~ within_minutes ~ "-minute sequence is longer than the lookback "
-            ~ "the alerts build reads (var detection_lookback_minutes: "
-            ~ var('detection_lookback_minutes', 60) ~ ")") }}
-    {%- endif -%}
+    {%- do check_within_lookback(within_minutes, 'sequence') -%}
     {%- set width = within_minutes * 60000 -%}
     {%- set first = steps[0].relation -%}
     {%- set last = steps[-1].relation -%}

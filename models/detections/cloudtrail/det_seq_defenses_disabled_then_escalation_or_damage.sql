@@ -34,39 +34,10 @@ followed as (
     select * from events
     where
         error_code is null
-        and (
-            event_name in (
-                'AttachUserPolicy',
-                'AttachRolePolicy',
-                'AttachGroupPolicy',
-                'PutUserPolicy',
-                'PutRolePolicy',
-                'PutGroupPolicy',
-                'CreatePolicyVersion',
-                'SetDefaultPolicyVersion',
-                'UpdateAssumeRolePolicy',
-                'AddUserToGroup',
-                'CreateAccessKey',
-                'CreateLoginProfile',
-                'UpdateLoginProfile',
-                'DeleteBucket',
-                'DeleteObjects',
-                'TerminateInstances',
-                'DeleteDBInstance',
-                'DeleteDBCluster',
-                'DeleteVolume',
-                'DeleteSnapshot',
-                'DeleteDBSnapshot',
-                'ScheduleKeyDeletion',
-                'DeleteUser',
-                'DeleteRole',
-                'DeleteFunction20150331',
-                'DeleteTable',
-                'DeleteFileSystem',
-                'DeleteBackupVault',
-                'DeleteRecoveryPoint',
-                'DeleteLogGroup'
-            )
+        and event_name in (
+            {%- for name in privilege_change_api_calls() + destructive_api_calls() %}
+                {{ sql_string(name) }}{{ ',' if not loop.last }}
+            {%- endfor %}
         )
 
 ),

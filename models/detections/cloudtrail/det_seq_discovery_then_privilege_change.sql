@@ -38,19 +38,9 @@ escalation as (
         event_source = 'iam.amazonaws.com'
         and error_code is null
         and event_name in (
-            'AttachUserPolicy',
-            'AttachRolePolicy',
-            'AttachGroupPolicy',
-            'PutUserPolicy',
-            'PutRolePolicy',
-            'PutGroupPolicy',
-            'CreatePolicyVersion',
-            'SetDefaultPolicyVersion',
-            'UpdateAssumeRolePolicy',
-            'AddUserToGroup',
-            'CreateAccessKey',
-            'CreateLoginProfile',
-            'UpdateLoginProfile'
+            {%- for name in privilege_change_api_calls() %}
+                {{ sql_string(name) }}{{ ',' if not loop.last }}
+            {%- endfor %}
         )
 
 ),

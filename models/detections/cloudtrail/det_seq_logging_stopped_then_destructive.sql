@@ -24,23 +24,9 @@ destroyed as (
     where
         error_code is null
         and event_name in (
-            'DeleteBucket',
-            'DeleteObjects',
-            'TerminateInstances',
-            'DeleteDBInstance',
-            'DeleteDBCluster',
-            'DeleteVolume',
-            'DeleteSnapshot',
-            'DeleteDBSnapshot',
-            'ScheduleKeyDeletion',
-            'DeleteUser',
-            'DeleteRole',
-            'DeleteFunction20150331',
-            'DeleteTable',
-            'DeleteFileSystem',
-            'DeleteBackupVault',
-            'DeleteRecoveryPoint',
-            'DeleteLogGroup'
+            {%- for name in destructive_api_calls() %}
+                {{ sql_string(name) }}{{ ',' if not loop.last }}
+            {%- endfor %}
         )
 
 ),
