@@ -38,10 +38,11 @@ chromium: ## Debian's headless Chromium for the browser tests (skipped if it can
 			>/dev/null 2>&1 \
 		|| echo "Chromium could not be installed (needs root and apt): browser tests will be skipped."; }
 
-lint: install ## ruff and sqlfluff
+lint: install ## ruff, sqlfluff and the detection tuning (ingest detections check)
 	$(BIN)/ruff check ingest tests/python
 	$(BIN)/ruff format --check ingest tests/python
 	$(BIN)/sqlfluff lint models tests analyses
+	$(BIN)/ingest detections check
 
 docs: install ## Static dbt docs site: target/static_index.html
 	$(BIN)/dbt docs generate --static

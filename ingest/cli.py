@@ -603,6 +603,35 @@ def detections_sync(
         out.print("Generated detection files are up to date.")
 
 
+@detections_app.command("check")
+def detections_check(
+    variables: Annotated[
+        str | None,
+        typer.Option(
+            "--vars",
+            help="dbt's --vars (YAML or JSON) to check as they would apply on top of "
+            "dbt_project.yml, e.g. '{detections: {aws-access-denied-burst: {enabled: false}}}'.",
+        ),
+    ] = None,
+    project: Annotated[
+        Path, typer.Option(help="The trailhouse project directory.", file_okay=False)
+    ] = Path("."),
+) -> None:
+    """Check the detection tuning, the dbt vars `detections` and `severity_rules`: their shape
+    (trailhouse.schema.json), that every id names a detection and every parameter is one that
+    detection reads (`detection_param` in its SQL), of the right kind. Exit 1 naming each
+    problem and its line. `dbt build` refuses bad tuning too; this runs without dbt, for an
+    editor or CI."""
+    from ingest import tuning
+
+    problems = tuning.check(project, variables)
+    for problem in problems:
+        err.print(f"[red]error:[/] {shown(problem)}", soft_wrap=True)
+    if problems:
+        raise typer.Exit(1)
+    out.print("Detection tuning is valid.")
+
+
 # -- sigma -------------------------------------------------------------------------------------
 
 

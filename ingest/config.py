@@ -55,7 +55,7 @@ def default_path(explicit: Path | None = None) -> Path:
     return explicit or Path(os.environ.get("TRAILHOUSE_CONFIG", "trailhouse.yml"))
 
 
-def _lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
+def yaml_lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
     """JSON path (tuple of keys and indexes) → 1-based line, for every node of the document."""
     found = {path: node.start_mark.line + 1}
     if isinstance(node, yaml.MappingNode):
@@ -64,17 +64,17 @@ def _lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
             found.update(
                 {
                     p: n
-                    for p, n in _lines(value, (*path, key.value)).items()
+                    for p, n in yaml_lines(value, (*path, key.value)).items()
                     if p != (*path, key.value)
                 }
             )
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            found.update(_lines(item, (*path, index)))
+            found.update(yaml_lines(item, (*path, index)))
     return found
 
 
-def _place(path: Path, lines: dict[tuple, int], keys: tuple) -> str:
+def place(path: Path, lines: dict[tuple, int], keys: tuple) -> str:
     while keys and keys not in lines:
         keys = keys[:-1]
     dotted = ".".join(str(k) for k in keys) or "(top)"
@@ -104,13 +104,13 @@ def load(path: Path, environ: dict[str, str] | None = None) -> Config:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         raise ConfigError([f"{path.name}{line}: not valid YAML: {exc}"]) from None
-    lines = _lines(node) if node is not None else {}
+    lines = yaml_lines(node) if node is not None else {}
     problems: list[str] = []
 
     for keys, _value in _walk(document):
         if keys and isinstance(keys[-1], str) and _SECRET_KEY.search(keys[-1]):
             problems.append(
-                f"{_place(path, lines, keys)}: secrets do not go in this file; name an AWS "
+                f"{place(path, lines, keys)}: secrets do not go in this file; name an AWS "
                 "profile or role_arn, or leave credentials to the environment"
             )
     if problems:
@@ -123,7 +123,7 @@ def load(path: Path, environ: dict[str, str] | None = None) -> Config:
         message = error.message
         if error.validator == "additionalProperties":
             message = "unknown key: " + message.split("(")[-1].rstrip(")")
-        problems.append(f"{_place(path, lines, keys)}: {message}")
+        problems.append(f"{place(path, lines, keys)}: {message}")
     if problems:
         raise ConfigError(problems)
 
@@ -135,16 +135,16 @@ def load(path: Path, environ: dict[str, str] | None = None) -> Config:
         document.get("watch") or {},
     )
     for name, spec in config.formats.items():
-        problems += check_format(name, spec, _place(path, lines, ("formats", name)))
+        problems += check_format(name, spec, place(path, lines, ("formats", name)))
     for keys, value in _walk(document):
         if isinstance(value, str):
             for name in _ENV.findall(value):
                 if name not in environ:
-                    problems.append(f"{_place(path, lines, keys)}: ${{{name}}} is not set")
+                    problems.append(f"{place(path, lines, keys)}: ${{{name}}} is not set")
     webhook = config.watch.get("webhook")
     if webhook is not None and not _ENV.fullmatch(webhook):
         problems.append(
-            f"{_place(path, lines, ('watch', 'webhook'))}: a webhook URL is a secret: write "
+            f"{place(path, lines, ('watch', 'webhook'))}: a webhook URL is a secret: write "
             "${NAME} here and set NAME in the environment"
         )
     for name, collection in config.collections.items():
@@ -152,15 +152,15 @@ def load(path: Path, environ: dict[str, str] | None = None) -> Config:
         reference = collection.get("connection")
         if reference and reference not in config.connections:
             problems.append(
-                f"{_place(path, lines, (*where, 'connection'))}: no connection named {reference!r}"
+                f"{place(path, lines, (*where, 'connection'))}: no connection named {reference!r}"
             )
         if collection["type"] == "custom" and collection["format"] not in config.formats:
-            place = _place(path, lines, (*where, "format"))
-            problems.append(f"{place}: no format named {collection['format']!r} under formats:")
+            at = place(path, lines, (*where, "format"))
+            problems.append(f"{at}: no format named {collection['format']!r} under formats:")
         for index, condition in enumerate(collection.get("filters") or []):
             error = filter_error(condition)
             if error:
-                problems.append(f"{_place(path, lines, (*where, 'filters', index))}: {error}")
+                problems.append(f"{place(path, lines, (*where, 'filters', index))}: {error}")
     if problems:
         raise ConfigError(problems)
     return config

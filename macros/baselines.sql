@@ -99,17 +99,13 @@
     lake or a new principal does not call everything new). Reads the per-day baselines, never
     the raw history: a day's alerts read at most the lookback's days of keys, whatever the lake
     holds. Keys first seen earlier the same day still count as new (one alert groups them).
+    `new_subjects=true` judges subjects with little or no history too (a role never assumed
+    before, a dormant one woken): the minimum is then the baseline kind's history, any
+    subject's, for detections where a subject new to the lake is news itself.
 -#}
-{% macro first_seen_matches(relation, baseline, min_history_days=3) -%}
+{% macro first_seen_matches(relation, baseline, min_history_days=3, new_subjects=false) -%}
     {%- set kind = baseline_kind(baseline) -%}
     {%- set lookback = var('baseline_lookback_days', 90) | int -%}
-    {%- set history_days -%}
-        history.kind = {{ sql_string(baseline) }}
-        and history.subject = candidates.baseline_subject
-        and history.event_date < candidates.event_date
-        and history.event_date >= {{ date_add_days('candidates.event_date', -lookback) }}
-        and {{ lake_partition_window('history.event_date', lookback) }}
-    {%- endset -%}
     select {{ star_except(['baseline_subject', 'baseline_key']) }}
     from (
         select
@@ -122,16 +118,39 @@
     where
         candidates.baseline_subject is not null
         and candidates.baseline_key is not null
-        and (
-            select count(distinct history.event_date)
-            from {{ ref('baseline_days') }} as history
-            where {{ history_days }}
-        ) >= {{ min_history_days }}
+        {%- if new_subjects %}
+        and {{ _baseline_days(_history(baseline, lookback, any_subject=true)) }}
+        >= {{ min_history_days }}
+        {%- else %}
+        and {{ _baseline_days(_history(baseline, lookback)) }} >= {{ min_history_days }}
+        {%- endif %}
         and not exists (
             select 1
             from {{ ref('baseline_days') }} as history
             where
-                {{ history_days }}
+                {{ _history(baseline, lookback) }}
                 and history.key_value = candidates.baseline_key
         )
+{%- endmacro %}
+
+
+{#- SQL: the rows `history` of baseline_days of the kind `baseline` in the lookback before the
+    day of the row `candidates`, of its subject (or of any). -#}
+{% macro _history(baseline, lookback, any_subject=false) -%}
+    history.kind = {{ sql_string(baseline) }}
+    {%- if not any_subject %}
+    and history.subject = candidates.baseline_subject
+    {%- endif %}
+    and history.event_date < candidates.event_date
+    and history.event_date >= {{ date_add_days('candidates.event_date', -lookback) }}
+    and {{ lake_partition_window('history.event_date', lookback) }}
+{%- endmacro %}
+
+
+{% macro _baseline_days(history) -%}
+    (
+        select count(distinct history.event_date)
+        from {{ ref('baseline_days') }} as history
+        where {{ history }}
+    )
 {%- endmacro %}

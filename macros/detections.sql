@@ -26,27 +26,40 @@
     the columns alerts are made of named as for CloudTrail: the client is the source address
     and, when it authenticated, the principal; the request is the "event". -#}
 {% macro web_detection_events() -%}
+    {%- set aliases = {
+        'source_ip_address': 'client_ip',
+        'source_ip': normalize_ip('client_ip'),
+        'principal_arn': 'remote_user',
+        'principal_name': 'coalesce(remote_user, client_ip)',
+        'recipient_account_id': 'cast(null as string)',
+        'account_name': 'cast(null as string)',
+        'aws_region': 'cast(null as string)',
+        'event_name': "http_method || ' ' || coalesce(path, '')",
+        'event_source': "coalesce(host, 'http')",
+        'resource_name': 'path',
+        'error_code': 'cast(status as string)',
+        'access_key_id': 'cast(null as string)',
+        'source_country': 'cast(null as string)',
+        'source_asn': 'cast(null as bigint)',
+        'principal_owner': 'cast(null as string)',
+        'principal_team': 'cast(null as string)',
+    } -%}
+    {%- set documented = graph.get('nodes', {}).get(
+        'model.' ~ project_name ~ '.http_access_log', {}).get('columns', {}) -%}
+    {#- the CloudTrail columns severity rules read (is_break_glass, ...) are NULL here -#}
+    {%- set missing = [] -%}
+    {%- for column in severity_rule_columns()
+        if column not in documented and column not in aliases and column not in missing -%}
+        {%- do missing.append(column) -%}
+    {%- endfor -%}
     (
         select
-            *,
-            client_ip as source_ip_address,
-            {{ normalize_ip('client_ip') }} as source_ip,
-            remote_user as principal_arn,
-            coalesce(remote_user, client_ip) as principal_name,
-            cast(null as string) as recipient_account_id,
-            cast(null as string) as account_name,
-            cast(null as string) as aws_region,
-            http_method || ' ' || coalesce(path, '') as event_name,
-            coalesce(host, 'http') as event_source,
-            path as resource_name,
-            cast(status as string) as error_code
-            {#- the CloudTrail columns severity rules read (is_break_glass, ...) are NULL here -#}
-            {%- set documented = graph.get('nodes', {}).get('model.' ~ project_name ~ '.http_access_log', {}).get('columns', {}) -%}
-            {%- for column in severity_rule_columns()
-                if column not in documented and column not in ['principal_arn', 'principal_name',
-                    'recipient_account_id', 'account_name', 'aws_region', 'event_name',
-                    'event_source', 'resource_name', 'error_code', 'source_ip_address', 'source_ip'] %}
-            , null as {{ column }}
+            *
+            {%- for column, expression in aliases.items() %},
+            {{ expression }} as {{ column }}
+            {%- endfor %}
+            {%- for column in missing %},
+            null as {{ column }}
             {%- endfor %}
         from {{ lake_working_set(ref('http_access_log')) }}
         where {{ replay_window() }}
@@ -62,6 +75,8 @@
     ending at each event is counted, and an event belongs to every qualifying window that holds
     it (one ending within `minutes` after it). Windows cross midnight: a day's alerts read the
     previous day's last `detection_lookback_minutes` (var, default 60), which bounds `minutes`.
+    Each match carries `threshold_count` (its window's count), `threshold` and
+    `threshold_minutes`, which `alerts` reports.
 -#}
 {% macro threshold_matches(relation, group_by, minutes, at_least, distinct=none, distinct_items=none) -%}
     {%- do check_within_lookback(minutes, 'window') -%}
@@ -70,7 +85,12 @@
     {%- set group = 'partition by ' ~ (group_by | join(', ') if group_by else "'all'") -%}
     {%- set trailing = group ~ ' order by ' ~ at ~ ' range between ' ~ width
         ~ ' preceding and current row' -%}
-    select {{ star_except(['window_size', 'in_burst']) }}
+    select
+        {{ star_except(['window_size', 'in_burst']) }},
+        -- what an alert reports against its threshold (the most in one of its windows)
+        window_size as threshold_count,
+        {{ at_least }} as threshold,
+        {{ minutes }} as threshold_minutes
     from (
         select
             *,
@@ -92,6 +112,67 @@
     ) as marked
     where in_burst = 1
 {%- endmacro %}
+
+
+{#- SQL: a successful call people made themselves, with their own credentials or a role's:
+    not an AWS service acting for them, not known automation. What first-seen detections of a
+    principal's habits compare. -#}
+{% macro direct_human_call() -%}
+    error_code is null
+    and principal_type in ('IAMUser', 'AssumedRole', 'Root', 'FederatedUser')
+    and invoked_by is null
+    and not coalesce(is_automation, false)
+{%- endmacro %}
+
+
+{#- The columns `threshold_matches` adds to the events it matches. -#}
+{% macro threshold_columns() %}
+    {{ return(['threshold_count', 'threshold', 'threshold_minutes']) }}
+{% endmacro %}
+
+
+{#- Alert context for triage: list columns of `alerts` (name → the event column whose
+    distinct values over the alert's events it holds), and columns taken from its first event. -#}
+{% macro alert_context_columns() %}
+    {{ return({
+        'event_names': 'event_name', 'resources': 'resource_name', 'user_agents': 'user_agent',
+        'access_key_ids': 'access_key_id', 'error_codes': 'error_code',
+        'source_ips': 'source_ip_address', 'source_countries': 'source_country',
+        'source_asns': 'source_asn', 'aws_regions': 'aws_region',
+    }) }}
+{% endmacro %}
+
+{% macro alert_context_firsts() %}
+    {{ return(['principal_owner', 'principal_team']) }}
+{% endmacro %}
+
+
+{#- Whether a detection's matches carry `threshold_matches`' counts: it calls that macro and
+    does not drop them (`threshold_columns()`, as a sequence step does). dbt records the macros
+    a model calls itself: a detection calling threshold_matches through a macro of its own
+    reports no threshold. -#}
+{% macro reports_threshold(name) %}
+    {%- if not execute -%}{{ return(false) }}{%- endif -%}
+    {%- set macros = graph.nodes['model.' ~ project_name ~ '.' ~ name].depends_on.macros -%}
+    {{ return('macro.' ~ project_name ~ '.threshold_matches' in macros
+              and 'macro.' ~ project_name ~ '.threshold_columns' not in macros) }}
+{% endmacro %}
+
+
+{#- A detection's runbook: meta `runbook`, else the var `runbook_url` with `{detection_id}`
+    replaced (a wiki of runbooks by id); none without either. It is part of the alerts' SQL:
+    changing the var rebuilds every day of alerts. -#}
+{% macro detection_runbook(meta) %}
+    {%- set template = var('runbook_url', none) -%}
+    {%- set url = (meta.runbook | string) if meta.runbook else (
+        (template | string) | replace('{detection_id}', meta.detection_id) if template else none) -%}
+    {#- a link a triager will open: a web address, nothing a browser would run -#}
+    {%- if url is not none and not modules.re.match('https?://[!-~]+$', url) -%}
+        {{ exceptions.raise_compiler_error(
+            meta.detection_id ~ ": a runbook is an http(s) URL, not " ~ url) }}
+    {%- endif -%}
+    {{ return(url) }}
+{% endmacro %}
 
 
 {#- The metadata of a detection model, validated (at execution time; placeholders at parse). -#}
@@ -153,6 +234,12 @@
 {% endmacro %}
 
 
+{#- SQL: the text values `values` as the items of an IN list (`'a', 'b'`). -#}
+{% macro sql_in_items(values) -%}
+    {%- for value in values %}{{ sql_string(value) }}{{ ', ' if not loop.last }}{% endfor -%}
+{%- endmacro %}
+
+
 {% macro sql_string_list(values) -%}
     {%- set items = [] -%}
     {%- for value in values -%}{%- do items.append(sql_string(value)) -%}{%- endfor -%}
@@ -194,7 +281,14 @@
         {%- endif -%}
     {%- endfor -%}
     {%- if execute -%}{%- do check_detection_settings(detection_ids) -%}{%- endif -%}
-    {%- set context_columns = severity_rule_columns() -%}
+    {%- set explicit = ['event_id', 'event_time', 'event_date', 'landed_at', 'aws_region',
+                        'principal_arn', 'source_ip_address', 'source_ip'] -%}
+    {%- set carried = [] -%}
+    {%- for column in summary_columns() + severity_rule_columns() + alert_context_columns().values()
+        | list + alert_context_firsts()
+        if column not in explicit and column not in carried -%}
+        {%- do carried.append(column) -%}
+    {%- endfor -%}
 with
 
 suppressions as (
@@ -228,13 +322,13 @@ matched as (
         {{ meta.dedup_window | int }} as dedup_window_minutes,
         {# rendered once, after the union: a summary expression per detection made the
             query (and dbt's parse of it) several times larger #}
-        {{ sql_string(meta.summary) }} as summary_template
-        {%- for column in summary_columns() if column not in ['aws_region', 'source_ip_address'] -%}
-        , {{ column }}
+        {{ sql_string(meta.summary) }} as summary_template,
+        {{ sql_string(detection_runbook(meta)) if detection_runbook(meta) else 'cast(null as string)' }}
+            as runbook,
+        {%- for column in threshold_columns() %}
+        {{ column if reports_threshold(name) else 'cast(null as integer)' }} as {{ column }},
         {%- endfor %}
-        {%- for column in context_columns if column not in summary_columns() -%}
-        , {{ column }}
-        {%- endfor %}
+        {{ carried | join(', ') }}
     from {{ ref(name) }}
     where {{ lake_partition_filter() }}
     {%- if settings.exclude %}
@@ -263,6 +357,9 @@ matches as (
         source_ip,
         dedup_key,
         dedup_window_minutes,
+        runbook,
+        {{ (threshold_columns() + alert_context_columns().values() | list + alert_context_firsts())
+            | reject('in', ['aws_region', 'source_ip_address']) | join(', ') }},
         {{ render_summary('summary_template') }} as summary,
         {{ ruled_severity_rank(
             "case severity when 'info' then 0 when 'low' then 1 when 'medium' then 2 "
@@ -372,6 +469,17 @@ grouped as (
         -- why the severity differs from the detection's (the rules that raised or lowered it)
         {{ first_by('severity_reason', ['4 - severity_rank', 'event_time', 'event_id']) }}
             as severity_reason,
+        -- triage context over all the alert's events (each list sorted, at most 20 values)
+        {%- for name, column in alert_context_columns().items() %}
+        {{ list_head(sorted_set_agg(column), 20) }} as {{ name }},
+        {%- endfor %}
+        {%- for column in alert_context_firsts() %}
+        {{ first_by(column, ['event_time', 'event_id']) }} as {{ column }},
+        {%- endfor %}
+        cast(max(threshold_count) as integer) as threshold_count,
+        max(threshold) as threshold,
+        max(threshold_minutes) as threshold_minutes,
+        any_value(runbook) as runbook,
         bool_and(is_suppressed) as suppressed,
         event_date as alert_date
     from sessions
@@ -449,6 +557,11 @@ final as (
         grouped.dedup_key,
         grouped.summary,
         grouped.severity_reason,
+        {%- for column in alert_context_columns().keys() | list + alert_context_firsts()
+            + threshold_columns() %}
+        grouped.{{ column }},
+        {%- endfor %}
+        grouped.runbook,
         grouped.suppressed,
         grouped.alert_date
     from grouped

@@ -182,6 +182,13 @@
         midnight; a change to a day's input then rebuilds the next day too. -#}
     {%- set input_lookback = config.get('input_lookback', 0) | int -%}
     {%- set input_time = config.get('input_time', 'event_time') -%}
+    {#- `content_key`: the columns whose set of values is what readers of this dataset's history
+        depend on (baselines: kind, subject, key); the state keeps a hash of it per partition. -#}
+    {%- set content_key = config.get('content_key') -%}
+    {#- `history`: lake datasets read as history, each with the days before a partition it
+        reads ({'baseline_days': 90}): a partition is rebuilt when the content of those days
+        changed since it was built (a late event for an old day changes what was new after it). -#}
+    {%- set history = config.get('history', {}) -%}
     {#- Rows sorted (`order_by`) in row groups of `row_group_size`: readers that want a time
         range skip whole row groups by their statistics, and a replay reads a day in order
         a few megabytes at a time. -#}
@@ -251,6 +258,24 @@
         ).columns[0].values() -%}
         {%- set has_state = 'logic' in state_columns and 'file_names' in state_columns -%}
     {%- endif -%}
+    {#- each history dataset's state: its partitions' content hashes (file names for a state
+        written before content hashes; any change of them then counts as a change) -#}
+    {%- set history_states = [] -%}
+    {%- for name, days in history.items() -%}
+        {%- set history_state = root ~ '/_state/dbt/' ~ name ~ '.parquet' -%}
+        {%- set found = run_query(
+            "select count(*) from glob(" ~ sql_string(root ~ "/_state/dbt/*.parquet") ~ ") "
+            ~ "where file like " ~ sql_string("%/" ~ name ~ ".parquet")).columns[0].values()[0] -%}
+        {%- set columns = run_query(
+            "select name from parquet_schema(" ~ sql_string(history_state) ~ ")"
+        ).columns[0].values() if found else [] -%}
+        {%- if 'file_names' in columns -%}
+            {%- do history_states.append((
+                name, history_state, days | int,
+                'coalesce(content_hash, array_to_string(file_names, \',\'))'
+                    if 'content_hash' in columns else "array_to_string(file_names, ',')")) -%}
+        {%- endif -%}
+    {%- endfor -%}
 
     {%- set plan_query -%}
         create or replace temp table lake_partitions_plan as
@@ -258,7 +283,12 @@
 
         recorded as (
             {% if has_state and not full_refresh %}
-            select partition_value, logic, high_mark, input_rows, file_names
+            select
+                partition_value, logic, high_mark, input_rows, file_names,
+                {{ 'content_hash' if 'content_hash' in state_columns else 'null::varchar' }}
+                    as content_hash,
+                {{ 'history_mark' if 'history_mark' in state_columns else 'null::varchar' }}
+                    as history_mark
             from read_parquet({{ sql_string(root ~ '/' ~ state_key) }})
             {% else %}
             select
@@ -266,9 +296,25 @@
                 null::varchar as logic,
                 null::timestamptz as high_mark,
                 null::bigint as input_rows,
-                null::varchar[] as file_names
+                null::varchar[] as file_names,
+                null::varchar as content_hash,
+                null::varchar as history_mark
             where false
             {% endif %}
+        ),
+
+        history as (
+            {%- for name, state, days, mark in history_states %}
+            select
+                {{ sql_string(name) }} as dataset, {{ days }} as days, partition_value,
+                {{ mark }} as mark
+            from read_parquet({{ sql_string(state) }})
+            union all
+            {%- endfor %}
+            select
+                null::varchar as dataset, null::integer as days, null::varchar as partition_value,
+                null::varchar as mark
+            where false
         ),
 
         inputs as (
@@ -344,12 +390,36 @@
                 {%- else %}else 'build'{% endif %}
             end as action,
             coalesce(outputs.last_file, -1) + 1 as next_file,
-            coalesce(outputs.files, []) as published_files
+            coalesce(outputs.files, []) as published_files,
+            recorded.content_hash as recorded_content_hash,
+            recorded.history_mark as recorded_history_mark,
+            {% if history -%}
+            (
+                select md5(coalesce(to_json(list(
+                    [history.dataset, history.partition_value, history.mark]
+                    order by history.dataset, history.partition_value
+                )), '[]'))
+                from history
+                where
+                    history.partition_value < coalesce(inputs.partition_value, outputs.partition_value)
+                    and history.partition_value >= strftime(
+                        try_cast(coalesce(inputs.partition_value, outputs.partition_value) as date)
+                        - history.days, '%Y-%m-%d')
+            )
+            {%- else -%}
+            null::varchar
+            {%- endif %} as history_mark
         from inputs
         full outer join outputs on inputs.partition_value = outputs.partition_value
         left join recorded on inputs.partition_value = recorded.partition_value
     {%- endset -%}
     {%- do run_query(plan_query) -%}
+    {%- if history -%}
+        {%- do run_query(
+            "update lake_partitions_plan set action = 'build' "
+            ~ "where action in ('keep', 'merge', 'compact') "
+            ~ "and history_mark is distinct from recorded_history_mark") -%}
+    {%- endif -%}
     {%- if input_lookback > 0 -%}
         {%- do run_query(
             "update lake_partitions_plan set action = 'build' "
@@ -371,7 +441,11 @@
     {%- set plan = run_query(
         "select partition_value, action, recorded_mark, "
         ~ "strftime(high_mark at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%f+00'), next_file, "
-        ~ "array_to_string(published_files, '/') from lake_partitions_plan order by 1") -%}
+        ~ "array_to_string(published_files, '/'), recorded_content_hash "
+        ~ "from lake_partitions_plan order by 1") -%}
+    {%- do run_query(
+        "create or replace temp table lake_partitions_content "
+        ~ "(partition_value varchar, content_hash varchar)") -%}
 
     {#- Only the columns the model's SQL names (as a whole word, anywhere), and those the
         partition filter reads: a column is read
@@ -517,6 +591,15 @@
         {%- if action != 'keep' -%}
             {%- do counts.update({action: counts[action] + 1}) -%}
         {%- endif -%}
+        {#- The content hash of the partition as published (only its own files are read);
+            also for a kept partition whose state predates content hashes. -#}
+        {%- if content_key and action != 'remove' and (action != 'keep' or row[6] is none) -%}
+            {%- do run_query(
+                "insert into lake_partitions_content select " ~ sql_string(value) ~ ", "
+                ~ "md5(coalesce(to_json(list(list_value(" ~ content_key ~ ") order by "
+                ~ content_key ~ ")), '[]')) from read_parquet("
+                ~ sql_string(root ~ '/' ~ key ~ '/*.parquet') ~ ", hive_partitioning = false)") -%}
+        {%- endif -%}
     {%- endfor -%}
 
     {#- How many input rows of the written partitions the model left out (filters before
@@ -559,9 +642,13 @@
                     -- the files the partition is now made of: any other set later (a build
                     -- stopped before it recorded) makes the next build rebuild it
                     published.files as file_names,
+                    coalesce(content.content_hash, plan.recorded_content_hash) as content_hash,
+                    plan.history_mark,
                     now() as built_at
                 from lake_partitions_plan as plan
                 left join published on plan.partition_value = published.partition_value
+                left join lake_partitions_content as content
+                    on plan.partition_value = content.partition_value
                 where plan.input_rows is not null
                 order by plan.partition_value
             ) to {{ sql_string(state_local) }} (format parquet)

@@ -55,8 +55,8 @@
 {% endmacro %}
 
 
-{#- A detection's parameter: its value in the var `detections` for the detection being
-    compiled, else `default`. Unit tests always get the default: they test the shipped logic. -#}
+{#- A detection's parameter (a number, or a list of text values): its value in the var
+    `detections` for the detection being compiled, else `default`. Unit tests always get the default: they test the shipped logic. -#}
 {% macro detection_param(name, default) %}
     {%- if not execute -%}{{ return(default) }}{%- endif -%}
     {#- unit tests compile with an empty graph -#}
@@ -64,11 +64,19 @@
     {%- set detection_id = node.config.meta.get('detection_id') if node else none -%}
     {%- if detection_id is none -%}{{ return(default) }}{%- endif -%}
     {%- set value = detection_settings(detection_id).params.get(name, default) -%}
-    {#- a parameter becomes SQL text: one of the default's kind, nothing else -#}
+    {#- a parameter becomes SQL text: one of the default's kind, nothing else (a list holds
+        text values, which reach SQL only through sql_string) -#}
     {%- if default is number and not (value is number and value is not boolean and value >= 0) -%}
         {{ exceptions.raise_compiler_error(
             "var detections." ~ detection_id ~ ".params." ~ name ~ ": expected a number >= 0, got "
             ~ value) }}
+    {%- endif -%}
+    {%- if default is sequence and default is not string and not (
+        value is sequence and value is not string and value is not mapping and value | length > 0
+        and value | reject('string') | list | length == 0) -%}
+        {{ exceptions.raise_compiler_error(
+            "var detections." ~ detection_id ~ ".params." ~ name
+            ~ ": expected a non-empty list of text values, got " ~ value) }}
     {%- endif -%}
     {{ return(value) }}
 {% endmacro %}

@@ -128,6 +128,20 @@
 {%- endmacro %}
 
 
+{#- The first `n` elements of a list. -#}
+{% macro list_head(values, n) %}
+    {{ return(adapter.dispatch('list_head', 'trailhouse')(values, n)) }}
+{% endmacro %}
+
+{% macro duckdb__list_head(values, n) -%}
+    list_slice({{ values }}, 1, {{ n }})
+{%- endmacro %}
+
+{% macro spark__list_head(values, n) -%}
+    slice({{ values }}, 1, {{ n }})
+{%- endmacro %}
+
+
 {#- Aggregate: `expression` of the row that sorts first by the expressions `order_by`. -#}
 {% macro first_by(expression, order_by) %}
     {{ return(adapter.dispatch('first_by', 'trailhouse')(expression, order_by)) }}

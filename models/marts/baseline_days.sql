@@ -5,6 +5,7 @@
         driven_by='cloudtrail_events',
         watermark='landed_at',
         order_by='kind, subject, key_value',
+        content_key='kind, subject, key_value',
     )
 }}
 

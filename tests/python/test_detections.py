@@ -375,3 +375,146 @@ def test_an_alert_continues_while_matches_keep_coming_and_keeps_its_id(
     # a full refresh reads the alerts in the lake before replacing them: the ids stay
     run_dbt(ws, *BUILD, "--full-refresh")
     assert [a["alert_id"] for a in root_alerts()] == [grown["alert_id"], separate["alert_id"]]
+
+
+def _secret_read(event_id: str, minute: int, secret: str, ip: str, key: str, agent: str) -> dict:
+    record = cloudtrail_record(
+        event_id,
+        f"2026-03-01T10:{minute:02d}:00Z",
+        eventSource="secretsmanager.amazonaws.com",
+        eventName="GetSecretValue",
+        sourceIPAddress=ip,
+        userAgent=agent,
+        requestParameters={"secretId": secret},
+    )
+    record["userIdentity"] = {**record["userIdentity"], "accessKeyId": key}
+    return record
+
+
+def test_an_alert_carries_the_triage_context_of_all_its_events(workspace: Workspace) -> None:
+    """Six distinct secrets read in five minutes from two addresses, two keys and two clients:
+    the alert lists every address, key, client and secret (not the first event's), the count
+    against the threshold, and the runbook the var `runbook_url` names by detection id."""
+    ws = workspace
+    reads = [
+        _secret_read(
+            f"s-{i}",
+            i,
+            f"prod/db-{i}",
+            "203.0.113.10" if i < 3 else "198.51.100.9",
+            "AKIAEXAMPLE000000001" if i < 3 else "ASIAEXAMPLE000000002",
+            "aws-cli/2.17.12" if i < 3 else "Boto3/1.35.0 <script>",
+        )
+        for i in range(6)
+    ]
+    root_login = _root_login("root", "2026-03-01T11:00:00Z")
+    delivery = write_delivery_file(ws.root / "a.json.gz", [*reads, root_login])
+    run_ingest(ws, "load", "cloudtrail", delivery)
+    runbooks = json.dumps({"runbook_url": "https://wiki.example.com/runbooks/{detection_id}"})
+    run_dbt(ws, *BUILD, "--vars", runbooks)
+    (alert,) = [a for a in alerts(ws) if a["detection_id"] == "aws-secretsmanager-bulk-read"]
+    assert alert["event_count"] == 6
+    assert alert["source_ips"] == ["198.51.100.9", "203.0.113.10"]
+    assert alert["access_key_ids"] == ["AKIAEXAMPLE000000001", "ASIAEXAMPLE000000002"]
+    assert alert["user_agents"] == ["Boto3/1.35.0 <script>", "aws-cli/2.17.12"]
+    assert alert["event_names"] == ["GetSecretValue"]
+    assert len(alert["resources"]) == 6 and all("prod/db-" in r for r in alert["resources"])
+    assert alert["aws_regions"] == ["us-east-1"]
+    assert (alert["threshold_count"], alert["threshold"], alert["threshold_minutes"]) == (6, 5, 10)
+    assert alert["runbook"] == "https://wiki.example.com/runbooks/aws-secretsmanager-bulk-read"
+    # a detection without a threshold reports none
+    (root,) = [a for a in alerts(ws) if a["detection_id"] == "aws-root-console-login"]
+    assert (root["threshold"], root["threshold_count"], root["source_ips"]) == (
+        None,
+        None,
+        ["203.0.113.10"],
+    )
+    # a runbook is a web address: anything else fails the build
+    bad = json.dumps({"runbook_url": "javascript:alert(1)//{detection_id}"})
+    assert "a runbook is an http(s) URL" in run_dbt(ws, *BUILD, "--vars", bad, expect_pass=False)
+
+
+def _new_thing(event_id: str, when: str) -> dict:
+    return cloudtrail_record(event_id, when, eventName="NewThing", readOnly=False)
+
+
+def _add_new_thing(ws: Workspace) -> None:
+    folder = ws.project / "models/detections/cloudtrail"
+    (folder / "det_new_thing.sql").write_text(
+        "select * from {{ detection_events() }} where event_name = 'NewThing'\n"
+    )
+    (folder / "det_new_thing.yml").write_text(NEW_DETECTION_YML)
+    invoke(ws, "detections", "sync", "--project", ws.project)
+
+
+def test_a_new_detection_retro_hunts_with_the_ids_history_would_have_given(
+    tmp_path: Path,
+) -> None:
+    """Three deliveries, each built as it came: one lake had the detection all along, the other
+    gets it after the last one. Its first build backfills every day, and the alerts (one that
+    grew across two builds, two across midnight, one after a gap) have the same ids and
+    events as the ones the incremental history produced."""
+    deliveries = [
+        [_new_thing("n-1", "2026-03-01T10:00:00Z"), cloudtrail_record("x", "2026-03-01T10:05:00Z")],
+        [_new_thing("n-2", "2026-03-01T10:40:00Z"), _new_thing("n-3", "2026-03-02T23:30:00Z")],
+        [_new_thing("n-4", "2026-03-03T00:10:00Z"), _new_thing("n-5", "2026-03-03T13:00:00Z")],
+    ]
+
+    def history(name: str, detection_from_start: bool) -> list[tuple]:
+        ws = Workspace.create(tmp_path / name)
+        ws.project_copy()
+        if detection_from_start:
+            _add_new_thing(ws)
+        for number, records in enumerate(deliveries):
+            delivery = write_delivery_file(ws.root / f"{number}.json.gz", records)
+            run_ingest(ws, "load", "cloudtrail", delivery)
+            run_dbt(ws, *BUILD)
+        if not detection_from_start:
+            assert not [a for a in alerts(ws) if a["detection_id"] == "aws-new-thing"]
+            _add_new_thing(ws)
+            output = run_dbt(ws, *BUILD)
+            assert "alerts: rebuilt 3," in output  # every day of the lake
+        found = [a for a in alerts(ws) if a["detection_id"] == "aws-new-thing"]
+        return sorted((a["alert_id"], tuple(a["event_ids"])) for a in found)
+
+    incremental = history("incremental", detection_from_start=True)
+    assert sorted(ids for _, ids in incremental) == [("n-1", "n-2"), ("n-3",), ("n-4",), ("n-5",)]
+    assert history("retro-hunt", detection_from_start=False) == incremental
+
+
+def test_a_late_event_that_teaches_the_baseline_updates_the_later_alerts_it_affects(
+    workspace: Workspace,
+) -> None:
+    """An access key is used from one address on 1-3 March, and from a new one on 5 March: an
+    alert. A late delivery shows the key used from that address on 2 March: the baseline of 2
+    March learns it, and the alert of 5 March, three days later, goes. A late event that
+    teaches the baseline nothing new rebuilds no day after the day reading its last hour."""
+    ws = workspace
+    usual, other = "203.0.113.10", "198.51.100.9"
+    history = [
+        cloudtrail_record(f"h-{day}", f"2026-03-0{day}T09:00:00Z", sourceIPAddress=usual)
+        for day in (1, 2, 3)
+    ]
+    new_address = cloudtrail_record("new", "2026-03-05T09:00:00Z", sourceIPAddress=other)
+    run_ingest(ws, "load", "cloudtrail", write_delivery_file(ws.root / "a.json.gz", history))
+    run_ingest(ws, "load", "cloudtrail", write_delivery_file(ws.root / "b.json.gz", [new_address]))
+    run_dbt(ws, *BUILD)
+
+    def new_ip_alerts() -> list[list[str]]:
+        found = [a for a in alerts(ws) if a["detection_id"] == "aws-access-key-new-source-ip"]
+        return [a["event_ids"] for a in found]
+
+    assert new_ip_alerts() == [["new"]]
+
+    late = cloudtrail_record("late", "2026-03-02T15:00:00Z", sourceIPAddress=other)
+    run_ingest(ws, "load", "cloudtrail", write_delivery_file(ws.root / "c.json.gz", [late]))
+    output = run_dbt(ws, *BUILD)
+    # 2 March (its events), 3 March (it reads 2 March's last hour), 5 March (its baseline)
+    assert "alerts: rebuilt 3," in output
+    assert new_ip_alerts() == []
+
+    known = cloudtrail_record("known", "2026-03-01T16:00:00Z", sourceIPAddress=usual)
+    run_ingest(ws, "load", "cloudtrail", write_delivery_file(ws.root / "d.json.gz", [known]))
+    output = run_dbt(ws, *BUILD)
+    assert "baseline_days: rebuilt 1," in output
+    assert "alerts: rebuilt 2," in output  # 1 and 2 March; the baseline did not change

@@ -114,3 +114,7 @@ def test_a_setting_for_no_detection_or_of_no_kind_fails_the_build(workspace: Wor
     settings = {"aws-console-login-failures-burst": {"params": {"at_least": "0 or true"}}}
     output = _build(ws, settings, expect_pass=False)
     assert "params.at_least: expected a number >= 0" in output
+    # a list parameter holds text values only (each reaches SQL through sql_string)
+    settings = {"aws-principal-first-use-of-abused-service": {"params": {"services": "x"}}}
+    output = _build(ws, settings, expect_pass=False)
+    assert "params.services: expected a non-empty list of text values" in output

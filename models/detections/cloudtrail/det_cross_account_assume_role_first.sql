@@ -1,4 +1,6 @@
 -- Role assumed from an account for the first time
+-- (a role with little or no history counts once the lake has enough: dormant or new roles
+-- assumed from another account are news too)
 
 with
 
@@ -25,7 +27,8 @@ final as (
     {{ first_seen_matches(
         'candidates',
         'role_assumer_account',
-        min_history_days=detection_param('min_history_days', 3)
+        min_history_days=detection_param('min_history_days', 3),
+        new_subjects=true
     ) }}
 
 )

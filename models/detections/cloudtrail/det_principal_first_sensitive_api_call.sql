@@ -12,11 +12,8 @@ candidates as (
 
     select * from events
     where
-        error_code is null
+        {{ direct_human_call() }}
         and read_only = false
-        and principal_type in ('IAMUser', 'AssumedRole', 'Root', 'FederatedUser')
-        and invoked_by is null
-        and not coalesce(is_automation, false)
         and event_source in (
             'iam.amazonaws.com',
             'organizations.amazonaws.com',

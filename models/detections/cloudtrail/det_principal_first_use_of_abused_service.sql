@@ -12,19 +12,16 @@ candidates as (
 
     select * from events
     where
-        error_code is null
-        and principal_type in ('IAMUser', 'AssumedRole', 'Root', 'FederatedUser')
-        and invoked_by is null
-        and not coalesce(is_automation, false)
-        and event_source in (
+        {{ direct_human_call() }}
+        and event_source in ({{ sql_in_items(detection_param('services', [
             'bedrock.amazonaws.com',
             'sagemaker.amazonaws.com',
             'ses.amazonaws.com',
             'lightsail.amazonaws.com',
             'datasync.amazonaws.com',
             'transfer.amazonaws.com',
-            'gamelift.amazonaws.com'
-        )
+            'gamelift.amazonaws.com',
+        ])) }})
 
 ),
 

@@ -12,10 +12,7 @@ candidates as (
 
     select * from events
     where
-        error_code is null
-        and principal_type in ('IAMUser', 'AssumedRole', 'Root', 'FederatedUser')
-        and invoked_by is null
-        and not coalesce(is_automation, false)
+        {{ direct_human_call() }}
         and source_asn is not null
 
 ),

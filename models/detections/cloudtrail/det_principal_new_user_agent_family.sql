@@ -12,10 +12,7 @@ candidates as (
 
     select * from events
     where
-        error_code is null
-        and principal_type in ('IAMUser', 'AssumedRole', 'Root', 'FederatedUser')
-        and invoked_by is null
-        and not coalesce(is_automation, false)
+        {{ direct_human_call() }}
         and user_agent is not null
         and user_agent not like '%.amazonaws.com%'
         and user_agent not like 'AWS Internal%'

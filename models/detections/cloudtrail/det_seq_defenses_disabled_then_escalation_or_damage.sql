@@ -35,9 +35,7 @@ followed as (
     where
         error_code is null
         and event_name in (
-            {%- for name in privilege_change_api_calls() + destructive_api_calls() %}
-                {{ sql_string(name) }}{{ ',' if not loop.last }}
-            {%- endfor %}
+            {{ sql_in_items(privilege_change_api_calls() + destructive_api_calls()) }}
         )
 
 ),

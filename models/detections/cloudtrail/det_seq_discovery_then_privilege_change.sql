@@ -19,15 +19,19 @@ reads as (
 
 ),
 
+-- a step of the sequence: its rows have the event columns only
 discovery as (
 
-    {{ threshold_matches(
-        'reads',
-        ['principal_arn'],
-        minutes=detection_param('minutes', 10),
-        at_least=detection_param('at_least', 5),
-        distinct='event_source'
-    ) }}
+    select {{ star_except(threshold_columns()) }}
+    from (
+        {{ threshold_matches(
+            'reads',
+            ['principal_arn'],
+            minutes=detection_param('minutes', 10),
+            at_least=detection_param('at_least', 5),
+            distinct='event_source'
+        ) }}
+    ) as sweep
 
 ),
 
@@ -37,11 +41,7 @@ escalation as (
     where
         event_source = 'iam.amazonaws.com'
         and error_code is null
-        and event_name in (
-            {%- for name in privilege_change_api_calls() %}
-                {{ sql_string(name) }}{{ ',' if not loop.last }}
-            {%- endfor %}
-        )
+        and event_name in ({{ sql_in_items(privilege_change_api_calls()) }})
 
 ),
 

@@ -23,11 +23,7 @@ destroyed as (
     select * from events
     where
         error_code is null
-        and event_name in (
-            {%- for name in destructive_api_calls() %}
-                {{ sql_string(name) }}{{ ',' if not loop.last }}
-            {%- endfor %}
-        )
+        and event_name in ({{ sql_in_items(destructive_api_calls()) }})
 
 ),
 
