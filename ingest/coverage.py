@@ -14,9 +14,9 @@ from pathlib import Path
 import yaml
 
 TACTIC_ORDER = [
-    "reconnaissance", "initial-access", "execution", "persistence", "privilege-escalation",
-    "defense-evasion", "credential-access", "discovery", "lateral-movement", "collection",
-    "exfiltration", "impact",
+    "reconnaissance", "resource-development", "initial-access", "execution", "persistence",
+    "privilege-escalation", "defense-evasion", "credential-access", "discovery",
+    "lateral-movement", "collection", "exfiltration", "impact",
 ]  # fmt: skip
 
 

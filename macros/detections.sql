@@ -2,7 +2,8 @@
     Detections as code. A detection is one model under models/detections/ that selects the
     events that match (every column of `cloudtrail_events`), with its metadata in YAML `meta`
     (detection_id, title, description, severity, mitre_tactics, mitre_techniques,
-    false_positives, references, dedup_window in minutes, dedup_key columns, summary template).
+    false_positives, references, dedup_window in minutes, dedup_key columns, summary template;
+    optional: attempt_severity, the severity of its denied or failed calls, and runbook).
     `alerts` turns the matches of every detection into alert rows (`detection_alerts`).
 #}
 
@@ -125,6 +126,18 @@
 {%- endmacro %}
 
 
+{#- SQL: AWS acting for the account: a service principal, a call a service made on a caller's
+    behalf, or a session of a service-linked role (AWS Backup's lifecycle, Security Hub's
+    managed Config rules). -#}
+{% macro acted_by_aws_service() -%}
+    (
+        coalesce(principal_type, '') = 'AWSService'
+        or invoked_by is not null
+        or coalesce(session_issuer_arn, '') like '%:role/aws-service-role/%'
+    )
+{%- endmacro %}
+
+
 {#- The columns `threshold_matches` adds to the events it matches. -#}
 {% macro threshold_columns() %}
     {{ return(['threshold_count', 'threshold', 'threshold_minutes']) }}
@@ -194,9 +207,10 @@
             {{ exceptions.raise_compiler_error(name ~ ": meta." ~ required ~ " is missing") }}
         {%- endif -%}
     {%- endfor -%}
-    {%- if meta.severity not in ['info', 'low', 'medium', 'high', 'critical'] -%}
-        {{ exceptions.raise_compiler_error(name ~ ": unknown severity " ~ meta.severity) }}
-    {%- endif -%}
+    {%- for key in ['severity', 'attempt_severity'] if key in meta
+        and meta[key] not in ['info', 'low', 'medium', 'high', 'critical'] -%}
+        {{ exceptions.raise_compiler_error(name ~ ": unknown " ~ key ~ " " ~ meta[key]) }}
+    {%- endfor -%}
     {%- if (meta.dedup_window | int) < 1 -%}
         {{ exceptions.raise_compiler_error(name ~ ": dedup_window must be a number of minutes") }}
     {%- endif -%}
@@ -303,7 +317,17 @@ matched as (
     select
         '{{ meta.detection_id }}' as detection_id,
         {{ sql_string(meta.title) }} as title,
+        {%- if meta.attempt_severity %}
+        -- a denied or failed attempt at the action is a signal too, at its own severity
+        error_code is not null as failed_attempt,
+        case
+            when error_code is not null then '{{ meta.attempt_severity }}'
+            else '{{ settings.severity or meta.severity }}'
+        end as severity,
+        {%- else %}
+        false as failed_attempt,
         '{{ settings.severity or meta.severity }}' as severity,
+        {%- endif %}
         {{ sql_string_list(meta.mitre_tactics) }} as mitre_tactics,
         {{ sql_string_list(meta.mitre_techniques) }} as mitre_techniques,
         event_id,
@@ -360,7 +384,9 @@ matches as (
         runbook,
         {{ (threshold_columns() + alert_context_columns().values() | list + alert_context_firsts())
             | reject('in', ['aws_region', 'source_ip_address']) | join(', ') }},
-        {{ render_summary('summary_template') }} as summary,
+        {{ render_summary('summary_template') }}
+        || case when failed_attempt then ' (attempt failed: ' || error_code || ')' else '' end
+            as summary,
         {{ ruled_severity_rank(
             "case severity when 'info' then 0 when 'low' then 1 when 'medium' then 2 "
             ~ "when 'high' then 3 else 4 end") }} as severity_rank,

@@ -518,3 +518,44 @@ def test_a_late_event_that_teaches_the_baseline_updates_the_later_alerts_it_affe
     output = run_dbt(ws, *BUILD)
     assert "baseline_days: rebuilt 1," in output
     assert "alerts: rebuilt 2," in output  # 1 and 2 March; the baseline did not change
+
+
+def test_a_denied_attempt_at_a_critical_action_alerts_one_level_lower(workspace: Workspace) -> None:
+    """Stopping a trail is high; a denied attempt is itself a signal, at medium, and its
+    summary says the attempt failed."""
+    ws = workspace
+
+    def stop(event_id: str, when: str, principal: str, **extra: object) -> dict:
+        record = cloudtrail_record(
+            event_id,
+            when,
+            eventSource="cloudtrail.amazonaws.com",
+            eventName="StopLogging",
+            readOnly=False,
+            requestParameters={"name": "org-trail"},
+            **extra,
+        )
+        arn = f"arn:aws:iam::111122223333:user/{principal}"
+        record["userIdentity"] = {**record["userIdentity"], "arn": arn, "userName": principal}
+        return record
+
+    records = [
+        stop("stop-ok", "2026-03-01T10:00:00Z", "alice"),
+        stop(
+            "stop-denied",
+            "2026-03-01T10:00:00Z",
+            "mallory",
+            errorCode="AccessDenied",
+            errorMessage="User: mallory is not authorized to perform: cloudtrail:StopLogging",
+        ),
+    ]
+    run_ingest(ws, "load", "cloudtrail", write_delivery_file(ws.root / "a.json.gz", records))
+    run_dbt(ws, *BUILD)
+    found = {
+        a["event_ids"][0]: a for a in alerts(ws) if a["detection_id"] == "aws-cloudtrail-tampering"
+    }
+    assert found["stop-ok"]["severity"] == "high"
+    assert "attempt failed" not in found["stop-ok"]["summary"]
+    assert found["stop-denied"]["severity"] == "medium"
+    assert found["stop-denied"]["summary"].endswith("(attempt failed: AccessDenied)")
+    assert found["stop-denied"]["error_codes"] == ["AccessDenied"]

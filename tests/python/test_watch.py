@@ -43,7 +43,8 @@ def now_iso() -> str:
 
 class Watch:
     """`ingest watch cloudtrail` in a subprocess; its stderr (one line per cycle) is read as it
-    comes, so a test can wait for a cycle's line instead of sleeping."""
+    comes, so a test can wait for a cycle's line instead of sleeping, and its stdout (the alerts,
+    a JSON line each) is drained as it comes, so a full pipe never stops the watch."""
 
     def __init__(self, ws: Workspace, url: str, *extra: str) -> None:
         self.process = subprocess.Popen(
@@ -52,10 +53,15 @@ class Watch:
             env=ws.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         self.err: list[str] = []
+        self.out: list[str] = []
         self.ended = False
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        self._out_reader = threading.Thread(
+            target=lambda: self.out.extend(self.process.stdout), daemon=True
+        )
+        self._out_reader.start()
 
     def _read(self) -> None:
         for line in self.process.stderr:
@@ -80,12 +86,12 @@ class Watch:
         return self.finish(timeout=120)
 
     def finish(self, timeout: float, expect: int = 0) -> tuple[str, str]:
-        out = self.process.stdout.read()
         self.process.wait(timeout)
         self._reader.join(timeout)
+        self._out_reader.join(timeout)
         err = "".join(self.err)
         assert self.process.returncode == expect, err
-        return out, err
+        return "".join(self.out), err
 
 
 def aws_workspace(tmp_path: Path) -> Workspace:

@@ -12,8 +12,7 @@ final as (
 
     select * from events
     where
-        error_code is null
-        and (
+        (
             (
                 event_source = 'access-analyzer.amazonaws.com'
                 and event_name = 'DeleteAnalyzer'

@@ -14,7 +14,6 @@ final as (
     where
         event_source = 'iam.amazonaws.com'
         and event_name = 'CreateAccessKey'
-        and error_code is null
         and resource_name is not null
         and resource_name != coalesce(principal_name, '')
 

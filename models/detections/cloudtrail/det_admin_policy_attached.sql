@@ -14,7 +14,6 @@ final as (
     where
         event_source = 'iam.amazonaws.com'
         and event_name in ('AttachUserPolicy', 'AttachRolePolicy', 'AttachGroupPolicy')
-        and error_code is null
         and {{ json_string('request_parameters', '$.policyArn') }}
         like '%:policy/AdministratorAccess'
 

@@ -14,7 +14,6 @@ final as (
     where
         event_source = 'cloudtrail.amazonaws.com'
         and event_name in ('StopLogging', 'DeleteTrail', 'UpdateTrail', 'PutEventSelectors')
-        and error_code is null
 
 )
 

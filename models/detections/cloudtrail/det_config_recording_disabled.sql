@@ -13,7 +13,6 @@ final as (
     select * from events
     where
         event_source = 'config.amazonaws.com'
-        and error_code is null
         and event_name in (
             'StopConfigurationRecorder', 'DeleteConfigurationRecorder', 'DeleteDeliveryChannel'
         )

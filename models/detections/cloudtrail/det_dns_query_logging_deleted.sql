@@ -14,7 +14,6 @@ final as (
     where
         event_source = 'route53resolver.amazonaws.com'
         and event_name in ('DeleteResolverQueryLogConfig', 'DisassociateResolverQueryLogConfig')
-        and error_code is null
 
 )
 

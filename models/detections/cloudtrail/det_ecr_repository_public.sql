@@ -14,7 +14,6 @@ final as (
     where
         event_source = 'ecr.amazonaws.com'
         and event_name = 'SetRepositoryPolicy'
-        and error_code is null
         and {{ regex_matches(
             regex_replace_all(json_string('request_parameters', '$.policyText'), '\\s', ''),
             '"Principal":(\\{"AWS":)?\\[?"\\*"'

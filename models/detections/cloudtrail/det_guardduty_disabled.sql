@@ -13,7 +13,6 @@ final as (
     select * from events
     where
         event_source = 'guardduty.amazonaws.com'
-        and error_code is null
         and (
             event_name in (
                 'DeleteDetector',

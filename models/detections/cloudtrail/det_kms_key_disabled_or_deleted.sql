@@ -14,7 +14,6 @@ final as (
     where
         event_source = 'kms.amazonaws.com'
         and event_name in ('ScheduleKeyDeletion', 'DisableKey')
-        and error_code is null
 
 )
 

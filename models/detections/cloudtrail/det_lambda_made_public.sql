@@ -13,7 +13,6 @@ final as (
     select * from events
     where
         event_source = 'lambda.amazonaws.com'
-        and error_code is null
         and (
             (
                 event_name like 'AddPermission%'

@@ -14,7 +14,6 @@ final as (
     where
         event_source = 'organizations.amazonaws.com'
         and event_name in ('LeaveOrganization', 'RemoveAccountFromOrganization')
-        and error_code is null
 
 )
 

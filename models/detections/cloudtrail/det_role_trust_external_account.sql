@@ -23,7 +23,6 @@ trust_changes as (
     where
         event_source = 'iam.amazonaws.com'
         and event_name in ('CreateRole', 'UpdateAssumeRolePolicy')
-        and error_code is null
 
 ),
 

@@ -12,8 +12,7 @@ final as (
 
     select * from events
     where
-        error_code is null
-        and (
+        (
             event_name in (
                 'DeleteBucketPublicAccessBlock',
                 'DeletePublicAccessBlock',

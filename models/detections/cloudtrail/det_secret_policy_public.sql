@@ -14,7 +14,6 @@ final as (
     where
         event_source = 'secretsmanager.amazonaws.com'
         and event_name = 'PutResourcePolicy'
-        and error_code is null
         and {{ regex_matches(
             regex_replace_all(json_string('request_parameters', '$.resourcePolicy'), '\\s', ''),
             '"Principal":(\\{"AWS":)?\\[?"\\*"'

@@ -13,7 +13,6 @@ final as (
     select * from events
     where
         event_source = 'securityhub.amazonaws.com'
-        and error_code is null
         and event_name in (
             'DisableSecurityHub',
             'BatchDisableStandards',

@@ -14,7 +14,6 @@ final as (
     where
         event_source = 'ec2.amazonaws.com'
         and event_name = 'DeleteFlowLogs'
-        and error_code is null
 
 )
 

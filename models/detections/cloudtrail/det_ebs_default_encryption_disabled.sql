@@ -1,0 +1,20 @@
+-- EBS encryption by default disabled
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'ec2.amazonaws.com'
+        and event_name = 'DisableEbsEncryptionByDefault'
+
+)
+
+select * from final

@@ -1,0 +1,20 @@
+-- Block public access for EBS snapshots or AMIs disabled
+
+with
+
+events as (
+
+    select * from {{ detection_events() }}
+
+),
+
+final as (
+
+    select * from events
+    where
+        event_source = 'ec2.amazonaws.com'
+        and event_name in ('DisableSnapshotBlockPublicAccess', 'DisableImageBlockPublicAccess')
+
+)
+
+select * from final
