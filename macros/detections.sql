@@ -138,6 +138,37 @@
 {%- endmacro %}
 
 
+{#- SQL: true when the IAM user named by `user` (an expression) is the caller themselves: the
+    user calling, or the person behind an IAM Identity Center session (which names the session
+    after the user, `alice` or `alice@example.com`). Other sessions do not count: whoever calls
+    AssumeRole chooses its session name. -#}
+{% macro is_callers_own_user(user) -%}
+    (
+        {{ user }} = principal_name
+        or (
+            coalesce(session_issuer_arn, '') like '%:role/aws-reserved/sso.amazonaws.com/%'
+            and (
+                {{ user }} = principal_session_name
+                or {{ user }} = {{ regex_extract('principal_session_name', '^([^@]+)@', 1) }}
+            )
+        )
+    )
+{%- endmacro %}
+
+
+{#- The accounts Elastic Load Balancing writes access logs from, by region (AWS's list): a bucket
+    policy that lets them write is log delivery, not a grant to someone else's account. -#}
+{% macro elb_log_delivery_accounts() %}
+    {{ return([
+        '127311923021', '033677994240', '027434742980', '797873946194', '098369216593',
+        '754344448648', '589379963580', '718504428378', '383597477331', '600734575887',
+        '114774131450', '783225319266', '582318560864', '985666609251', '054676820928',
+        '156460612806', '652711504416', '635631232127', '009996457667', '897822967062',
+        '076674570225', '507241528517', '048591011584', '190560391635',
+    ]) }}
+{% endmacro %}
+
+
 {#- The columns `threshold_matches` adds to the events it matches. -#}
 {% macro threshold_columns() %}
     {{ return(['threshold_count', 'threshold', 'threshold_minutes']) }}

@@ -7,8 +7,10 @@
     ({{ value }} glob {{ pattern }})
 {%- endmacro %}
 
-{#- Spark has no GLOB: the pattern becomes a LIKE pattern (its `%`, `_` and `\` escaped). -#}
+{#- Spark has no GLOB: the pattern becomes a LIKE pattern (its `%`, `_` and `\` escaped; a
+    backslash spelled `\u005C`, see spark__escape_single_quotes). -#}
 {% macro spark__matches_glob(value, pattern) -%}
     ({{ value }} like replace(replace(replace(replace(replace(
-        {{ pattern }}, '\\', '\\\\'), '%', '\\%'), '_', '\\_'), '*', '%'), '?', '_'))
+        {{ pattern }}, '\u005C', '\u005C\u005C'), '%', '\u005C%'), '_', '\u005C_'), '*', '%'),
+        '?', '_'))
 {%- endmacro %}

@@ -4,9 +4,12 @@
     read the same on Spark as on DuckDB.
 #}
 
-{#- Spark reads backslash escapes in literals: a JSON fixture's `\"` must arrive as written. -#}
+{#- Spark reads backslash escapes in literals: a JSON fixture's `\"` must arrive as written. A
+    backslash is written `\u005C`, not `\\`: dbt finds the statement to put the detections' CTEs
+    in with sqlparse, which reads `'\\'` as an open literal, and then cuts the SQL at the
+    first `;` it believes is outside one. -#}
 {% macro spark__escape_single_quotes(expression) -%}
-    {{ expression | replace("\\", "\\\\") | replace("'", "\\'") }}
+    {{ expression | replace("\\", "\\u005C") | replace("'", "\\'") }}
 {%- endmacro %}
 
 {#- A list in a fixture (`ips: ['10.0.0.1']`) is written as a list literal, which Spark

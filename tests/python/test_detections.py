@@ -63,7 +63,8 @@ STRATUS_EXPECTED = {
     "initial-access.console-login-without-mfa": ["aws-console-login-without-mfa"],
     "lateral-movement.ec2-instance-connect": ["aws-ec2-instance-connect-key-pushed"],
     "lateral-movement.ec2-serial-console-send-ssh-public-key": [
-        "aws-ec2-instance-connect-key-pushed"
+        "aws-ec2-instance-connect-key-pushed",
+        "aws-ec2-serial-console-access-enabled",
     ],
     "persistence.iam-backdoor-user": ["aws-iam-access-key-created-for-other-user"],
     "persistence.iam-create-admin-user": [

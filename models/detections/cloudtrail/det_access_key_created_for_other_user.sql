@@ -15,7 +15,8 @@ final as (
         event_source = 'iam.amazonaws.com'
         and event_name = 'CreateAccessKey'
         and resource_name is not null
-        and resource_name != coalesce(principal_name, '')
+        -- a user managing their own credentials, also through an SSO or federated session
+        and not coalesce({{ is_callers_own_user('resource_name') }}, false)
 
 )
 

@@ -13,16 +13,9 @@ final as (
     select * from events
     where
         error_code is null
-        and (
-            (
-                event_source = 'ec2-instance-connect.amazonaws.com'
-                and event_name in ('SendSSHPublicKey', 'SendSerialConsoleSSHPublicKey')
-            )
-            or (
-                event_source = 'ec2.amazonaws.com'
-                and event_name = 'EnableSerialConsoleAccess'
-            )
-        )
+        -- enabling the serial console: aws-ec2-serial-console-access-enabled
+        and event_source = 'ec2-instance-connect.amazonaws.com'
+        and event_name in ('SendSSHPublicKey', 'SendSerialConsoleSSHPublicKey')
 
 )
 

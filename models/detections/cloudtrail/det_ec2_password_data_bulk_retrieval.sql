@@ -24,7 +24,8 @@ final as (
         'password_reads',
         ['principal_arn'],
         minutes=detection_param('minutes', 10),
-        at_least=detection_param('at_least', 5)
+        at_least=detection_param('at_least', 5),
+        distinct=json_string('request_parameters', '$.instanceId')
     ) }}
 
 )

@@ -1,4 +1,4 @@
--- GuardDuty trusted IP list or filter changed
+-- GuardDuty trusted IP list created or changed
 
 with
 
@@ -14,13 +14,8 @@ final as (
     where
         event_source = 'guardduty.amazonaws.com'
         and error_code is null
-        and (
-            event_name in ('CreateIPSet', 'UpdateIPSet')
-            or (
-                event_name in ('CreateFilter', 'UpdateFilter')
-                and {{ json_string('request_parameters', '$.action') }} = 'ARCHIVE'
-            )
-        )
+        -- filters that archive findings: aws-guardduty-findings-auto-archived
+        and event_name in ('CreateIPSet', 'UpdateIPSet')
 
 )
 

@@ -12,10 +12,14 @@ policies as (
 
     select
         *,
-        -- every account named as an IAM principal (arn:aws:iam::<account>:...) in the policy
-        {{ regex_extract_all(
-            json_text('request_parameters'), 'arn:aws[a-z-]*:iam::([0-9]{12}):', 1
-        ) }} as named_accounts
+        -- every account the policy names: in an IAM ARN (arn:aws:iam::<account>:...) or bare
+        -- ("AWS": "<account>", or a condition's aws:SourceAccount)
+        {{ list_concat([
+            regex_extract_all(
+                json_text('request_parameters'), 'arn:aws[a-z-]*:iam::([0-9]{12}):', 1
+            ),
+            regex_extract_all(json_text('request_parameters'), '"([0-9]{12})"', 1),
+        ]) }} as named_accounts
     from events
     where
         event_source = 's3.amazonaws.com'
@@ -28,7 +32,10 @@ final as (
 
     select {{ star_except(['named_accounts']) }} from policies
     where {{ list_size(list_filter(
-        'named_accounts', 'account', 'account != recipient_account_id'
+        'named_accounts',
+        'account',
+        'account != recipient_account_id and account not in ('
+        ~ sql_in_items(elb_log_delivery_accounts()) ~ ')'
     )) }} > 0
 
 )

@@ -17,9 +17,8 @@ customer_key_writes as (
         and error_code is null
         and (
             {{ json_string('additional_event_data', '$.SSEApplied') }} = 'SSE_C'
-            or {{ json_string(
-                'request_parameters', '$."x-amz-server-side-encryption-customer-algorithm"'
-            ) }} is not null
+            or {{ json_text('request_parameters') }}
+            like '%"x-amz-server-side-encryption-customer-algorithm"%'
         )
 
 ),

@@ -15,10 +15,17 @@ final as (
         event_source = 's3.amazonaws.com'
         and event_name in ('PutBucketLifecycle', 'PutBucketLifecycleConfiguration')
         and error_code is null
-        -- the shortest "Days" of any rule (try_cast: "Days": 99999999999 in one record must
-        -- not fail the build of every alert)
+        -- an enabled rule; transitions to other storage classes delete nothing
+        and {{ regex_matches(json_text('request_parameters'), '"Status"\\s*:\\s*"Enabled"') }}
+        -- the shortest expiration, of current or of noncurrent versions (try_cast:
+        -- "Days": 99999999999 in one record must not fail the build of every alert)
         and {{ list_min(list_transform(
-            regex_extract_all(json_text('request_parameters'), '"Days": ?"?([0-9]+)', 1),
+            regex_extract_all(
+                json_text('request_parameters'),
+                '"(?:Expiration|NoncurrentVersionExpiration)"\\s*:\\s*[{][^}]*?'
+                ~ '"(?:Noncurrent)?Days"\\s*:\\s*"?([0-9]+)',
+                1
+            ),
             'days',
             'try_cast(days as bigint)',
         )) }} <= 7

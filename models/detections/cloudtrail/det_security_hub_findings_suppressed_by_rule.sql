@@ -13,8 +13,16 @@ final as (
     select * from events
     where
         event_source = 'securityhub.amazonaws.com'
-        and event_name in ('CreateAutomationRule', 'BatchUpdateAutomationRules')
-        and {{ regex_matches(json_text('request_parameters'), '"status"\\s*:\\s*"SUPPRESSED"') }}
+        and event_name in (
+            'CreateAutomationRule',
+            'BatchUpdateAutomationRules',
+            'CreateAutomationRuleV2',
+            'UpdateAutomationRuleV2'
+        )
+        -- Security Hub logs its parameters in PascalCase ("Workflow": {"Status": "SUPPRESSED"})
+        and {{ regex_matches(
+            'lower(' ~ json_text('request_parameters') ~ ')', '"status"\\s*:\\s*"suppressed"'
+        ) }}
 
 )
 
