@@ -239,7 +239,7 @@
         {%- endif -%}
     {%- endfor -%}
     {%- for key in ['severity', 'attempt_severity'] if key in meta
-        and meta[key] not in ['info', 'low', 'medium', 'high', 'critical'] -%}
+        and meta[key] not in severity_levels() -%}
         {{ exceptions.raise_compiler_error(name ~ ": unknown " ~ key ~ " " ~ meta[key]) }}
     {%- endfor -%}
     {%- if (meta.dedup_window | int) < 1 -%}
@@ -345,6 +345,9 @@ suppressions as (
 
 matched as (
     {% for name, meta, settings in enabled %}
+    {%- set severity = settings.severity or meta.severity %}
+    {%- set runbook = detection_runbook(meta) %}
+    {%- set with_threshold = reports_threshold(name) %}
     select
         '{{ meta.detection_id }}' as detection_id,
         {{ sql_string(meta.title) }} as title,
@@ -353,11 +356,11 @@ matched as (
         error_code is not null as failed_attempt,
         case
             when error_code is not null then '{{ meta.attempt_severity }}'
-            else '{{ settings.severity or meta.severity }}'
+            else '{{ severity }}'
         end as severity,
         {%- else %}
         false as failed_attempt,
-        '{{ settings.severity or meta.severity }}' as severity,
+        '{{ severity }}' as severity,
         {%- endif %}
         {{ sql_string_list(meta.mitre_tactics) }} as mitre_tactics,
         {{ sql_string_list(meta.mitre_techniques) }} as mitre_techniques,
@@ -378,10 +381,9 @@ matched as (
         {# rendered once, after the union: a summary expression per detection made the
             query (and dbt's parse of it) several times larger #}
         {{ sql_string(meta.summary) }} as summary_template,
-        {{ sql_string(detection_runbook(meta)) if detection_runbook(meta) else 'cast(null as string)' }}
-            as runbook,
+        {{ sql_string(runbook) if runbook else 'cast(null as string)' }} as runbook,
         {%- for column in threshold_columns() %}
-        {{ column if reports_threshold(name) else 'cast(null as integer)' }} as {{ column }},
+        {{ column if with_threshold else 'cast(null as integer)' }} as {{ column }},
         {%- endfor %}
         {{ carried | join(', ') }}
     from {{ ref(name) }}
