@@ -603,6 +603,48 @@ def detections_sync(
         out.print("Generated detection files are up to date.")
 
 
+@detections_app.command("coverage")
+def detections_coverage(
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Exit 1 if a detection lacks a kind of test (CI, `make lint`)."
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the counts and gaps as JSON.")
+    ] = False,
+    project: Annotated[
+        Path, typer.Option(help="The trailhouse project directory.", file_okay=False)
+    ] = Path("."),
+) -> None:
+    """Count the detection library (detections per source, ATT&CK techniques, unit tests, raw
+    CloudTrail samples) and list every detection lacking a kind of test: one that fires, one
+    that must not, an edge case (a third test), and for CloudTrail a raw sample
+    (`tests/detections/<model>.json`). The full catalog is `detections/COVERAGE.md`."""
+    import json
+
+    from ingest import coverage
+
+    detections = coverage.load(project)
+    counts = coverage.totals(detections)
+    gaps = {d.detection_id: d.missing() for d in detections if d.missing()}
+    if as_json:
+        out.print_json(json.dumps({"totals": counts, "gaps": gaps}))
+    else:
+        table = Table(title="Detection coverage")
+        table.add_column("")
+        table.add_column("count", justify="right")
+        for name, count in counts.items():
+            table.add_row(name, f"{count:,}")
+        out.print(table)
+        for detection_id, missing in gaps.items():
+            out.print(f"  {shown(detection_id)}: no {', no '.join(missing)}", soft_wrap=True)
+    if check and gaps:
+        err.print(f"[red]{len(gaps)} detection(s) lack a kind of test[/]")
+        raise typer.Exit(1)
+
+
 @detections_app.command("check")
 def detections_check(
     variables: Annotated[

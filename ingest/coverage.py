@@ -1,8 +1,14 @@
 """The detection catalog: detections by MITRE ATT&CK tactic and technique, with test counts.
 
-Read from the detections' YAML (meta and unit tests), so it needs neither dbt nor a database.
-Written twice: `detections/COVERAGE.md` for readers of the repository, and a dbt docs block
-(`models/detections/coverage.md`) that the `alerts` model's documentation includes.
+Read from the detections' YAML (meta and unit tests) and the raw samples beside the tests, so it
+needs neither dbt nor a database. Written twice: `detections/COVERAGE.md` for readers of the
+repository, and a dbt docs block (`models/detections/coverage.md`) that the `alerts` model's
+documentation includes; `ingest detections coverage` prints it as a checklist.
+
+What a detection's tests must show: that it fires (a unit test expecting rows), that it stays
+quiet (one expecting none), an edge case (any further test: an AWS service, an assumed role, a
+failed call, a near-miss value), and, for CloudTrail, raw records as CloudTrail delivers them
+(`tests/detections/<model>.json`, run through the real ingest and staging).
 """
 
 from __future__ import annotations
@@ -20,6 +26,16 @@ TACTIC_ORDER = [
 ]  # fmt: skip
 
 
+SAMPLES_DIR = Path("tests") / "detections"
+TEST_KINDS = ("fires", "ignores", "edge case", "raw sample")
+
+
+@dataclass(frozen=True)
+class UnitTest:
+    name: str
+    expects_alerts: bool
+
+
 @dataclass
 class Detection:
     model: str
@@ -28,12 +44,30 @@ class Detection:
     severity: str
     tactics: list[str]
     techniques: list[str]
-    unit_tests: list[str] = field(default_factory=list)
+    source: str
+    unit_tests: list[UnitTest] = field(default_factory=list)
+    raw_sample: bool = False
+
+    def missing(self) -> list[str]:
+        """The kinds of test (TEST_KINDS) this detection lacks. The edge case is a test beyond
+        one that fires and one that ignores; raw samples are asked of CloudTrail detections."""
+        fires = [t for t in self.unit_tests if t.expects_alerts]
+        ignores = [t for t in self.unit_tests if not t.expects_alerts]
+        gaps = []
+        if not fires:
+            gaps.append("fires")
+        if not ignores:
+            gaps.append("ignores")
+        if len(self.unit_tests) < 3 or not (fires and ignores):
+            gaps.append("edge case")
+        if self.source == "cloudtrail" and not self.raw_sample:
+            gaps.append("raw sample")
+        return gaps
 
 
 def load(project: Path) -> list[Detection]:
     detections: dict[str, Detection] = {}
-    tests: dict[str, list[str]] = defaultdict(list)
+    tests: dict[str, list[UnitTest]] = defaultdict(list)
     for path in sorted((project / "models" / "detections").rglob("*.yml")):
         document = yaml.safe_load(path.read_text()) or {}
         for model in document.get("models", []):
@@ -47,12 +81,15 @@ def load(project: Path) -> list[Detection]:
                 severity=meta["severity"],
                 tactics=list(meta["mitre_tactics"]),
                 techniques=list(meta["mitre_techniques"]),
+                source=path.parent.name,
+                raw_sample=(project / SAMPLES_DIR / f"{model['name']}.json").is_file(),
             )
         for test in document.get("unit_tests", []):
-            tests[test["model"]].append(test["name"])
-    for name, names in tests.items():
+            expected = (test.get("expect") or {}).get("rows") or []
+            tests[test["model"]].append(UnitTest(test["name"], bool(expected)))
+    for name, unit_tests in tests.items():
         if name in detections:
-            detections[name].unit_tests = names
+            detections[name].unit_tests = unit_tests
     return sorted(detections.values(), key=lambda d: d.detection_id)
 
 
@@ -60,15 +97,32 @@ def _tactic_key(tactic: str) -> tuple[int, str]:
     return (TACTIC_ORDER.index(tactic) if tactic in TACTIC_ORDER else len(TACTIC_ORDER), tactic)
 
 
+def totals(detections: list[Detection]) -> dict[str, int]:
+    """The headline counts: detections per source, techniques, unit tests, raw samples and the
+    detections lacking a kind of test."""
+    counts = {
+        "detections": len(detections),
+        "cloudtrail detections": sum(d.source == "cloudtrail" for d in detections),
+        "web detections": sum(d.source == "web" for d in detections),
+        "ATT&CK techniques": len({t for d in detections for t in d.techniques}),
+        "unit tests": sum(len(d.unit_tests) for d in detections),
+        "raw samples": sum(d.raw_sample for d in detections),
+    }
+    for kind in TEST_KINDS:
+        counts[f"lacking {kind}"] = sum(kind in d.missing() for d in detections)
+    return counts
+
+
 def render(detections: list[Detection]) -> str:
-    techniques = {t for d in detections for t in d.techniques}
-    tests = sum(len(d.unit_tests) for d in detections)
+    counts = totals(detections)
     lines = [
         "# Detection coverage",
         "",
-        f"{len(detections)} detections (CloudTrail and web) · {len(techniques)} ATT&CK "
-        f"techniques · {tests} unit tests. Generated by `ingest detections sync` from the "
-        "detections' YAML; do not edit by hand.",
+        f"{counts['detections']} detections ({counts['cloudtrail detections']} CloudTrail, "
+        f"{counts['web detections']} web) · {counts['ATT&CK techniques']} ATT&CK techniques · "
+        f"{counts['unit tests']} unit tests · {counts['raw samples']} with raw CloudTrail "
+        "samples. Generated by `ingest detections sync` from the detections' YAML; do not "
+        "edit by hand.",
         "",
         "## By tactic",
         "",
@@ -103,13 +157,15 @@ def render(detections: list[Detection]) -> str:
         "",
         "## Detections",
         "",
-        "| detection | model | tactics | techniques | unit tests |",
-        "|---|---|---|---|---|",
+        "| detection | model | tactics | techniques | unit tests | raw sample |",
+        "|---|---|---|---|---|---|",
     ]
     for d in detections:
+        names = ", ".join(t.name for t in d.unit_tests) or "—"
+        sample = "yes" if d.raw_sample else ("—" if d.source == "cloudtrail" else "n/a")
         lines.append(
             f"| `{d.detection_id}` | `{d.model}` | {', '.join(d.tactics)} | "
-            f"{', '.join(d.techniques)} | {', '.join(d.unit_tests) or '—'} |"
+            f"{', '.join(d.techniques)} | {names} | {sample} |"
         )
     return "\n".join(lines) + "\n"
 
