@@ -54,6 +54,17 @@
 {%- endmacro %}
 
 
+{% macro json_or_null(column) %}
+    {#- The JSON text `column` if it parses, else NULL: for JSON kept inside a string field,
+        which the log's writer never promised to be valid. -#}
+    {{ return(adapter.dispatch('json_or_null', 'trailhouse')(column)) }}
+{% endmacro %}
+
+{% macro duckdb__json_or_null(column) -%}
+    case when json_valid({{ column }}) then {{ column }} end
+{%- endmacro %}
+
+
 {#- Spark: a shape as a DDL type (`struct<...>`), JSON-typed fields as text (Spark keeps an
     object or array met where text is expected as its JSON text). -#}
 {% macro _spark_shape_type(shape) -%}
@@ -77,6 +88,11 @@
 {#- Spark gives a string value unquoted; callers only test a JSON value for presence. -#}
 {% macro spark__json_value(column, path) -%}
     get_json_object({{ column }}, '{{ path }}')
+{%- endmacro %}
+
+{#- Spark's JSON functions read text that does not parse as NULL already. -#}
+{% macro spark__json_or_null(column) -%}
+    {{ column }}
 {%- endmacro %}
 
 {% macro spark__json_text(column) -%}

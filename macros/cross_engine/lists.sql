@@ -60,6 +60,21 @@
 {%- endmacro %}
 
 
+{#- The lists `expression` (using `var`) gives for each element `var` of `values`, one after
+    another. `expression` must not be NULL (Spark's flatten would be). -#}
+{% macro list_flat_map(values, var, expression) %}
+    {{ return(adapter.dispatch('list_flat_map', 'trailhouse')(values, var, expression)) }}
+{% endmacro %}
+
+{% macro duckdb__list_flat_map(values, var, expression) -%}
+    flatten(list_transform({{ values }}, {{ var }} -> {{ expression }}))
+{%- endmacro %}
+
+{% macro spark__list_flat_map(values, var, expression) -%}
+    flatten(transform({{ values }}, {{ var }} -> {{ expression }}))
+{%- endmacro %}
+
+
 {#- The first element of a list; NULL when it is empty. -#}
 {% macro list_first(values) %}
     {{ return(adapter.dispatch('list_first', 'trailhouse')(values)) }}

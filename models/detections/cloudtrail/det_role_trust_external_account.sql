@@ -8,29 +8,42 @@ events as (
 
 ),
 
+accounts as (
+
+    select * from {{ ref('inventory_accounts') }}
+
+),
+
+our_accounts as (
+
+    select {{ sorted_set_agg('account_id') }} as our_account_ids from accounts
+
+),
+
 trust_changes as (
 
     select
-        *,
-        {{ regex_extract_all(
-            'coalesce('
+        events.*,
+        {%- set trust = 'coalesce('
             ~ json_string('request_parameters', '$.assumeRolePolicyDocument') ~ ', '
-            ~ json_string('request_parameters', '$.policyDocument') ~ ')',
-            'arn:aws:iam::([0-9]{12}):',
-            1,
-        ) }} as trusted_accounts
+            ~ json_string('request_parameters', '$.policyDocument') ~ ')' %}
+        {{ foreign_accounts(
+            policy_granted_accounts(trust), 'recipient_account_id', 'our_accounts.our_account_ids'
+        ) }} as foreign_account_ids,
+        {{ policy_allows_anyone(trust) }} as trusts_anyone
     from events
+    cross join our_accounts
     where
-        event_source = 'iam.amazonaws.com'
-        and event_name in ('CreateRole', 'UpdateAssumeRolePolicy')
+        events.event_source = 'iam.amazonaws.com'
+        and events.event_name in ('CreateRole', 'UpdateAssumeRolePolicy')
 
 ),
 
 final as (
 
-    select {{ star_except(['trusted_accounts']) }}
+    select {{ star_except(['foreign_account_ids', 'trusts_anyone']) }}
     from trust_changes
-    where {{ list_any('trusted_accounts', 'account', 'account != recipient_account_id') }}
+    where {{ list_size('foreign_account_ids') }} > 0 or trusts_anyone
 
 )
 

@@ -17,10 +17,7 @@ final as (
         and (
             (
                 event_name = 'PutBucketPolicy'
-                and {{ regex_matches(
-                    "replace(" ~ json_text('request_parameters') ~ ", ' ', '')",
-                    '"Principal":(\\{"AWS":)?(\\[)?"\\*"'
-                ) }}
+                and {{ policy_allows_anyone(json_string('request_parameters', '$.bucketPolicy')) }}
             )
             or (
                 event_name = 'PutBucketAcl'

@@ -8,35 +8,41 @@ events as (
 
 ),
 
+accounts as (
+
+    select * from {{ ref('inventory_accounts') }}
+
+),
+
+our_accounts as (
+
+    select {{ sorted_set_agg('account_id') }} as our_account_ids from accounts
+
+),
+
 policies as (
 
     select
-        *,
-        -- every account the policy names: in an IAM ARN (arn:aws:iam::<account>:...) or bare
-        -- ("AWS": "<account>", or a condition's aws:SourceAccount)
-        {{ list_concat([
-            regex_extract_all(
-                json_text('request_parameters'), 'arn:aws[a-z-]*:iam::([0-9]{12}):', 1
-            ),
-            regex_extract_all(json_text('request_parameters'), '"([0-9]{12})"', 1),
-        ]) }} as named_accounts
+        events.*,
+        -- read statement by statement: a Deny, a statement confined to our organization and
+        -- a grant to one of our accounts (the inventory's) or to AWS log delivery grant nothing
+        {{ foreign_accounts(
+            policy_granted_accounts(json_string('request_parameters', '$.bucketPolicy')),
+            'recipient_account_id',
+            'our_accounts.our_account_ids',
+        ) }} as foreign_account_ids
     from events
+    cross join our_accounts
     where
-        event_source = 's3.amazonaws.com'
-        and event_name = 'PutBucketPolicy'
-        and {{ regex_matches(json_text('request_parameters'), '"Effect"\\s*:\\s*"Allow"') }}
+        events.event_source = 's3.amazonaws.com'
+        and events.event_name = 'PutBucketPolicy'
 
 ),
 
 final as (
 
-    select {{ star_except(['named_accounts']) }} from policies
-    where {{ list_size(list_filter(
-        'named_accounts',
-        'account',
-        'account != recipient_account_id and account not in ('
-        ~ sql_in_items(elb_log_delivery_accounts()) ~ ')'
-    )) }} > 0
+    select {{ star_except(['foreign_account_ids']) }} from policies
+    where {{ list_size('foreign_account_ids') }} > 0
 
 )
 

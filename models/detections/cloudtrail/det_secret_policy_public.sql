@@ -14,10 +14,7 @@ final as (
     where
         event_source = 'secretsmanager.amazonaws.com'
         and event_name = 'PutResourcePolicy'
-        and {{ regex_matches(
-            regex_replace_all(json_string('request_parameters', '$.resourcePolicy'), '\\s', ''),
-            '"Principal":(\\{"AWS":)?\\[?"\\*"'
-        ) }}
+        and {{ policy_allows_anyone(json_string('request_parameters', '$.resourcePolicy')) }}
 
 )
 

@@ -21,10 +21,7 @@ final as (
             )
             or (
                 event_name = 'PutInlinePolicyToPermissionSet'
-                and {{ regex_matches(
-                    json_string('request_parameters', '$.inlinePolicy'),
-                    '"Action"\\s*:\\s*(\\[\\s*)?"\\*"'
-                ) }}
+                and {{ policy_grants_admin(json_string('request_parameters', '$.inlinePolicy')) }}
             )
         )
 
