@@ -21,6 +21,7 @@ from pathlib import Path
 
 import orjson
 
+from ingest.sources import demo_benign
 from ingest.sources.demo_catalog import (
     API_CATALOG,
     ATTACKER_CLI_UA,
@@ -656,20 +657,22 @@ class Generator:
             counts[h] += 1
         return counts
 
-    def events_by_hour(self, attack_records: list[dict]) -> Iterator[list[dict]]:
-        background = self.spec.events - len(attack_records)
-        attacks_by_hour: dict[int, list[dict]] = defaultdict(list)
+    def events_by_hour(self, injected: list[dict]) -> Iterator[list[dict]]:
+        """Background events hour by hour, with the injected records (attacks and benign
+        look-alikes) of each hour among them."""
+        background = self.spec.events - len(injected)
+        injected_by_hour: dict[int, list[dict]] = defaultdict(list)
         start = self.spec.start_at
-        for rec in attack_records:
+        for rec in injected:
             when = datetime.fromisoformat(rec["eventTime"].replace("Z", "+00:00"))
-            attacks_by_hour[int((when - start).total_seconds() // 3600)].append(rec)
+            injected_by_hour[int((when - start).total_seconds() // 3600)].append(rec)
         for hour, count in enumerate(self.hourly_counts(background)):
             hour_start = start + timedelta(hours=hour)
             records = [
                 self.background_event(hour_start + timedelta(seconds=self.rng.random() * 3600))
                 for _ in range(count)
             ]
-            records.extend(attacks_by_hour.get(hour, []))
+            records.extend(injected_by_hour.get(hour, []))
             yield records
 
 
@@ -692,15 +695,19 @@ def generate(
     (directory / GENERATING_MARKER).touch()
     gen = Generator(spec)
     labelled = gen.scenarios()
-    attack_records = [r for _, records in labelled for r in records]
-    minimum = len(attack_records) + 1
+    benign = demo_benign.episodes(gen)
+    injected = [r for _, records in labelled + benign for r in records]
+    minimum = len(injected) + 1
     if spec.events < minimum:
-        raise ValueError(f"--events must be at least {minimum} to hold the attack scenarios")
+        raise ValueError(
+            f"--events must be at least {minimum} to hold the attack scenarios and the benign "
+            "look-alikes"
+        )
 
     logs = directory / "AWSLogs"
     files = events = 0
     file_rng = random.Random(spec.seed * 7919 + 1)
-    for records in gen.events_by_hour(attack_records):
+    for records in gen.events_by_hour(injected):
         by_file: dict[tuple[str, str, int], list[dict]] = defaultdict(list)
         for rec in records:
             when = datetime.fromisoformat(rec["eventTime"].replace("Z", "+00:00"))
@@ -723,6 +730,7 @@ def generate(
     digests = _write_digests(gen, directory)
     scenarios = [meta for meta, _ in labelled]
     (directory / SCENARIOS_FILE).write_text(json.dumps(scenarios, indent=2) + "\n")
+    demo_benign.write_labels(directory, benign)
     (directory / SPEC_FILE).write_text(json.dumps(asdict(spec), indent=2) + "\n")
     (directory / GENERATING_MARKER).unlink()
     return DemoResult(spec, logs, events, files, digests, scenarios)

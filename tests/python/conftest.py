@@ -404,6 +404,27 @@ def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     return shared_lake(tmp_path_factory, "demo", build)
 
 
+# The noise budget's lake: a week of 200,000 events, the benign look-alikes among them.
+BENIGN = {"events": 200_000, "days": 7, "end": "2026-01-10T00:00:00Z"}
+
+
+@pytest.fixture(scope="session")
+def benign_lake(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    def build(ws: Workspace) -> None:
+        run_ingest(ws, "demo", *_demo_args(BENIGN))
+        _build_without_warnings(ws)
+
+    return shared_lake(tmp_path_factory, "benign", build)
+
+
+def demo_benign_episodes(ws: Workspace) -> dict[str, set[str]]:
+    """The demo's benign look-alikes: episode kind -> the event ids of all its runs."""
+    episodes: dict[str, set[str]] = {}
+    for item in json.loads((ws.lake / "_sources/demo/benign.json").read_text()):
+        episodes.setdefault(item["episode"], set()).update(item["event_ids"])
+    return episodes
+
+
 @pytest.fixture(scope="session")
 def stratus_lake(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     if not STRATUS.is_dir():

@@ -169,6 +169,40 @@ def test_attack_scenarios_are_labelled_and_present(dataset) -> None:
     }
 
 
+def test_benign_look_alikes_are_labelled_and_present_every_day(dataset) -> None:
+    directory, records, _ = dataset
+    by_id = {r["eventID"]: r for r in records}
+    episodes = json.loads((directory / "benign.json").read_text())
+    kinds = Counter(e["episode"] for e in episodes)
+    assert kinds == {
+        "security-audit-scan": SPEC.days, "iac-apply": SPEC.days, "ci-lambda-deploy": SPEC.days,
+        "sso-admin-provisions-service-user": SPEC.days, "aws-services-acting": SPEC.days,
+        "iac-destroy": SPEC.days // 2,
+    }  # fmt: skip
+    for episode in episodes:
+        assert episode["event_ids"] and all(e in by_id for e in episode["event_ids"])
+
+    def events(kind: str) -> list[dict]:
+        return [by_id[e] for x in episodes if x["episode"] == kind for e in x["event_ids"]]
+
+    # infrastructure as code runs as the CI user with Terraform's user agent
+    assert {r["userAgent"] for r in events("iac-apply")} == {
+        by_id[episodes[1]["event_ids"][0]]["userAgent"]
+    }
+    assert all("Terraform/" in r["userAgent"] for r in events("iac-destroy"))
+    # the audit reads every region and never writes
+    audit = events("security-audit-scan")
+    assert all(r["readOnly"] for r in audit) and len({r["awsRegion"] for r in audit}) >= 6
+    # AWS services act through their service-linked roles
+    acting = events("aws-services-acting")
+    assert {r["userIdentity"]["invokedBy"] for r in acting} == {
+        "autoscaling.amazonaws.com", "backup.amazonaws.com",
+    }  # fmt: skip
+    attacks = {e for s in json.loads((directory / "scenarios.json").read_text())
+               for e in s["event_ids"]}  # fmt: skip
+    assert attacks.isdisjoint(e for x in episodes for e in x["event_ids"])
+
+
 def test_demo_command_lands_everything_and_reruns_as_a_no_op(lake: Path, ingest) -> None:
     first = ingest("demo", "--events", "1500", "--days", "2", "--end", "2026-01-10")
     assert "Generated 1,500 CloudTrail records" in first.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from conftest import (
     Workspace,
     alerts,
     cloudtrail_record,
+    demo_benign_episodes,
     demo_scenarios,
     invoke,
     run_dbt,
@@ -103,14 +105,45 @@ def test_every_demo_scenario_raises_its_detection_once(demo_lake: Workspace) -> 
         assert alert["mitre_techniques"] and not alert["suppressed"]
 
 
-def test_background_noise_raises_no_high_or_critical_alert(demo_lake: Workspace) -> None:
-    attack_events = set().union(*demo_scenarios(demo_lake).values())
-    noisy = [
-        (a["detection_id"], a["summary"])
-        for a in alerts(demo_lake)
+# At most one high or critical alert per this many events that are not an attack.
+NOISE_BUDGET_EVENTS = 10_000
+
+
+def test_benign_look_alikes_stay_within_the_noise_budget(benign_lake: Workspace) -> None:
+    """A week of 200,000 events with infrastructure-as-code applies and destroys, SSO
+    administrators provisioning users and keys, CI deploying functions and reading secrets, a
+    nightly read-only audit of every region and AWS services acting for the account: every
+    injected attack still raises its detection, and the rest pages at most once per 10,000."""
+    ((events,),) = benign_lake.read("select count(*) from cloudtrail_events")
+    assert events >= 200_000
+    episodes = demo_benign_episodes(benign_lake)
+    assert set(episodes) == {
+        "iac-apply", "iac-destroy", "sso-admin-provisions-service-user", "ci-lambda-deploy",
+        "security-audit-scan", "aws-services-acting",
+    }  # fmt: skip
+    found = alerts(benign_lake)
+    scenarios = demo_scenarios(benign_lake)
+    for scenario, event_ids in scenarios.items():
+        expected = DEMO_EXPECTED[scenario]
+        assert any(
+            a["detection_id"] == expected and set(a["event_ids"]) & event_ids for a in found
+        ), scenario
+    attack_events = set().union(*scenarios.values())
+    loud = Counter(
+        a["detection_id"]
+        for a in found
         if a["severity"] in ("high", "critical") and not set(a["event_ids"]) <= attack_events
-    ]
-    assert noisy == []
+    )
+    assert loud.total() <= events // NOISE_BUDGET_EVENTS, loud
+    # the audit sweep, the deploys and the services acting page nobody
+    quiet = episodes["security-audit-scan"] | episodes["ci-lambda-deploy"]
+    quiet |= episodes["aws-services-acting"] | episodes["iac-apply"]
+    paged = {
+        a["detection_id"]
+        for a in found
+        if a["severity"] in ("high", "critical") and set(a["event_ids"]) & quiet
+    }
+    assert paged == set()
 
 
 def test_alerts_are_stable_across_reruns_and_full_refresh(
