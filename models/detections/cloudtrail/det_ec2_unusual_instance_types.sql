@@ -17,7 +17,7 @@ final as (
         -- allowed or denied: a denied attempt is as telling
         and {{ regex_matches(
             json_string('request_parameters', '$.instanceType'),
-            '^(p[0-9]|g[0-9]|inf[0-9]|trn[0-9]|dl[0-9])'
+            '^(p[0-9]|gr?[0-9]|inf[0-9]|trn[0-9]|dl[0-9])'
         ) }}
 
 )

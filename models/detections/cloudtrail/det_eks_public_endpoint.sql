@@ -15,8 +15,11 @@ final as (
         event_source = 'eks.amazonaws.com'
         and event_name in ('CreateCluster', 'UpdateClusterConfig')
         and error_code is null
-        and {{ json_string('request_parameters', '$.resourcesVpcConfig.endpointPublicAccess') }}
-        = 'true'
+        -- a new cluster's endpoint is public unless the request says otherwise
+        and coalesce(
+            {{ json_string('request_parameters', '$.resourcesVpcConfig.endpointPublicAccess') }},
+            case when event_name = 'CreateCluster' then 'true' end
+        ) = 'true'
         -- no CIDR list means 0.0.0.0/0
         and coalesce(
             {{ json_string('request_parameters', '$.resourcesVpcConfig.publicAccessCidrs') }},

@@ -14,6 +14,8 @@ deletions as (
     where
         {{ regex_matches('event_name', '^(Delete|Terminate)') }}
         and error_code is null
+        -- AWS's own clean-up: Auto Scaling scale-in, AWS Backup lifecycle, service-linked roles
+        and not {{ acted_by_aws_service() }}
 
 ),
 

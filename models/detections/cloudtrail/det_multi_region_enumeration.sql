@@ -14,6 +14,8 @@ reads as (
     where
         read_only
         and principal_type not in ('AWSService', 'AWSAccount')
+        -- service-linked roles (Trusted Advisor, Config, Security Hub...) read every region
+        and not {{ acted_by_aws_service() }}
 
 ),
 

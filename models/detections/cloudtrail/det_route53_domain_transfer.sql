@@ -15,7 +15,7 @@ final as (
         event_source = 'route53domains.amazonaws.com'
         and error_code is null
         and event_name in (
-            'TransferDomain',
+            -- not TransferDomain: that brings a domain in from another registrar
             'TransferDomainToAnotherAwsAccount',
             'DisableDomainTransferLock',
             'RetrieveDomainAuthCode'

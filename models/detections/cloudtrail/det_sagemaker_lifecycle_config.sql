@@ -14,10 +14,19 @@ final as (
     where
         event_source = 'sagemaker.amazonaws.com'
         and error_code is null
-        and event_name in (
-            'CreateNotebookInstanceLifecycleConfig',
-            'UpdateNotebookInstanceLifecycleConfig',
-            'UpdateNotebookInstance'
+        and (
+            event_name in (
+                'CreateNotebookInstanceLifecycleConfig',
+                'UpdateNotebookInstanceLifecycleConfig'
+            )
+            -- a notebook given a lifecycle configuration (not its type, volume or role changed)
+            or (
+                event_name = 'UpdateNotebookInstance'
+                and coalesce(
+                    {{ json_string('request_parameters', '$.lifecycleConfigName') }},
+                    {{ json_string('request_parameters', '$.LifecycleConfigName') }}
+                ) is not null
+            )
         )
 
 )
