@@ -8,55 +8,42 @@ events as (
 
 ),
 
-key_policies as (
+accounts as (
 
-    select
-        *,
-        {{ json_string('request_parameters', '$.policy') }} as key_policy
-    from events
-    where
-        event_source = 'kms.amazonaws.com'
-        and event_name in ('PutKeyPolicy', 'CreateKey')
-        and error_code is null
+    select * from {{ ref('inventory_accounts') }}
 
 ),
 
--- cheap pre-filter before parsing: an account id other than the key's own in the policy
-candidates as (
+our_accounts as (
 
-    select * from key_policies
-    where {{ list_any(
-        regex_extract_all('key_policy', '[":]([0-9]{12})[":]', 1),
-        'account',
-        'account != recipient_account_id'
-    ) }}
+    select {{ sorted_set_agg('account_id') }} as our_account_ids from accounts
+
+),
+
+key_policies as (
+
+    select
+        events.*,
+        -- accounts an Allow statement names (a principal, or a condition such as
+        -- kms:CallerAccount) that are not ours; Deny and org-confined statements grant nothing
+        {{ foreign_accounts(
+            policy_granted_accounts(json_string('request_parameters', '$.policy')),
+            'recipient_account_id',
+            'our_accounts.our_account_ids',
+        ) }} as foreign_account_ids
+    from events
+    cross join our_accounts
+    where
+        events.event_source = 'kms.amazonaws.com'
+        and events.event_name in ('PutKeyPolicy', 'CreateKey')
+        and events.error_code is null
 
 ),
 
 final as (
 
-    select {{ star_except(['key_policy']) }} from candidates
-    where
-        -- an Allow statement naming another account: as a principal (arn:aws:iam::<account>:...
-        -- or the bare id) or in a condition (kms:CallerAccount); Deny statements do not count
-        -- parsed only for accepted calls: a rejected document need not be JSON
-        case
-            when error_code is null
-                then {{ list_any(
-                    json_path_strings('key_policy', ['Statement']),
-                    'stmt',
-                    json_string('stmt', '$.Effect') ~ " = 'Allow'"
-                    ~ ' and ' ~ list_any(
-                        list_concat([
-                            regex_extract_all('stmt', 'arn:aws[a-z-]*:iam::([0-9]{12}):', 1),
-                            regex_extract_all('stmt', '"([0-9]{12})"', 1),
-                        ]),
-                        'account',
-                        'account != recipient_account_id'
-                    )
-                ) }}
-            else false
-        end
+    select {{ star_except(['foreign_account_ids']) }} from key_policies
+    where {{ list_size('foreign_account_ids') }} > 0
 
 )
 

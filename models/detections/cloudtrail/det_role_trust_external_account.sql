@@ -29,8 +29,7 @@ trust_changes as (
             ~ json_string('request_parameters', '$.policyDocument') ~ ')' %}
         {{ foreign_accounts(
             policy_granted_accounts(trust), 'recipient_account_id', 'our_accounts.our_account_ids'
-        ) }} as foreign_account_ids,
-        {{ policy_allows_anyone(trust) }} as trusts_anyone
+        ) }} as foreign_account_ids
     from events
     cross join our_accounts
     where
@@ -41,9 +40,9 @@ trust_changes as (
 
 final as (
 
-    select {{ star_except(['foreign_account_ids', 'trusts_anyone']) }}
+    select {{ star_except(['foreign_account_ids']) }}
     from trust_changes
-    where {{ list_size('foreign_account_ids') }} > 0 or trusts_anyone
+    where {{ list_size('foreign_account_ids') }} > 0
 
 )
 
