@@ -20,8 +20,9 @@ final as (
     where exists (
         select 1
         from suspicious_user_agents
+        -- both sides lowered: the seed's patterns keep the tools' own casing (`Python/2.`)
         where {{ matches_glob(
-            'lower(events.user_agent)', 'suspicious_user_agents.user_agent_pattern'
+            'lower(events.user_agent)', 'lower(suspicious_user_agents.user_agent_pattern)'
         ) }}
     )
 
