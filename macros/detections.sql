@@ -116,12 +116,13 @@
 
 
 {#- SQL: a successful call people made themselves, with their own credentials or a role's:
-    not an AWS service acting for them, not known automation. What first-seen detections of a
-    principal's habits compare. -#}
+    not an AWS service acting for them (acted_by_aws_service: a service-linked role's session
+    is no person), not known automation. What first-seen detections of a principal's habits
+    compare. -#}
 {% macro direct_human_call() -%}
     error_code is null
     and principal_type in ('IAMUser', 'AssumedRole', 'Root', 'FederatedUser')
-    and invoked_by is null
+    and not {{ acted_by_aws_service() }}
     and not coalesce(is_automation, false)
 {%- endmacro %}
 

@@ -79,11 +79,21 @@
 {%- endmacro %}
 
 
-{#- The accounts (12-digit ids) the policy's Allow statements grant to — in an AWS principal
-    (an account id, or an IAM/STS ARN in that account) or as a condition's value
-    (aws:SourceAccount, aws:PrincipalAccount, kms:CallerAccount, ...) — leaving out statements
-    confined to an organization. May repeat an account; never NULL. -#}
+{#- The accounts (12-digit ids) the policy's Allow statements grant to: an AWS principal (an
+    account id, or an IAM/STS ARN in that account), and for a statement without one (a service
+    or "*" principal) a condition's account values (aws:SourceAccount, kms:CallerAccount, ...),
+    which say whose requests the service or anyone may make. Statements confined to an
+    organization are left out. May repeat an account; never NULL. -#}
 {% macro policy_granted_accounts(policy) -%}
+    {%- set principal_accounts = list_filter(
+        list_transform(
+            json_path_strings('statement', ['Principal', 'AWS']),
+            'principal',
+            regex_extract('principal', '^(arn:aws[a-z-]*:(iam|sts)::)?([0-9]{12})(:.*)?$', 3),
+        ),
+        'account',
+        'account is not null',
+    ) -%}
     {{ list_flat_map(
         list_filter(
             policy_statements(policy),
@@ -93,17 +103,15 @@
         ),
         'statement',
         list_concat([
+            principal_accounts,
             list_filter(
-                list_transform(
-                    json_path_strings('statement', ['Principal', 'AWS']),
-                    'principal',
-                    regex_extract('principal', '^(arn:aws[a-z-]*:(iam|sts)::)?([0-9]{12})(:.*)?$', 3),
+                regex_extract_all(
+                    "coalesce(" ~ json_string('statement', '$.Condition') ~ ", '')",
+                    '"([0-9]{12})"',
+                    1,
                 ),
                 'account',
-                'account is not null',
-            ),
-            regex_extract_all(
-                "coalesce(" ~ json_string('statement', '$.Condition') ~ ", '')", '"([0-9]{12})"', 1
+                list_size(principal_accounts) ~ ' = 0',
             ),
         ])
     ) }}

@@ -133,6 +133,26 @@ CASES = {
         ),
         False, [FOREIGN], False,
     ),
+    "a condition's account narrows our own principal, grants nothing": (
+        policy(
+            statement(
+                Principal={"AWS": f"arn:aws:iam::{OURS}:role/app"},
+                Action="secretsmanager:GetSecretValue",
+                Condition={"StringEquals": {"aws:SourceAccount": FOREIGN}},
+            )
+        ),
+        False, [], False,
+    ),
+    "anyone from a foreign caller account": (
+        policy(
+            statement(
+                Principal={"AWS": "*"},
+                Action="kms:Decrypt",
+                Condition={"StringEquals": {"kms:CallerAccount": FOREIGN}},
+            )
+        ),
+        False, [FOREIGN], False,
+    ),
     "ELB log delivery is not a grant to a stranger": (
         policy(statement(Principal={"AWS": "arn:aws:iam::127311923021:root"}, Action="s3:*")),
         False, [], False,

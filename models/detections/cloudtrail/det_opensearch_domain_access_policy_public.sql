@@ -1,12 +1,5 @@
 -- OpenSearch domain access policy open to everyone
 
-{#- a statement that lets anyone in: Allow, a "*" principal, no condition narrowing it -#}
-{%- set statement_is_public -%}
-    {{ json_string('statement', '$.Effect') }} = 'Allow'
-    and {{ json_value('statement', '$.Condition') }} is null
-    and {{ regex_matches(json_string('statement', '$.Principal'), '^[*]$|"[*]"') }}
-{%- endset %}
-
 with
 
 events as (
@@ -40,19 +33,11 @@ policies as (
 
 ),
 
-statements as (
-
-    select
-        *,
-        {{ json_path_strings('policy_text', ['Statement']) }} as policy_statements
-    from policies
-
-),
-
 final as (
 
-    select {{ star_except(['policy_text', 'policy_statements']) }} from statements
-    where {{ list_any('policy_statements', 'statement', statement_is_public) }}
+    -- an Allow to anyone with no condition confining who (macros/policies.sql)
+    select {{ star_except(['policy_text']) }} from policies
+    where {{ policy_allows_anyone('policy_text') }}
 
 )
 

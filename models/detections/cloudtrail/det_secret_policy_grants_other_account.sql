@@ -1,15 +1,5 @@
 -- Secrets Manager resource policy grants access to another account
 
-{#- an Allow statement naming, as its principal, an account that is not the secret's own -#}
-{%- set statement_grants_other_account -%}
-    {{ json_string('statement', '$.Effect') }} = 'Allow'
-    and {{ list_any(
-        regex_extract_all(json_string('statement', '$.Principal'), '(^|"|::)([0-9]{12})("|:|$)', 2),
-        'account',
-        'account != recipient_account_id'
-    ) }}
-{%- endset %}
-
 with
 
 events as (
@@ -18,10 +8,22 @@ events as (
 
 ),
 
+accounts as (
+
+    select * from {{ ref('inventory_accounts') }}
+
+),
+
+our_accounts as (
+
+    select {{ sorted_set_agg('account_id') }} as our_account_ids from accounts
+
+),
+
 policies as (
 
     select
-        *,
+        events.*,
         -- only a policy Secrets Manager accepted is read: a rejected one need not even be JSON
         case
             when error_code is null
@@ -34,19 +36,25 @@ policies as (
 
 ),
 
-statements as (
+grants as (
 
+    -- the accounts Allow statements grant that are not ours (macros/policies.sql)
     select
-        *,
-        {{ json_path_strings('policy_text', ['Statement']) }} as policy_statements
+        policies.*,
+        {{ foreign_accounts(
+            policy_granted_accounts('policy_text'),
+            'recipient_account_id',
+            'our_accounts.our_account_ids',
+        ) }} as foreign_account_ids
     from policies
+    cross join our_accounts
 
 ),
 
 final as (
 
-    select {{ star_except(['policy_text', 'policy_statements']) }} from statements
-    where {{ list_any('policy_statements', 'statement', statement_grants_other_account) }}
+    select {{ star_except(['policy_text', 'foreign_account_ids']) }} from grants
+    where {{ list_size('foreign_account_ids') }} > 0
 
 )
 
