@@ -8,8 +8,9 @@
 -#}
 {% macro baseline_kinds() %}
     {%- set successful = "error_code is null" -%}
-    {#- whose history: a role's sessions share it (session names are the caller's choice: an
-        attacker picks a fresh one, and workloads mint one per task) -#}
+    {#- whose history, and who updated a function or read a secret: a role's sessions are one
+        (session names are the caller's choice: an attacker picks a fresh one, and workloads
+        and CI runs mint one per task) -#}
     {%- set actor = 'coalesce(session_issuer_arn, principal_arn)' -%}
     {#- a client's product name, without version or platform: `aws-cli/2.17 ...` → aws-cli -#}
     {%- set user_agent_family = 'lower(' ~ regex_extract(
@@ -67,13 +68,13 @@
         },
         'lambda_function_code_updater': {
             'subject': 'resource_name',
-            'key': 'principal_arn',
+            'key': actor,
             'where': successful ~ " and event_source = 'lambda.amazonaws.com'"
                 ~ " and event_name like 'UpdateFunctionCode%'",
         },
         'secret_reader': {
             'subject': json_string('request_parameters', '$.secretId'),
-            'key': 'principal_arn',
+            'key': actor,
             'where': successful ~ " and event_source = 'secretsmanager.amazonaws.com'"
                 ~ " and event_name = 'GetSecretValue'",
         },

@@ -104,6 +104,7 @@
         'det_kms_key_policy_grants_other_account',
         'det_kms_key_policy_lockout_bypass',
         'det_lambda_code_updated_by_new_principal',
+        'det_lambda_code_updated_by_person',
         'det_lambda_layer_added',
         'det_lambda_made_public',
         'det_lambda_permission_to_other_account',
