@@ -38,11 +38,12 @@ chromium: ## Debian's headless Chromium for the browser tests (skipped if it can
 			>/dev/null 2>&1 \
 		|| echo "Chromium could not be installed (needs root and apt): browser tests will be skipped."; }
 
-lint: install ## ruff, sqlfluff and the detection tuning (ingest detections check)
+lint: install ## ruff, sqlfluff, the detection tuning (ingest detections check) and every detection's kinds of test (coverage --check)
 	$(BIN)/ruff check ingest tests/python
 	$(BIN)/ruff format --check ingest tests/python
 	$(BIN)/sqlfluff lint models tests analyses
 	$(BIN)/ingest detections check
+	$(BIN)/ingest detections coverage --check
 
 docs: install ## Static dbt docs site: target/static_index.html
 	$(BIN)/dbt docs generate --static

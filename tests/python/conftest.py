@@ -307,6 +307,25 @@ def alerts(ws: Workspace) -> list[dict]:
 # -- CloudTrail-shaped inputs -----------------------------------------------------------------
 
 
+def write_mmdb(path: Path, database_type: str, networks: dict[str, dict], ip_version=6) -> Path:
+    """A MaxMind DB shaped like the real ones: IPv6 tree, IPv4 networks under ::/96 (where
+    readers look up IPv4 addresses in an IPv6 database)."""
+    from mmdb_writer import MMDBWriter
+    from netaddr import IPSet
+
+    writer = MMDBWriter(
+        ip_version=ip_version,
+        ipv4_compatible=ip_version == 6,
+        database_type=database_type,
+        languages=["en"],
+        description=f"trailhouse test {database_type}",
+    )
+    for network, record in networks.items():
+        writer.insert_network(IPSet([network]), record)
+    writer.to_db_file(str(path))
+    return path
+
+
 def cloudtrail_record(event_id: str, when: str = "2024-08-02T08:53:24Z", **extra) -> dict:
     record = {
         "eventVersion": "1.09",

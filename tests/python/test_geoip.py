@@ -10,8 +10,6 @@ from types import SimpleNamespace
 import duckdb
 import maxminddb
 import pytest
-from mmdb_writer import MMDBWriter
-from netaddr import IPSet
 
 from ingest.dbt_plugin import Plugin
 from ingest.geoip import ENV, GeoIP
@@ -23,27 +21,12 @@ from conftest import (
     run_dbt,
     run_ingest,
     write_delivery_file,
+    write_mmdb,
 )
 
 NL_NET, NL_IP = "91.240.118.0/24", "91.240.118.172"
 DE_NET, DE_IP = "45.142.214.0/24", "45.142.214.19"
 PRIVATE_IP = "10.20.1.34"
-
-
-def write_mmdb(path: Path, database_type: str, networks: dict[str, dict], ip_version=6) -> Path:
-    """A MaxMind DB shaped like the real ones: IPv6 tree, IPv4 networks under ::/96 (where
-    readers look up IPv4 addresses in an IPv6 database)."""
-    writer = MMDBWriter(
-        ip_version=ip_version,
-        ipv4_compatible=ip_version == 6,
-        database_type=database_type,
-        languages=["en"],
-        description=f"trailhouse test {database_type}",
-    )
-    for network, record in networks.items():
-        writer.insert_network(IPSet([network]), record)
-    writer.to_db_file(str(path))
-    return path
 
 
 @pytest.fixture(scope="module")
