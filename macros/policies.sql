@@ -47,12 +47,14 @@
 {%- endmacro %}
 
 {#- Whether a condition key of `keys` appears in the statement's Condition (under any
-    operator: StringEquals, ForAnyValue:StringLike, ...). -#}
+    operator: StringEquals, ForAnyValue:StringLike, ...) and no value of the Condition lets
+    everyone through: "*", "o-*" (any organization), 0.0.0.0/0 or ::/0 confine nothing. -#}
 {% macro _statement_conditioned_on(statement, keys) -%}
-    {{ regex_matches(
-        "lower(coalesce(" ~ json_string(statement, '$.Condition') ~ ", ''))",
-        '"(' ~ (keys | join('|')) ~ ')"'
-    ) }}
+    {%- set condition = "lower(coalesce(" ~ json_string(statement, '$.Condition') ~ ", ''))" -%}
+    (
+        {{ regex_matches(condition, '"(' ~ (keys | join('|')) ~ ')"') }}
+        and not {{ regex_matches(condition, '"([*]|o-[*]|0[.]0[.]0[.]0/0|::/0)"') }}
+    )
 {%- endmacro %}
 
 {#- Whether the statement names everyone: "Principal": "*", {"AWS": "*"} (or "*" in a list),
@@ -133,9 +135,17 @@
 {%- endmacro %}
 
 
+{#- A one-row relation: `our_account_ids`, the inventory's accounts (seeds/inventory_accounts.csv)
+    as a list (NULL when it lists none). Cross-join it to compare a policy's accounts with ours;
+    a detection reading it gives `ref('inventory_accounts')` rows in its unit tests. -#}
+{% macro our_accounts() -%}
+    (select {{ sorted_set_agg('account_id') }} as our_account_ids from {{ ref('inventory_accounts') }})
+{%- endmacro %}
+
+
 {#- Of `accounts` (a list expression), those that are not ours: not `own_account` (an
-    expression), not in `our_accounts` (a list expression, e.g. the inventory's accounts
-    aggregated in a CTE; NULL for none), and not an AWS log-delivery account. -#}
+    expression), not in `our_accounts` (a list expression: our_accounts().our_account_ids),
+    and not an AWS log-delivery account. -#}
 {% macro foreign_accounts(accounts, own_account, our_accounts) -%}
     {{ list_filter(
         accounts,

@@ -65,6 +65,31 @@ CASES = {
         ),
         False, [], False,
     ),
+    "a condition letting every organization or address through confines nothing": (
+        policy(
+            statement(
+                Principal="*",
+                Action="s3:GetObject",
+                Condition={"StringLike": {"aws:PrincipalOrgID": "o-*"}},
+            ),
+            statement(
+                Principal={"AWS": "*"},
+                Action="s3:ListBucket",
+                Condition={"IpAddress": {"aws:SourceIp": ["0.0.0.0/0", "::/0"]}},
+            ),
+        ),
+        True, [], False,
+    ),
+    "a foreign account under a wildcard organization condition is still granted": (
+        policy(
+            statement(
+                Principal={"AWS": f"arn:aws:iam::{FOREIGN}:root"},
+                Action="s3:GetObject",
+                Condition={"StringLike": {"aws:PrincipalOrgID": "*"}},
+            )
+        ),
+        False, [FOREIGN], False,
+    ),
     "anyone with only a transport condition is still anyone": (
         policy(
             statement(

@@ -8,18 +8,6 @@ events as (
 
 ),
 
-accounts as (
-
-    select * from {{ ref('inventory_accounts') }}
-
-),
-
-our_accounts as (
-
-    select {{ sorted_set_agg('account_id') }} as our_account_ids from accounts
-
-),
-
 key_policies as (
 
     select
@@ -32,7 +20,7 @@ key_policies as (
             'our_accounts.our_account_ids',
         ) }} as foreign_account_ids
     from events
-    cross join our_accounts
+    cross join {{ our_accounts() }} as our_accounts
     where
         events.event_source = 'kms.amazonaws.com'
         and events.event_name in ('PutKeyPolicy', 'CreateKey')

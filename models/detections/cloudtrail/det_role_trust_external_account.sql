@@ -8,18 +8,6 @@ events as (
 
 ),
 
-accounts as (
-
-    select * from {{ ref('inventory_accounts') }}
-
-),
-
-our_accounts as (
-
-    select {{ sorted_set_agg('account_id') }} as our_account_ids from accounts
-
-),
-
 trust_changes as (
 
     select
@@ -31,7 +19,7 @@ trust_changes as (
             policy_granted_accounts(trust), 'recipient_account_id', 'our_accounts.our_account_ids'
         ) }} as foreign_account_ids
     from events
-    cross join our_accounts
+    cross join {{ our_accounts() }} as our_accounts
     where
         events.event_source = 'iam.amazonaws.com'
         and events.event_name in ('CreateRole', 'UpdateAssumeRolePolicy')

@@ -8,18 +8,6 @@ events as (
 
 ),
 
-accounts as (
-
-    select * from {{ ref('inventory_accounts') }}
-
-),
-
-our_accounts as (
-
-    select {{ sorted_set_agg('account_id') }} as our_account_ids from accounts
-
-),
-
 policies as (
 
     select
@@ -47,7 +35,7 @@ grants as (
             'our_accounts.our_account_ids',
         ) }} as foreign_account_ids
     from policies
-    cross join our_accounts
+    cross join {{ our_accounts() }} as our_accounts
 
 ),
 
