@@ -280,6 +280,18 @@
 {% endmacro %}
 
 
+{#- SQL: an S3 request whose ACL lets everyone (or every AWS account) in: a canned ACL
+    (`x-amz-acl: public-read`, `public-read-write`, `authenticated-read`) or a grant to the
+    AllUsers or AuthenticatedUsers group. -#}
+{% macro s3_acl_grants_everyone() -%}
+    {{ regex_matches(
+        json_text('request_parameters'),
+        '"x-amz-acl"\\s*:\\s*\\[?\\s*"(public-read|public-read-write|authenticated-read)"'
+        ~ '|acs[.]amazonaws[.]com/groups/global/(AllUsers|AuthenticatedUsers)'
+    ) }}
+{%- endmacro %}
+
+
 {#- SQL: the text values `values` as the items of an IN list (`'a', 'b'`). -#}
 {% macro sql_in_items(values) -%}
     {%- for value in values %}{{ sql_string(value) }}{{ ', ' if not loop.last }}{% endfor -%}

@@ -12,32 +12,37 @@
     one value or a list (json_path_strings reads both).
 #}
 
-{#- Condition keys that confine a statement to some principals, whatever their values: an
-    organization, an account, a network or endpoint, a source resource or calling service.
-    (`sts:ExternalId` is not one: anyone who learns the id passes it.) -#}
+{#- Condition keys that confine a statement to some principals: an organization, an account,
+    a principal, a network or endpoint, a source resource. (`sts:ExternalId` is not one: anyone
+    who learns the id passes it; nor are kms:ViaService or aws:CalledVia, which say through
+    which service, not who.) -#}
 {% macro policy_confining_condition_keys() %}
     {{ return([
         'aws:principalorgid', 'aws:principalorgpaths', 'aws:principalaccount',
         'aws:principalarn', 'aws:principalservicename', 'aws:sourceaccount', 'aws:sourcearn',
         'aws:sourceowner', 'aws:sourceorgid', 'aws:sourceorgpaths', 'aws:sourcevpce',
         'aws:sourcevpc', 'aws:sourceip', 'aws:vpcsourceip', 'aws:userid', 'aws:username',
-        'aws:calledvia', 'aws:calledviafirst', 'aws:calledvialast', 'aws:viaawsservice',
-        'kms:calleraccount', 'kms:viaservice',
+        'kms:calleraccount',
     ]) }}
 {% endmacro %}
 
-{#- Condition keys that confine a statement to an organization (ours). -#}
+{#- Condition keys that confine a statement's principals to an organization (aws:ResourceOrgID
+    is not one: in our own resource's policy it always holds). -#}
 {% macro policy_organization_condition_keys() %}
     {{ return([
         'aws:principalorgid', 'aws:principalorgpaths', 'aws:sourceorgid', 'aws:sourceorgpaths',
-        'aws:resourceorgid', 'aws:resourceorgpaths',
     ]) }}
 {% endmacro %}
 
 
-{#- The statements of a policy, each as its JSON text. -#}
+{#- The statements of a policy, each as its JSON text; an element that is not a JSON object (a
+    bare string in a logged, rejected document) is no statement. -#}
 {% macro policy_statements(policy) -%}
-    {{ json_path_strings(json_or_null(policy), ['Statement']) }}
+    {{ list_filter(
+        json_path_strings(json_or_null(policy), ['Statement']),
+        'statement',
+        "left(statement, 1) = '{' and " ~ json_or_null('statement') ~ ' is not null',
+    ) }}
 {%- endmacro %}
 
 
@@ -46,14 +51,23 @@
     coalesce({{ json_string(statement, '$.Effect') }} = 'Allow', false)
 {%- endmacro %}
 
-{#- Whether a condition key of `keys` appears in the statement's Condition (under any
-    operator: StringEquals, ForAnyValue:StringLike, ...) and no value of the Condition lets
-    everyone through: "*", "o-*" (any organization), 0.0.0.0/0 or ::/0 confine nothing. -#}
+{#- Whether the statement's Condition confines it with a key of `keys`: the key under an
+    operator that must match (StringEquals, StringLike, ArnEquals, ArnLike, IpAddress, or their
+    ForAnyValue: forms; not a Not…, …IfExists, Null, Bool or ForAllValues: operator, which let
+    through requests without the key or with other values), with values that are not
+    wildcards ("*", "o-*": a trailing "/*" of an organization path is fine) and no condition
+    value opening every address (0.0.0.0/0, ::/0). -#}
 {% macro _statement_conditioned_on(statement, keys) -%}
     {%- set condition = "lower(coalesce(" ~ json_string(statement, '$.Condition') ~ ", ''))" -%}
+    {%- set value = '"[^"*?]*(/[*])?"' -%}
     (
-        {{ regex_matches(condition, '"(' ~ (keys | join('|')) ~ ')"') }}
-        and not {{ regex_matches(condition, '"([*]|o-[*]|0[.]0[.]0[.]0/0|::/0)"') }}
+        {{ regex_matches(
+            condition,
+            '"(foranyvalue:)?(stringequals|stringequalsignorecase|stringlike|arnequals|arnlike'
+            ~ '|ipaddress)"\\s*:\\s*[{][^{}]*"(' ~ (keys | join('|')) ~ ')"\\s*:\\s*('
+            ~ value ~ '|\\[\\s*' ~ value ~ '(\\s*,\\s*' ~ value ~ ')*\\s*\\])'
+        ) }}
+        and not {{ regex_matches(condition, '"(0[.]0[.]0[.]0/0|::/0)"') }}
     )
 {%- endmacro %}
 
@@ -63,7 +77,7 @@
     (
         {{ list_any(json_path_strings(statement, ['Principal']), 'principal', "principal = '*'") }}
         or {{ list_any(json_path_strings(statement, ['Principal', 'AWS']), 'principal', "principal = '*'") }}
-        or {{ json_value(statement, '$.NotPrincipal') }} is not null
+        or {{ json_string(statement, '$.NotPrincipal') }} is not null
     )
 {%- endmacro %}
 
@@ -120,17 +134,21 @@
 {%- endmacro %}
 
 
-{#- The policy allows every action on every resource ("Action": "*" or "*:*", or an Allow with
-    NotAction: everything but the named), without a condition confining it. -#}
+{#- The policy allows every action on every resource, or IAM's every action (which grants the
+    rest): an Action of "*", "*:*" or "iam:*" (or a NotAction: everything but the named) on a
+    Resource of "*" or "arn:*" (or a NotResource). For an identity policy a condition narrows
+    when the grant applies, not who holds it: conditions are not read. -#}
 {% macro policy_grants_admin(policy) -%}
     {{ list_any(
         policy_statements(policy),
         'statement',
         _statement_allows('statement')
-        ~ ' and (' ~ list_any(json_path_strings('statement', ['Action']), 'action', "action in ('*', '*:*')")
-        ~ ' or ' ~ json_value('statement', '$.NotAction') ~ ' is not null)'
-        ~ ' and ' ~ list_any(json_path_strings('statement', ['Resource']), 'resource', "resource = '*'")
-        ~ ' and not ' ~ _statement_conditioned_on('statement', policy_confining_condition_keys())
+        ~ ' and (' ~ list_any(json_path_strings('statement', ['Action']), 'action',
+            "lower(action) in ('*', '*:*', 'iam:*')")
+        ~ ' or ' ~ json_string('statement', '$.NotAction') ~ ' is not null)'
+        ~ ' and (' ~ list_any(json_path_strings('statement', ['Resource']), 'resource',
+            "resource in ('*', 'arn:*')")
+        ~ ' or ' ~ json_string('statement', '$.NotResource') ~ ' is not null)'
     ) }}
 {%- endmacro %}
 

@@ -26,7 +26,9 @@ from cases
 
 
 def statement(**fields: object) -> dict:
-    return {"Effect": "Allow", "Resource": "*", **fields}
+    """An Allow statement on every resource unless `fields` say otherwise (None drops a key)."""
+    merged = {"Effect": "Allow", "Resource": "*", **fields}
+    return {key: value for key, value in merged.items() if value is not None}
 
 
 def policy(*statements: dict, single: bool = False) -> str:
@@ -195,12 +197,88 @@ CASES = {
     "not admin: a Deny of everything": (
         policy(statement(Effect="Deny", Action="*")), False, [], False
     ),
-    "not admin: confined to one address": (
+    "admin although a condition says from where: it narrows when, not who": (
         policy(statement(Action="*", Condition={"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}})),
-        False, [], False,
+        False, [], True,
     ),
+    "admin: every action on all but a NotResource": (
+        policy(statement(Action="*", Resource=None, NotResource="arn:aws:s3:::x")),
+        False, [], True,
+    ),
+    "admin: arn:* is every resource": (
+        policy(statement(Action="*", Resource="arn:*")), False, [], True
+    ),
+    "admin: iam:* on everything grants the rest": (
+        policy(statement(Action=["iam:*"])), False, [], True
+    ),
+    "not admin: all of S3": (policy(statement(Action="s3:*")), False, [], False),
     "admin in the second statement": (
         policy(statement(Action="s3:GetObject"), statement(Action="*")), False, [], True
+    ),
+    "anyone outside our organization (a Not operator) is anyone": (
+        policy(
+            statement(
+                Principal="*",
+                Action="s3:GetObject",
+                Condition={"StringNotEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}},
+            )
+        ),
+        True, [], False,
+    ),
+    "IfExists, Null, Bool and ForAllValues let requests without the key through": (
+        policy(
+            statement(
+                Principal="*", Action="s3:GetObject",
+                Condition={"StringEqualsIfExists": {"aws:SourceVpce": "vpce-0a1b2c3d"}},
+            ),
+            statement(
+                Principal="*", Action="s3:GetObject",
+                Condition={"Null": {"aws:SourceIp": "false"}},
+            ),
+            statement(
+                Principal="*", Action="s3:GetObject",
+                Condition={"ForAllValues:StringEquals": {"aws:PrincipalOrgID": ["o-a1b2c3d4e5"]}},
+            ),
+        ),
+        True, [], False,
+    ),
+    "wildcard values confine nothing": (
+        policy(
+            statement(
+                Principal="*", Action="s3:GetObject",
+                Condition={"StringLike": {"aws:PrincipalOrgID": "o-?*"}},
+            ),
+            statement(
+                Principal="*", Action="s3:GetObject",
+                Condition={"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:*"}},
+            ),
+        ),
+        True, [], False,
+    ),
+    "an organization path with a trailing /* confines; another key's * does not matter": (
+        policy(
+            statement(
+                Principal="*", Action="s3:ListBucket",
+                Condition={
+                    "ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": ["o-a1b2c3d4e5/r-ab12/*"]},
+                    "StringLike": {"s3:prefix": "*"},
+                },
+            )
+        ),
+        False, [], False,
+    ),
+    "our resource's organization is no confinement of who": (
+        policy(
+            statement(
+                Principal={"AWS": f"arn:aws:iam::{FOREIGN}:root"}, Action="s3:GetObject",
+                Condition={"StringEquals": {"aws:ResourceOrgID": "o-a1b2c3d4e5"}},
+            )
+        ),
+        False, [FOREIGN], False,
+    ),
+    "a bare string or broken JSON as a statement is no statement (and no crash)": (
+        json.dumps({"Version": "2012-10-17", "Statement": ["x", "{not json", 7, None]}),
+        False, [], False,
     ),
     "no policy at all": (None, False, [], False),
     "not JSON": ("{not json", False, [], False),

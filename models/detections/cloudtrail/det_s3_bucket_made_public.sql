@@ -20,11 +20,9 @@ final as (
                 and {{ policy_allows_anyone(json_string('request_parameters', '$.bucketPolicy')) }}
             )
             or (
-                event_name = 'PutBucketAcl'
-                and {{ regex_matches(
-                    json_text('request_parameters'),
-                    'acs[.]amazonaws[.]com/groups/global/(AllUsers|AuthenticatedUsers)'
-                ) }}
+                -- a canned ACL or a grant to everyone, on the bucket or when it is created
+                event_name in ('PutBucketAcl', 'CreateBucket')
+                and {{ s3_acl_grants_everyone() }}
             )
         )
 

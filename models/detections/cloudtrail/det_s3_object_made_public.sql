@@ -13,13 +13,10 @@ final as (
     select * from events
     where
         event_source = 's3.amazonaws.com'
-        and event_name in ('PutObjectAcl', 'PutObject', 'CopyObject')
+        -- a large upload sets its ACL when the multipart upload starts
+        and event_name in ('PutObjectAcl', 'PutObject', 'CopyObject', 'CreateMultipartUpload')
         and error_code is null
-        and {{ regex_matches(
-            json_text('request_parameters'),
-            '"x-amz-acl"\\s*:\\s*\\[?\\s*"(public-read|public-read-write|authenticated-read)"'
-            ~ '|acs[.]amazonaws[.]com/groups/global/(AllUsers|AuthenticatedUsers)'
-        ) }}
+        and {{ s3_acl_grants_everyone() }}
 
 )
 
