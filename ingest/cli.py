@@ -628,7 +628,7 @@ def detections_coverage(
 
     detections = coverage.load(project)
     counts = coverage.totals(detections)
-    gaps = {d.detection_id: d.missing() for d in detections if d.missing()}
+    gaps = {d.detection_id: missing for d in detections if (missing := d.missing())}
     if as_json:
         out.print_json(json.dumps({"totals": counts, "gaps": gaps}))
     else:

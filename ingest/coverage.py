@@ -108,8 +108,9 @@ def totals(detections: list[Detection]) -> dict[str, int]:
         "unit tests": sum(len(d.unit_tests) for d in detections),
         "raw samples": sum(d.raw_sample for d in detections),
     }
+    missing = [d.missing() for d in detections]
     for kind in TEST_KINDS:
-        counts[f"lacking {kind}"] = sum(kind in d.missing() for d in detections)
+        counts[f"lacking {kind}"] = sum(kind in gaps for gaps in missing)
     return counts
 
 

@@ -17,7 +17,6 @@ final as (
             'CreateAutoScalingGroup', 'UpdateAutoScalingGroup', 'SetDesiredCapacity'
         )
         and {{ direct_human_call() }}
-        and not {{ acted_by_aws_service() }}
         and (
             {{ number_compare(
                 json_string('request_parameters', '$.desiredCapacity'),

@@ -20,7 +20,6 @@ stack_sets as (
         event_source = 'cloudformation.amazonaws.com'
         and event_name in ('CreateStackInstances', 'CreateStackSet')
         and {{ direct_human_call() }}
-        and not {{ acted_by_aws_service() }}
 
 ),
 

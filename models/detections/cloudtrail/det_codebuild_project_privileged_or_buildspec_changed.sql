@@ -14,7 +14,6 @@ final as (
     where
         event_source = 'codebuild.amazonaws.com'
         and {{ direct_human_call() }}
-        and not {{ acted_by_aws_service() }}
         and (
             (
                 event_name in ('CreateProject', 'UpdateProject')

@@ -15,7 +15,6 @@ final as (
         event_source = 'ec2.amazonaws.com'
         and event_name in ('ImportKeyPair', 'CreateKeyPair')
         and {{ direct_human_call() }}
-        and not {{ acted_by_aws_service() }}
 
 )
 

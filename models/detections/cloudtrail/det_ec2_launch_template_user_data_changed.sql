@@ -15,7 +15,6 @@ final as (
         event_source = 'ec2.amazonaws.com'
         and event_name in ('CreateLaunchTemplate', 'CreateLaunchTemplateVersion')
         and {{ direct_human_call() }}
-        and not {{ acted_by_aws_service() }}
         -- CloudTrail wraps these requests (CreateLaunchTemplateVersionRequest.LaunchTemplateData)
         -- and writes the script itself as <sensitiveDataRemoved>: its presence is the signal
         and coalesce(

@@ -24,7 +24,6 @@ final as (
             'ImportKeyPair'
         )
         and {{ direct_human_call() }}
-        and not {{ acted_by_aws_service() }}
 
 )
 

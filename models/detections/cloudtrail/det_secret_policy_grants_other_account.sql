@@ -12,14 +12,12 @@ policies as (
 
     select
         events.*,
-        -- only a policy Secrets Manager accepted is read: a rejected one need not even be JSON
-        case
-            when error_code is null
-                then nullif({{ json_string('request_parameters', '$.resourcePolicy') }}, '')
-        end as policy_text
+        nullif({{ json_string('request_parameters', '$.resourcePolicy') }}, '') as policy_text
     from events
     where
-        event_source = 'secretsmanager.amazonaws.com'
+        -- a policy the service rejected grants nothing
+        error_code is null
+        and event_source = 'secretsmanager.amazonaws.com'
         and event_name = 'PutResourcePolicy'
 
 ),

@@ -12,9 +12,7 @@ policies as (
 
     select
         *,
-        -- only a policy SNS accepted is read: a rejected one need not even be JSON
         case
-            when error_code is not null then null
             when event_name = 'CreateTopic'
                 then nullif({{ json_string('request_parameters', '$.attributes.Policy') }}, '')
             when {{ json_string('request_parameters', '$.attributeName') }} = 'Policy'
@@ -22,7 +20,9 @@ policies as (
         end as policy_text
     from events
     where
-        event_source = 'sns.amazonaws.com'
+        -- a policy the service rejected grants nothing
+        error_code is null
+        and event_source = 'sns.amazonaws.com'
         and event_name in ('SetTopicAttributes', 'CreateTopic')
 
 ),

@@ -12,14 +12,12 @@ policies as (
 
     select
         *,
-        -- only a policy SQS accepted is read: a rejected one need not even be JSON
-        case
-            when error_code is null
-                then nullif({{ json_string('request_parameters', '$.attributes.Policy') }}, '')
-        end as policy_text
+        nullif({{ json_string('request_parameters', '$.attributes.Policy') }}, '') as policy_text
     from events
     where
-        event_source = 'sqs.amazonaws.com'
+        -- a policy the service rejected grants nothing
+        error_code is null
+        and event_source = 'sqs.amazonaws.com'
         and event_name in ('SetQueueAttributes', 'CreateQueue')
 
 ),

@@ -24,7 +24,6 @@ documents as (
         and event_name in ('CreateDocument', 'UpdateDocument')
         -- people, not CloudFormation or Terraform deployments, nor Quick Setup or other services
         and {{ direct_human_call() }}
-        and not {{ acted_by_aws_service() }}
 
 ),
 
