@@ -20,7 +20,16 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from ingest import __version__, collections, compaction, generated, land, shell, timerange
+from ingest import (
+    __version__,
+    aws_ranges,
+    collections,
+    compaction,
+    generated,
+    land,
+    shell,
+    timerange,
+)
 from ingest import status as status_view
 from ingest.console import err, human_bytes, out, progress_bar, shown
 from ingest.duck import connect
@@ -126,6 +135,12 @@ sigma_app = typer.Typer(
     rich_markup_mode="markdown",
 )
 app.add_typer(sigma_app, name="sigma")
+networks_app = typer.Typer(
+    help="Reference networks the enrichment names callers' addresses by.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(networks_app, name="networks")
 
 
 def _version(value: bool) -> None:
@@ -565,6 +580,49 @@ def compact(
     out.print(
         f"Compacted {len(merged.partitions)} landing partition(s): {merged.files_before:,} files "
         f"into {merged.files_after:,}; {records:,} input-record files merged."
+    )
+
+
+# -- networks --------------------------------------------------------------------------------
+
+
+@networks_app.command("aws-ranges")
+def networks_aws_ranges(
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", exists=True, dir_okay=False, help="Read a downloaded ip-ranges.json."
+        ),
+    ] = None,
+    url: Annotated[str, typer.Option(help="Where AWS publishes the ranges.")] = aws_ranges.URL,
+    project: Annotated[
+        Path, typer.Option(help="The trailhouse project directory.", file_okay=False)
+    ] = Path("."),
+) -> None:
+    """Load AWS's published address ranges into the seed `seeds/aws_ip_ranges.csv`, so calls
+    from AWS addresses (an instance's NAT gateway or public IP, a Lambda) get
+    `source_network_trust = aws`. Then `dbt build`.
+
+    Offline, download https://ip-ranges.amazonaws.com/ip-ranges.json elsewhere and pass
+    `--file`; until the seed is loaded, "instance credentials used outside AWS" tells an
+    instance's own address by the role's history of addresses instead."""
+    seed = project / aws_ranges.SEED
+    try:
+        raw = file.read_bytes() if file else aws_ranges.download(url)
+        ranges = aws_ranges.parse(raw)
+    except (OSError, aws_ranges.RangesError) as error:
+        kept = max(0, len(seed.read_text().splitlines()) - 1) if seed.is_file() else 0
+        err.print(
+            f"[red]AWS ranges not loaded[/] from {shown(str(file or url))}: "
+            f"{shown(str(error))}\nThe seed keeps its {kept} prefixes. Offline: download "
+            f"{aws_ranges.URL} elsewhere and run `ingest networks aws-ranges --file PATH`."
+        )
+        raise typer.Exit(1) from None
+    path = aws_ranges.write_seed(project, ranges)
+    ipv6 = sum(":" in cidr for cidr, _, _ in ranges.rows)
+    out.print(
+        f"Wrote {len(ranges.rows)} prefixes ({ipv6} IPv6) of {shown(ranges.created)} "
+        f"to {path}. Next: `dbt build`."
     )
 
 

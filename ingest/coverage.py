@@ -13,11 +13,15 @@ failed call, a near-miss value), and, for CloudTrail, raw records as CloudTrail 
 
 from __future__ import annotations
 
+import html
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import yaml
+
+from ingest import jinja_text
 
 TACTIC_ORDER = [
     "reconnaissance", "resource-development", "initial-access", "execution", "persistence",
@@ -114,6 +118,16 @@ def totals(detections: list[Detection]) -> dict[str, int]:
     return counts
 
 
+def _md(text: object) -> str:
+    """A table cell of the catalog: the docs block is Jinja and dbt docs HTML, and a title may
+    come from an imported rule."""
+    return html.escape(jinja_text.inert(str(text)), quote=False).replace("|", "\\|")
+
+
+def _mds(texts: list[str]) -> str:
+    return ", ".join(map(_md, texts))
+
+
 def render(detections: list[Detection]) -> str:
     counts = totals(detections)
     lines = [
@@ -135,8 +149,8 @@ def render(detections: list[Detection]) -> str:
         for tactic in detection.tactics:
             by_tactic[tactic].append(detection)
     for tactic in sorted(by_tactic, key=_tactic_key):
-        names = ", ".join(f"`{d.detection_id}`" for d in by_tactic[tactic])
-        lines.append(f"| {tactic} | {names} |")
+        names = ", ".join(f"`{_md(d.detection_id)}`" for d in by_tactic[tactic])
+        lines.append(f"| {_md(tactic)} | {names} |")
     lines += [
         "",
         "## By technique",
@@ -149,10 +163,10 @@ def render(detections: list[Detection]) -> str:
         key=lambda pair: (pair[0], pair[1].detection_id),
     )
     for technique, d in pairs:
-        link = f"https://attack.mitre.org/techniques/{technique.replace('.', '/')}/"
+        link = f"https://attack.mitre.org/techniques/{quote(technique.replace('.', '/'))}/"
         lines.append(
-            f"| [{technique}]({link}) | `{d.detection_id}` — {d.title} | "
-            f"{', '.join(d.tactics)} | {d.severity} | {len(d.unit_tests)} |"
+            f"| [{_md(technique)}]({link}) | `{_md(d.detection_id)}` — {_md(d.title)} | "
+            f"{_mds(d.tactics)} | {_md(d.severity)} | {len(d.unit_tests)} |"
         )
     lines += [
         "",
@@ -162,11 +176,11 @@ def render(detections: list[Detection]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for d in detections:
-        names = ", ".join(t.name for t in d.unit_tests) or "—"
+        names = _mds([t.name for t in d.unit_tests]) or "—"
         sample = "yes" if d.raw_sample else ("—" if d.source == "cloudtrail" else "n/a")
         lines.append(
-            f"| `{d.detection_id}` | `{d.model}` | {', '.join(d.tactics)} | "
-            f"{', '.join(d.techniques)} | {names} | {sample} |"
+            f"| `{_md(d.detection_id)}` | `{_md(d.model)}` | {_mds(d.tactics)} | "
+            f"{_mds(d.techniques)} | {names} | {sample} |"
         )
     return "\n".join(lines) + "\n"
 

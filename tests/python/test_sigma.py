@@ -131,6 +131,21 @@ OWN_RULES = {
             timeframe: 1d
             condition: selection | count() by sourceIPAddress > 400
     """,
+    # A rule's text reaches YAML that dbt renders as Jinja, Markdown and dbt docs' HTML: none
+    # of it may run (env_var without a default would fail the parse: the secret is never set).
+    "hostile_text.yml": """
+        title: "Stop{{ env_var('TH_NEVER_SET') }} <script>alert(1)</script> | {% if 1 %}"
+        id: 0e7c6a1e-1111-4c1b-9a3e-000000000008
+        description: "{% endif %}{# unclosed {{ env_var('TH_NEVER_SET') }}"
+        level: high
+        tags: [attack.defense-evasion, attack.t1562.008]
+        falsepositives: ["{{ env_var('TH_NEVER_SET') }}"]
+        logsource: {product: aws, service: cloudtrail}
+        detection:
+            selection:
+                eventName: "Stop{{ env_var('TH_NEVER_SET') }}{%Logging"
+            condition: selection
+    """,
     "not_cloudtrail.yml": """
         title: A Windows rule
         logsource: {product: windows, category: process_creation}
@@ -328,6 +343,24 @@ def test_every_fixture_rule_compiles_with_passing_generated_tests(imported: dict
         for test in model["tests"]:
             assert any(f"{name}::{test}" in line and "PASS" in line for line in passed), test
     assert " FAIL " not in imported["build"] and " ERROR " not in imported["build"]
+
+
+@pytest.mark.e2e
+def test_rule_text_is_never_rendered_as_jinja(imported: dict) -> None:
+    """The build above parsed the hostile rule (a rendered env_var would have failed it); its
+    prose is kept inert, and its generated tests match the rule's exact value."""
+    model = "sigma_hostile_text"
+    meta = _sigma_models(imported["project"])[model]["meta"]
+    assert meta["title"].startswith("Stop{ { env_var('TH_NEVER_SET') }}")
+    assert meta["description"] == "{ % endif %}{ # unclosed { { env_var('TH_NEVER_SET') }}"
+    for test in ("fires", "ignores"):
+        assert any(f"{model}::{model}__{test}" in line and " PASS " in line
+                   for line in imported["build"].splitlines()), test  # fmt: skip
+    row = (imported["ws"].root / "target" / "manifest.json").read_text()
+    assert "Stop{{ env_var('TH_NEVER_SET') }}{%Logging" in row
+    catalog = (imported["project"] / "models" / "detections" / "coverage.md").read_text()
+    assert "&lt;script&gt;" in catalog and "<script>" not in catalog and "{{ env" not in catalog
+    assert "\\| { % if 1 %}" in catalog
 
 
 @pytest.mark.e2e

@@ -14,9 +14,34 @@ accounts as (
 
 ),
 
-networks as (
+inventory_networks as (
 
     select * from {{ ref('inventory_networks') }}
+
+),
+
+aws_ip_ranges as (
+
+    select * from {{ ref('aws_ip_ranges') }}
+
+),
+
+-- the most specific network names an address; on a tie of prefix length our own entry wins
+networks as (
+
+    select
+        cidr,
+        network_name,
+        network_trust,
+        {{ cidr_prefix_length('cidr') }} * 2 + 1 as specificity
+    from inventory_networks
+    union all
+    select
+        cidr,
+        'aws ' || lower(aws_service) || ' ' || aws_region as network_name,
+        'aws' as network_trust,
+        {{ cidr_prefix_length('cidr') }} * 2 as specificity
+    from aws_ip_ranges
 
 ),
 
@@ -106,7 +131,7 @@ matched as (
                         'network_name': 'networks.network_name',
                         'network_trust': 'networks.network_trust',
                     }) }},
-                    {{ cidr_prefix_length('networks.cidr') }}
+                    networks.specificity
                 )
             from networks
             where {{ ip_in_cidr('resourced.source_ip', 'networks.cidr') }}
