@@ -49,6 +49,8 @@ class Detection:
     tactics: list[str]
     techniques: list[str]
     source: str
+    # CloudTrail data-event resource types it reads: blind on a trail that does not log them
+    data_events: list[str] = field(default_factory=list)
     unit_tests: list[UnitTest] = field(default_factory=list)
     raw_sample: bool = False
 
@@ -86,6 +88,7 @@ def load(project: Path) -> list[Detection]:
                 tactics=list(meta["mitre_tactics"]),
                 techniques=list(meta["mitre_techniques"]),
                 source=path.parent.name,
+                data_events=list(meta.get("data_events") or []),
                 raw_sample=(project / SAMPLES_DIR / f"{model['name']}.json").is_file(),
             )
         for test in document.get("unit_tests", []):
@@ -111,6 +114,7 @@ def totals(detections: list[Detection]) -> dict[str, int]:
         "ATT&CK techniques": len({t for d in detections for t in d.techniques}),
         "unit tests": sum(len(d.unit_tests) for d in detections),
         "raw samples": sum(d.raw_sample for d in detections),
+        "needing data events": sum(bool(d.data_events) for d in detections),
     }
     missing = [d.missing() for d in detections]
     for kind in TEST_KINDS:
@@ -172,15 +176,18 @@ def render(detections: list[Detection]) -> str:
         "",
         "## Detections",
         "",
-        "| detection | model | tactics | techniques | unit tests | raw sample |",
-        "|---|---|---|---|---|---|",
+        "Detections naming data events read CloudTrail data events of those resource types, "
+        "which a trail logs only when its event selectors ask for them.",
+        "",
+        "| detection | model | tactics | techniques | data events | unit tests | raw sample |",
+        "|---|---|---|---|---|---|---|",
     ]
     for d in detections:
         names = _mds([t.name for t in d.unit_tests]) or "—"
         sample = "yes" if d.raw_sample else ("—" if d.source == "cloudtrail" else "n/a")
         lines.append(
             f"| `{_md(d.detection_id)}` | `{_md(d.model)}` | {_mds(d.tactics)} | "
-            f"{_mds(d.techniques)} | {names} | {sample} |"
+            f"{_mds(d.techniques)} | {_mds(d.data_events) or '—'} | {names} | {sample} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -243,6 +243,11 @@
         and meta[key] not in severity_levels() -%}
         {{ exceptions.raise_compiler_error(name ~ ": unknown " ~ key ~ " " ~ meta[key]) }}
     {%- endfor -%}
+    {#- the CloudTrail data events (resource types) a detection reads: a trail without them
+        leaves it blind, which the catalog says -#}
+    {%- for kind in meta.get('data_events', []) if not modules.re.fullmatch('AWS::[A-Za-z0-9]+::[A-Za-z0-9]+', kind | string) -%}
+        {{ exceptions.raise_compiler_error(name ~ ": data_events: not a resource type " ~ kind) }}
+    {%- endfor -%}
     {%- if (meta.dedup_window | int) < 1 -%}
         {{ exceptions.raise_compiler_error(name ~ ": dedup_window must be a number of minutes") }}
     {%- endif -%}

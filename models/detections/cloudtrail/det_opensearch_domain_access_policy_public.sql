@@ -24,9 +24,12 @@ policies as (
             'CreateElasticsearchDomain',
             'UpdateElasticsearchDomainConfig'
         )
-        -- a domain created inside a VPC is reachable from that VPC only
+        -- a domain inside a VPC is reachable from that VPC only: its subnets are in the
+        -- request (CreateDomain) or in the configuration the update returns
         and not {{ regex_matches(
-            json_text('request_parameters'), '(?i)"subnetIds"\\s*:\\s*\\[\\s*"'
+            "coalesce(" ~ json_text('request_parameters') ~ ", '') || coalesce("
+            ~ json_text('response_elements') ~ ", '')",
+            '(?i)"subnetIds"\\s*:\\s*\\[\\s*"|"vpcId"\\s*:\\s*"vpc-'
         ) }}
 
 ),

@@ -17,8 +17,17 @@ preferences as (
     where
         event_source = 'ssm.amazonaws.com'
         and event_name in ('CreateDocument', 'UpdateDocument')
-        -- the account's Session Manager preferences, in each region
-        and {{ json_string('request_parameters', '$.name') }} = 'SSM-SessionManagerRunShell'
+        and (
+            -- the account's Session Manager preferences, in each region
+            {{ json_string('request_parameters', '$.name') }} = 'SSM-SessionManagerRunShell'
+            -- or a session document of one's own (start-session --document-name), shell or
+            -- interactive commands; an update carries the content only
+            or {{ json_string('request_parameters', '$.documentType') }} = 'Session'
+            or {{ regex_matches(
+                "coalesce(" ~ json_string('request_parameters', '$.content') ~ ", '')",
+                'sessionType"?\\s*:\\s*"?(Standard_Stream|InteractiveCommands)'
+            ) }}
+        )
 
 ),
 
