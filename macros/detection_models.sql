@@ -178,6 +178,7 @@
         'det_security_group_open_to_world',
         'det_security_hub_disabled',
         'det_security_hub_findings_suppressed_by_rule',
+        'det_security_scanner_user_agent',
         'det_seq_access_key_created_then_used_elsewhere',
         'det_seq_defenses_disabled_then_escalation_or_damage',
         'det_seq_discovery_then_privilege_change',
