@@ -86,6 +86,7 @@
         'det_iam_mfa_device_enabled_for_other_user',
         'det_iam_permissions_boundary_removed',
         'det_iam_policy_version_default',
+        'det_iam_role_trust_open_to_any_federated_identity',
         'det_iam_role_trust_open_to_anyone',
         'det_iam_service_linked_role_deleted',
         'det_iam_user_changed_own_permissions',

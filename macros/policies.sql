@@ -55,11 +55,11 @@
     operator that must match (StringEquals, StringLike, ArnEquals, ArnLike, IpAddress, or their
     ForAnyValue: forms; not a Not…, …IfExists, Null, Bool or ForAllValues: operator, which let
     through requests without the key or with other values), with values that are not
-    wildcards ("*", "o-*": a trailing "/*" of an organization path is fine) and no condition
-    value opening every address (0.0.0.0/0, ::/0). -#}
-{% macro _statement_conditioned_on(statement, keys) -%}
+    wildcards ("*", "o-*": a trailing "/*" of an organization path is fine; `value`, a regex
+    for one quoted value, says otherwise) and no condition value opening every address
+    (0.0.0.0/0, ::/0). -#}
+{% macro _statement_conditioned_on(statement, keys, value='"[^"*?]*(/[*])?"') -%}
     {%- set condition = "lower(coalesce(" ~ json_string(statement, '$.Condition') ~ ", ''))" -%}
-    {%- set value = '"[^"*?]*(/[*])?"' -%}
     (
         {{ regex_matches(
             condition,
@@ -72,11 +72,17 @@
 {%- endmacro %}
 
 {#- Whether the statement names everyone: "Principal": "*", {"AWS": "*"} (or "*" in a list),
-    or an Allow with NotPrincipal (everyone but the named). -#}
+    an IAM or STS ARN whose account is a wildcard ("arn:aws:iam::*:root",
+    "arn:aws:iam::*:role/x": that name in every account, anyone's to create), or an Allow with
+    NotPrincipal (everyone but the named). -#}
 {% macro _statement_names_anyone(statement) -%}
     (
         {{ list_any(json_path_strings(statement, ['Principal']), 'principal', "principal = '*'") }}
-        or {{ list_any(json_path_strings(statement, ['Principal', 'AWS']), 'principal', "principal = '*'") }}
+        or {{ list_any(
+            json_path_strings(statement, ['Principal', 'AWS']),
+            'principal',
+            "principal = '*' or " ~ regex_matches('principal', '^arn:[^:]*:(iam|sts)::[^:]*[*?]'),
+        ) }}
         or {{ json_string(statement, '$.NotPrincipal') }} is not null
     )
 {%- endmacro %}
@@ -95,21 +101,88 @@
 {%- endmacro %}
 
 
+{#- Condition keys that say which identity of a web identity provider (OIDC, Cognito, Login
+    with Amazon, Facebook, Google) assumes the role: the token's subject (`<provider>:sub`:
+    the repository, project, service account or user) or, for the providers where it is the
+    role owner's own application, its audience (a Cognito identity pool, a Google client id,
+    a Facebook or Amazon app id). Another provider's `:aud` is not one: GitHub's, GitLab's or
+    Terraform Cloud's is a constant (sts.amazonaws.com) or chosen by whoever asks for the token.
+    Keys are regex alternatives matched on the lowercased condition. -#}
+{% macro policy_federated_identity_condition_keys() %}
+    {{ return([
+        '[^"]+:sub', 'cognito-identity[.]amazonaws[.]com:aud', 'accounts[.]google[.]com:(aud|oaud)',
+        'graph[.]facebook[.]com:(app_id|id)', 'www[.]amazon[.]com:(app_id|user_id)',
+    ]) }}
+{% endmacro %}
+
+
+{#- The role trust policy lets any identity of a web identity provider assume the role: an
+    Allow to a Federated principal that is not a SAML provider (an `oidc-provider/` ARN such
+    as token.actions.githubusercontent.com, or cognito-identity.amazonaws.com,
+    accounts.google.com, graph.facebook.com, www.amazon.com; or "*") for
+    sts:AssumeRoleWithWebIdentity (or a wildcard, or a NotAction not naming it), with no condition
+    that must match on a policy_federated_identity_condition_keys() key. A subject value must
+    pin an owner: a literal, or a wildcard only after a second segment ("repo:org/*",
+    "repo:org/repo:*", "organization:org:*", "system:serviceaccount:ns:*"); "*", "repo:*" or
+    "repo:org*" let any GitHub user, any Terraform organization, in. Without it every GitHub
+    repository (every GitLab project, every Cognito identity pool in any account) gets the
+    role's credentials. A SAML provider is the account's own identity provider: not read. -#}
+{% macro policy_trusts_any_federated_identity(policy) -%}
+    {%- set owner_value = '"([^"*?]*|[^"*?:/]+[:/][^"*?:/]+[:/][^"]*)"' -%}
+    {%- set covers_web_identity = "'sts:assumerolewithwebidentity' like "
+        ~ "replace(replace(lower(action), '*', '%'), '?', '_')" -%}
+    {{ list_any(
+        policy_statements(policy),
+        'statement',
+        _statement_allows('statement')
+        ~ ' and ' ~ list_any(json_path_strings('statement', ['Principal', 'Federated']), 'provider',
+            'not ' ~ regex_matches('lower(provider)', ':saml-provider/'))
+        ~ ' and (' ~ list_any(json_path_strings('statement', ['Action']), 'action', covers_web_identity)
+        ~ ' or (' ~ json_string('statement', '$.NotAction') ~ ' is not null and not '
+        ~ list_any(json_path_strings('statement', ['NotAction']), 'action', covers_web_identity)
+        ~ '))'
+        ~ ' and not ' ~ _statement_conditioned_on(
+            'statement', policy_federated_identity_condition_keys(), owner_value)
+    ) }}
+{%- endmacro %}
+
+
 {#- The accounts (12-digit ids) the policy's Allow statements grant to: an AWS principal (an
     account id, or an IAM/STS ARN in that account), and for a statement without one (a service
     or "*" principal) a condition's account values (aws:SourceAccount, kms:CallerAccount, ...),
     which say whose requests the service or anyone may make. Statements confined to an
-    organization are left out. May repeat an account; never NULL. -#}
+    organization are left out. May repeat an account; never NULL.
+
+    An identity that names no account is given as its own text, which is never one of ours, so
+    foreign_accounts() keeps it: a CanonicalUser ("CanonicalUser:<64 hex>") and a CloudFront
+    origin access identity ("arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity
+    E…", the form S3 rewrites an OAI's canonical user to). Nothing in the policy or the event
+    says whose it is: an account's canonical id and an OAI's look alike, an OAI serves every
+    distribution of the account that made it, and anyone can make one and name it in our
+    bucket's policy to read the bucket through their own distribution. Only a condition
+    confining the statement to our organization (which such an identity never passes) makes
+    it no grant. A "*" principal or one in a wildcard account ("arn:aws:iam::*:root") names
+    no account either: that is policy_allows_anyone(). -#}
 {% macro policy_granted_accounts(policy) -%}
-    {%- set principal_accounts = list_filter(
-        list_transform(
-            json_path_strings('statement', ['Principal', 'AWS']),
-            'principal',
-            regex_extract('principal', '^(arn:aws[a-z-]*:(iam|sts)::)?([0-9]{12})(:.*)?$', 3),
+    {%- set principal_accounts = list_concat([
+        list_filter(
+            list_transform(
+                json_path_strings('statement', ['Principal', 'AWS']),
+                'principal',
+                'case when ' ~ regex_matches('principal', '^arn:aws[a-z-]*:iam::cloudfront:user/')
+                ~ ' then principal else '
+                ~ regex_extract('principal', '^(arn:aws[a-z-]*:(iam|sts)::)?([0-9]{12})(:.*)?$', 3)
+                ~ ' end',
+            ),
+            'account',
+            'account is not null',
         ),
-        'account',
-        'account is not null',
-    ) -%}
+        list_transform(
+            json_path_strings('statement', ['Principal', 'CanonicalUser']),
+            'principal',
+            "'CanonicalUser:' || principal",
+        ),
+    ]) -%}
     {{ list_flat_map(
         list_filter(
             policy_statements(policy),

@@ -18,7 +18,10 @@ key_policies as (
             policy_granted_accounts(json_string('request_parameters', '$.policy')),
             'recipient_account_id',
             'our_accounts.our_account_ids',
-        ) }} as foreign_account_ids
+        ) }} as foreign_account_ids,
+        -- anyone ("*", an ARN in any account), with no condition confining who: every
+        -- account, which names none (KMS has no public-key detection of its own)
+        {{ policy_allows_anyone(json_string('request_parameters', '$.policy')) }} as allows_anyone
     from events
     cross join {{ our_accounts() }} as our_accounts
     where
@@ -30,8 +33,8 @@ key_policies as (
 
 final as (
 
-    select {{ star_except(['foreign_account_ids']) }} from key_policies
-    where {{ list_size('foreign_account_ids') }} > 0
+    select {{ star_except(['foreign_account_ids', 'allows_anyone']) }} from key_policies
+    where {{ list_size('foreign_account_ids') }} > 0 or allows_anyone
 
 )
 
