@@ -1,5 +1,10 @@
 # trailhouse: `make demo` and `make test` do all set-up on a fresh machine.
-PYTHON ?= python3.11
+# Python 3.11, 3.12 or 3.13: the first of PYTHON_CANDIDATES that runs and is one of them
+# (a pyenv shim without that version does not run). `make demo PYTHON=python3.13` chooses.
+PYTHON_CANDIDATES := python3.11 python3.12 python3.13 python3
+PYTHON_SUPPORTED := import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))
+PYTHON ?= $(shell for p in $(PYTHON_CANDIDATES); do \
+	$$p -c '$(PYTHON_SUPPORTED)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
@@ -11,8 +16,20 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: install demo test test-fast lint docs clean bench chromium
 
+# An existing $(VENV) is kept, whichever supported Python made it.
 $(BIN)/.installed: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/python || { \
+		py='$(PYTHON)'; \
+		if [ -z "$$py" ]; then \
+			echo "No Python 3.11, 3.12 or 3.13 found (tried $(PYTHON_CANDIDATES))." \
+				"Install one, or name it: make $(or $(MAKECMDGOALS),install) PYTHON=/path/to/python3.12" >&2; \
+			exit 1; \
+		elif ! $$py -c '$(PYTHON_SUPPORTED)' 2>/dev/null; then \
+			echo "PYTHON=$$py is not Python 3.11, 3.12 or 3.13 (or does not run)." >&2; \
+			exit 1; \
+		fi; \
+		echo "$$py -m venv $(VENV)  # $$($$py -V 2>&1)"; \
+		$$py -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,spark]'
 	touch $@
 

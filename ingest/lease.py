@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import json
 import os
 import shutil
@@ -138,19 +137,26 @@ class _S3Lease:
         self.bucket, self.key = bucket, f"{prefix}/{S3_KEY}".lstrip("/")
         self.ttl = ttl
         self.etag: str | None = None
+        self._client = None
+        self._client_lock = threading.Lock()
 
-    @functools.cached_property
+    @property
     def client(self):
         """The heartbeat's own client: one attempt, short timeouts, so a renewal that hangs
         is over (and counted as failed) well within the lease's life. Made on first use: a
-        nested or refused lease never needs one."""
-        timeout = max(1.0, self.ttl / 8)
-        config = Config(
-            retries={"max_attempts": 1, "mode": "standard"},
-            connect_timeout=timeout,
-            read_timeout=timeout,
-        )
-        return aws.client("s3", os.environ.get("AWS_PROFILE"), config=config)
+        nested or refused lease never needs one. Made once, under a lock: the heartbeat and
+        the holder's thread may ask at the same time, and since Python 3.12 a
+        functools.cached_property no longer locks, so each could get a client of its own."""
+        with self._client_lock:
+            if self._client is None:
+                timeout = max(1.0, self.ttl / 8)
+                config = Config(
+                    retries={"max_attempts": 1, "mode": "standard"},
+                    connect_timeout=timeout,
+                    read_timeout=timeout,
+                )
+                self._client = aws.client("s3", os.environ.get("AWS_PROFILE"), config=config)
+            return self._client
 
     def try_acquire(self, owner: dict[str, Any]) -> bool:
         s3 = _s3()
