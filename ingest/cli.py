@@ -1290,6 +1290,309 @@ def config_show(config: ConfigOption = None) -> None:
     out.print(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), end="", markup=False)
 
 
+# -- alerts (triage) ---------------------------------------------------------------------------
+
+
+class _AlertCommands(TyperGroup):
+    """A triage command that cannot be done (an unknown alert id, a transition that changes
+    nothing) is one line on stderr, exit code 1."""
+
+    def invoke(self, ctx):
+        from ingest.triage import TriageError
+
+        try:
+            return super().invoke(ctx)
+        except TriageError as exc:
+            err.print(f"[red]error:[/] {shown(exc)}")
+            raise typer.Exit(1) from None
+
+
+alerts_app = typer.Typer(
+    cls=_AlertCommands,
+    help="Triage alerts: list them with their status, acknowledge, close, reopen, assign, "
+    "suppress. The history is kept in the lake (`alert_triage`, append-only); an alert with no "
+    "history is `open`, and a closed alert that gets new events reads as `open` again.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(alerts_app, name="alerts")
+
+AlertIdArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="ALERT_ID",
+        help="The alert's `alert_id` (or its first 6 or more characters).",
+        show_default=False,
+    ),
+]
+NoteOption = Annotated[
+    str | None,
+    typer.Option("--note", help="Why: kept in the alert's history.", show_default=False),
+]
+AssigneeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--assignee",
+        help='Who owns the alert from now on (default: unchanged; "" unassigns).',
+        show_default=False,
+    ),
+]
+ActorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--actor",
+        help="Who is acting, for the history (default: $TRAILHOUSE_ACTOR, else the OS user).",
+        show_default=False,
+    ),
+]
+AlertsJsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+_SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow"}
+_STATUS_STYLE = {"open": "bold", "acknowledged": "cyan", "closed": "dim"}
+
+
+def _styled(value: object, styles: dict[str, str]) -> str:
+    style = styles.get(str(value), "")
+    return f"[{style}]{shown(value)}[/]" if style else shown(value)
+
+
+def _when(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if value else ""
+
+
+def _print_json(value: object) -> None:
+    from ingest.query import to_json
+
+    sys.stdout.write(to_json(value).decode() + "\n")
+
+
+def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> None:
+    if value is not None and value not in allowed:
+        _usage_error(f"{name} must be one of {', '.join(allowed)}")
+
+
+@alerts_app.command("list")
+def alerts_list(
+    status: Annotated[
+        str | None,
+        typer.Option(help="Only alerts with this status: open, acknowledged or closed."),
+    ] = None,
+    severity: Annotated[
+        str | None, typer.Option(help="Only this severity: critical, high, medium, low, info.")
+    ] = None,
+    detection: Annotated[
+        str | None, typer.Option(help="Only this detection_id.", show_default=False)
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many alerts.")] = 50,
+    include_suppressed: Annotated[
+        bool, typer.Option("--suppressed", help="Include suppressed alerts.")
+    ] = False,
+    as_json: AlertsJsonOption = False,
+) -> None:
+    """List alerts, newest first, with their triage status and assignee.
+
+    Example: `ingest alerts list --status open --severity high`
+    """
+    from ingest import triage
+
+    _choice("--status", status, triage.STATUSES)
+    _choice("--severity", severity, triage.SEVERITIES)
+    rows = triage.Triage(_lake()).list(status, severity, detection, limit, include_suppressed)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(title="Alerts (newest first)", title_justify="left")
+    for column in ("alert_id", "severity", "status", "assignee", "detection", "principal",
+                   "source", "events", "last seen"):  # fmt: skip
+        table.add_column(
+            column,
+            overflow="fold",
+            justify="right" if column == "events" else "left",
+            no_wrap=column in {"alert_id", "severity", "status", "last seen"},
+        )
+    for row in rows:
+        status_text = _styled(row["status"], _STATUS_STYLE)
+        if row["status_reason"]:
+            status_text += f" ({shown(row['status_reason'])})"
+        table.add_row(
+            shown(row["alert_id"]), _styled(row["severity"], _SEVERITY_STYLE), status_text,
+            shown(row["assignee"]), shown(row["detection_id"]), shown(row["principal_arn"]),
+            shown(row["source_ip_address"]), f"{row['event_count'] or 0:,}",
+            _when(row["last_seen_at"]),
+        )  # fmt: skip
+    out.print(table)
+    more = " (--limit to show more)" if len(rows) == limit else ""
+    out.print(f"{len(rows):,} alert(s){more} · `ingest alerts show ALERT_ID` for one")
+
+
+_SHOWN_FIELDS = (
+    "alert_id", "detection_id", "title", "severity", "severity_reason", "status",
+    "status_reason", "assignee", "triaged_at", "triaged_by", "suppressed", "summary",
+    "account_id", "aws_region", "principal_arn", "principal_owner", "source_ip_address",
+    "first_seen_at", "last_seen_at", "event_count", "event_names", "resources", "user_agents",
+    "source_countries", "mitre_tactics", "mitre_techniques", "runbook",
+)  # fmt: skip
+
+
+@alerts_app.command("show")
+def alerts_show(alert_id: AlertIdArgument, as_json: AlertsJsonOption = False) -> None:
+    """Show one alert: its fields, its events count, and its triage history."""
+    from ingest import triage
+
+    found = triage.Triage(_lake())
+    alert = found.get(alert_id)
+    history = found.history(alert["alert_id"])
+    if as_json:
+        _print_json({**alert, "history": history})
+        return
+    table = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
+    table.add_column("field", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for name in _SHOWN_FIELDS:
+        value = alert.get(name)
+        if value is None or value == []:
+            continue
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        elif isinstance(value, datetime):
+            value = f"{value:%Y-%m-%d %H:%M:%S}Z"
+        table.add_row(name, shown(value))
+    out.print(table)
+    count = len(alert.get("event_ids") or [])
+    out.print(
+        f"[bold]Events[/] {alert['event_count'] or 0:,} ({count:,} event id(s); "
+        f'`ingest query "select * from cloudtrail_events where event_id in (select '
+        f"unnest(event_ids) from alerts where alert_id = '{shown(alert['alert_id'])}')\"`)"
+    )
+    if not history:
+        out.print("[bold]History[/] none: the alert is open and nobody has triaged it")
+        return
+    table = Table(title="History", title_justify="left")
+    for column in ("at", "action", "status", "assignee", "actor", "note"):
+        table.add_column(column, overflow="fold")
+    for row in history:
+        table.add_row(
+            f"{row['at']:%Y-%m-%d %H:%M:%S}Z", shown(row["action"]),
+            f"{shown(row['from_status'])} → {shown(row['to_status'])}", shown(row["assignee"]),
+            shown(row["actor"]), shown(row["note"]),
+        )  # fmt: skip
+    out.print(table)
+
+
+def _act(action: str, alert_id: str, note: str | None, assignee: str | None, actor: str | None):
+    from ingest import triage
+
+    alert, row = triage.act(_lake(), alert_id, action, note=note, assignee=assignee, actor=actor)
+    if alert["status_reason"]:
+        out.print(
+            f"Alert {shown(row.alert_id)} had been closed, then got "
+            f"{shown(alert['status_reason'])}: recorded as reopened"
+        )
+    owner = f" · assignee {shown(row.assignee)}" if row.assignee else ""
+    out.print(
+        f"Alert {shown(row.alert_id)}: {shown(row.from_status)} → "
+        f"[bold]{shown(row.to_status)}[/] by {shown(row.actor)}{owner}"
+    )
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    alert_id: AlertIdArgument,
+    note: NoteOption = None,
+    assignee: AssigneeOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Acknowledge an open alert: someone is on it."""
+    _act("ack", alert_id, note, assignee, actor)
+
+
+@alerts_app.command("close")
+def alerts_close(
+    alert_id: AlertIdArgument,
+    note: NoteOption = None,
+    assignee: AssigneeOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Close an alert (open or acknowledged). New events reopen it."""
+    _act("close", alert_id, note, assignee, actor)
+
+
+@alerts_app.command("reopen")
+def alerts_reopen(
+    alert_id: AlertIdArgument,
+    note: NoteOption = None,
+    assignee: AssigneeOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Reopen an acknowledged or closed alert."""
+    _act("reopen", alert_id, note, assignee, actor)
+
+
+@alerts_app.command("assign")
+def alerts_assign(
+    alert_id: AlertIdArgument,
+    assignee: AssigneeOption = None,
+    note: NoteOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Give an alert to someone (`--assignee NAME`) without changing its status."""
+    _act("assign", alert_id, note, assignee, actor)
+
+
+@alerts_app.command("suppress")
+def alerts_suppress(
+    alert_id: AlertIdArgument,
+    days: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=365,
+            help="Until when: the suppression expires (and fails "
+            "`dbt build` until renewed) this many days from now.",
+        ),
+    ],
+    reason: Annotated[
+        str, typer.Option(help="Why (a ticket, an owner): required, kept in the seed.")
+    ],
+    source_cidr: Annotated[
+        str | None,
+        typer.Option(
+            help="Suppress from this network (default: the alert's source address alone).",
+            show_default=False,
+        ),
+    ] = None,
+    any_source: Annotated[
+        bool, typer.Option("--any-source", help="Suppress from any address.")
+    ] = False,
+    actor: ActorOption = None,
+    project: Annotated[
+        Path,
+        typer.Option(help="The trailhouse project (for seeds/).", file_okay=False),
+    ] = Path("."),
+) -> None:
+    """Stop what raised this alert from alerting: a row of `seeds/detection_suppressions.csv`
+    (this detection, this principal's exact ARN, the alert's source address, this account,
+    the reason, an expiry), and the alert closed. Run `dbt build` for it to apply.
+
+    Example: `ingest alerts suppress 3505c2826da5 --days 30 --reason "CHG-1042 key rotation"`
+    """
+    from ingest import triage
+
+    if source_cidr and any_source:
+        _usage_error("--source-cidr and --any-source exclude each other")
+    alert, row_, row = triage.suppress(
+        _lake(), project, alert_id, days, reason,
+        source_cidr=source_cidr, any_source=any_source, actor=actor,
+    )  # fmt: skip
+    out.print(
+        f"Suppressed [bold]{shown(row_.detection_id)}[/] for "
+        f"{shown(row_.principal_pattern or 'any principal')} from "
+        f"{shown(row_.source_cidr or 'any address')} in {shown(row_.account_id or 'any account')}"
+        f" until {shown(row_.expires_at)} ({triage.SUPPRESSIONS_SEED}); alert "
+        f"{shown(alert['alert_id'])} {shown(row.from_status)} → closed."
+    )
+    out.print("Run [bold]dbt build[/] for the suppression to apply.")
+
+
 # -- status ----------------------------------------------------------------------------------
 
 
@@ -1298,7 +1601,8 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
     """Show what was landed, skipped and quarantined, the lake datasets dbt built, each
-    collection's last run, alert delivery, and the open alerts."""
+    collection's last run, alert delivery, alerts per triage status, and the alerts not
+    closed."""
     status_view.show(_lake(), as_json)
 
 

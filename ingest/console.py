@@ -19,8 +19,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# No emoji codes: `:secret:` in a Secrets Manager ARN is text, not a picture.
+out = Console(highlight=False, emoji=False)
+err = Console(stderr=True, highlight=False, emoji=False)
 
 
 # Control characters (terminal escape sequences, line breaks that forge output) and the

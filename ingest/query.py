@@ -1,11 +1,13 @@
 """`ingest query`: SQL over the lake without dbt.
 
-Every dataset under the lake root (`cloudtrail_events`, `alerts`, `http_access_log`, ...) is a
-view over its hive-partitioned Parquet; with `--from/--to` the view lists only the files of the
-partitions in range, so no other partition is even opened. The dbt views (`events`, `events_ecs`,
-`ocsf_*`, the detections) are re-created from the dbt database's own definitions on top of
-those dataset views, so they see the same time range, and the dbt database is not kept open
-(a running `dbt build` is never blocked).
+Every dataset under the lake root (`cloudtrail_events`, `alerts`, `http_access_log`,
+`alert_triage`, ...) is a view over its hive-partitioned Parquet; with `--from/--to` the view
+lists only the files of the partitions in range, so no other partition is even opened (the
+triage history excepted: alerts in range may have been triaged before it). `alerts_triaged` is
+`alerts` with each alert's triage `status`, `status_reason` and `assignee` (ingest.triage).
+The dbt views (`events`, `events_ecs`, `ocsf_*`, the detections) are re-created from the dbt
+database's own definitions on top of those dataset views, so they see the same time range, and
+the dbt database is not kept open (a running `dbt build` is never blocked).
 
 `analyses/<name>.sql` files are dbt analyses: `{{ ref('x') }}` and `{{ var('k', default) }}` are
 rendered here with plain Jinja (`--var k=v`); a line `-- requires: --var k=...` marks a var
@@ -28,6 +30,7 @@ import duckdb
 import jinja2
 import orjson
 
+from ingest import triage
 from ingest.duck import load_extension, sql_string
 from ingest.lake import Lake
 from ingest.timerange import TimeRange
@@ -107,12 +110,22 @@ def register(
     high = (span.last_day or date.max).isoformat()
     for name, partitions in sorted(datasets.items()):
         files = [f for value, fs in partitions.items() if low <= value[:10] <= high for f in fs]
+        if name == triage.DATASET:
+            # the triage of alerts in range may be older than the range: all of it, always
+            files = [f for fs in partitions.values() for f in fs]
         first = next(iter(partitions.values()))[0]
         condition = "true"
         if not span.whole_days and _has_column(con, first, "event_time"):
             condition = span.condition("event_time")
         point_view(con, name, files, schema_from=first, condition=condition)
     views, skipped = _dbt_views(con, dbt_database, set(datasets))
+    if "alerts" in datasets:
+        history = triage.EMPTY_TRIAGE
+        if triage.DATASET in datasets:
+            history = f"select * exclude (triage_date) from {triage.DATASET}"
+        triaged = triage.current_sql("select * from alerts", history)
+        con.execute(f"create or replace view {triage.VIEW} as {triaged}")
+        views = sorted([*views, triage.VIEW])
     if "custom_logs" in datasets:
         views += _custom_format_views(con)
     return Catalog(datasets, views, skipped)

@@ -1,5 +1,6 @@
 """`ingest status`: what the lake holds — landing state per source, the datasets dbt wrote,
-each collection's last run, alert delivery, and the open alerts."""
+each collection's last run, alert delivery, alerts per triage status, and the alerts not
+closed."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 import duckdb
 from rich.table import Table
 
-from ingest import state
+from ingest import state, triage
 from ingest.collections import read_outcomes
 from ingest.console import human_bytes, out, shown
 from ingest.duck import connect, sql_string
@@ -19,7 +20,7 @@ from ingest.lake import Lake
 from ingest.outbox import Outbox
 
 # Lake datasets from the contract, in the order a reader meets them.
-DATASETS = ("cloudtrail_events", "alerts", "http_access_log", "custom_logs")
+DATASETS = ("cloudtrail_events", "alerts", "http_access_log", "custom_logs", "alert_triage")
 LANDING_SOURCES = ("cloudtrail", "http_access_log", "custom_logs")
 
 
@@ -64,14 +65,15 @@ def landing_stats(lake: Lake, con: duckdb.DuckDBPyConnection, source: str) -> li
 
 
 def alert_stats(lake: Lake, con: duckdb.DuckDBPyConnection) -> list[tuple]:
-    """Open (unsuppressed) alerts per severity and detection, most severe first."""
-    if not any(key.endswith(".parquet") for key, _ in lake.list("alerts")):
+    """Alerts not closed (and not suppressed) per severity and detection, most severe first."""
+    found = triage.relations(lake)
+    if found is None:
         return []
     return con.execute(
         f"""
         select severity, detection_id, any_value(title), count(*), max(last_seen_at)
-        from read_parquet({sql_string(lake.uri("alerts/*/*.parquet"))}, hive_partitioning = true)
-        where not suppressed
+        from ({triage.current_sql(*found)})
+        where not suppressed and status <> 'closed'
         group by severity, detection_id
         order by
             list_position(['critical', 'high', 'medium', 'low', 'info'], severity),
@@ -79,6 +81,14 @@ def alert_stats(lake: Lake, con: duckdb.DuckDBPyConnection) -> list[tuple]:
             detection_id
         """
     ).fetchall()
+
+
+def triage_counts(lake: Lake, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Unsuppressed alerts per triage status (`ingest alerts`), none before any alert."""
+    try:
+        return triage.Triage(lake, con).counts()
+    except triage.TriageError:
+        return {}
 
 
 def collection_events(lake: Lake, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -113,7 +123,10 @@ def show(lake: Lake, as_json: bool) -> None:
     con = connect(lake)
     landing = {source: landing_stats(lake, con, source) for source in LANDING_SOURCES}
     datasets = {name: dataset_stats(lake, con, name) for name in DATASETS}
+    if datasets["alert_triage"] is None:
+        del datasets["alert_triage"]  # written by `ingest alerts`, not built: absent until used
     alerts = alert_stats(lake, con)
+    triaged = triage_counts(lake, con)
     events_by_collection = collection_events(lake, con)
     delivery = delivery_stats(lake)
     con.close()
@@ -146,6 +159,7 @@ def show(lake: Lake, as_json: bool) -> None:
             },
             "collections": runs,
             "alert_delivery": delivery,
+            "alerts_by_status": triaged,
             "open_alerts": [
                 {
                     "severity": severity,
@@ -219,6 +233,11 @@ def show(lake: Lake, as_json: bool) -> None:
             )  # fmt: skip
         out.print(table)
 
+    if triaged:
+        out.print(
+            f"[bold]Alert triage[/] {triaged['open']:,} open · {triaged['acknowledged']:,} "
+            f"acknowledged · {triaged['closed']:,} closed (`ingest alerts list`)"
+        )
     if alerts:
         table = Table(title="Open alerts", title_justify="left")
         for column in ("severity", "detection", "alerts", "last seen"):

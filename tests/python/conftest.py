@@ -179,6 +179,8 @@ def run_ingest(ws: Workspace, *args: object) -> str:
 
 # `ingest` commands that only read: allowed on a shared (frozen) lake.
 _READ_ONLY_COMMANDS = {"query", "status", "report", "replay", "detections", "config", "shell"}
+# ... and subcommands that only read, of commands whose others write
+_READ_ONLY_SUBCOMMANDS = {"alerts": {"list", "show"}}
 
 
 def _refuse_frozen(ws: Workspace, args: tuple) -> None:
@@ -186,7 +188,10 @@ def _refuse_frozen(ws: Workspace, args: tuple) -> None:
         return
     command = str(args[0]) if args else ""
     writes_landing = command == "replay" and "--into-landing" in map(str, args)
-    if command not in _READ_ONLY_COMMANDS or writes_landing:
+    reads_only = command in _READ_ONLY_COMMANDS or (
+        len(args) > 1 and str(args[1]) in _READ_ONLY_SUBCOMMANDS.get(command, set())
+    )
+    if not reads_only or writes_landing:
         raise AssertionError(f"`{command}` would write to a shared lake: use ws.copy(tmp_path)")
 
 
