@@ -127,6 +127,78 @@
 {%- endmacro %}
 
 
+{#- SQL (the body of a detection's `final`): calls with the credentials AWS issued to a
+    workload (a Lambda function, an ECS task) made from a public address no known network holds
+    (AWS's own ranges are one once loaded), and not by the workload's own SDK, whose user agent
+    names its runtime (`runtime_user_agent`, a regex). Evidence the session is the workload's:
+    the record names its issuer (`issuer_type`, userIdentity.inScopeOf), the service `issuers`
+    assumed the role for that key or role and session shortly before, or the key was used with
+    the runtime's user agent shortly before. "Shortly" is at most what a day's alerts read of
+    the day before (var detection_lookback_minutes), so a day's matches do not depend on when
+    it was built. -#}
+{% macro workload_credentials_outside_aws(relation, issuers, runtime_user_agent, issuer_type=none) -%}
+    {%- set within_minutes = detection_param(
+        'issued_within_minutes', var('detection_lookback_minutes', 60)) -%}
+    {%- do check_within_lookback(within_minutes, 'look-back for the issuing of a session') -%}
+    {%- set within_ms = within_minutes * 60000 -%}
+    select * from {{ relation }} as outside_calls
+    where
+        outside_calls.principal_type = 'AssumedRole'
+        and outside_calls.access_key_id is not null
+        and outside_calls.source_ip_class = 'public'
+        and outside_calls.source_network_name is null
+        and not {{ regex_matches("coalesce(outside_calls.user_agent, '')", runtime_user_agent) }}
+        and (
+            {%- if issuer_type %}
+            coalesce({{ json_string('outside_calls.user_identity', '$.inScopeOf.issuerType') }}
+                = {{ sql_string(issuer_type) }}, false)
+            or
+            {%- endif %}
+            exists (
+                select 1
+                from (
+                    select
+                        event_time,
+                        {{ json_string('response_elements', '$.credentials.accessKeyId') }}
+                            as issued_key,
+                        {{ json_string('request_parameters', '$.roleArn') }} as role_arn,
+                        {{ json_string('request_parameters', '$.roleSessionName') }}
+                            as session_name
+                    from {{ relation }}
+                    where
+                        event_source = 'sts.amazonaws.com'
+                        and event_name = 'AssumeRole'
+                        and error_code is null
+                        and principal_type = 'AWSService'
+                        and invoked_by in ({{ sql_in_items(issuers) }})
+                ) as issued
+                where
+                    (
+                        issued.issued_key = outside_calls.access_key_id
+                        or (
+                            issued.role_arn = outside_calls.session_issuer_arn
+                            and issued.session_name = outside_calls.principal_session_name
+                        )
+                    )
+                    and issued.event_time <= outside_calls.event_time
+                    and {{ epoch_milliseconds('issued.event_time') }}
+                    >= {{ epoch_milliseconds('outside_calls.event_time') }} - {{ within_ms }}
+            )
+            or exists (
+                select 1
+                from {{ relation }} as in_runtime
+                where
+                    in_runtime.principal_type = 'AssumedRole'
+                    and in_runtime.access_key_id = outside_calls.access_key_id
+                    and {{ regex_matches('in_runtime.user_agent', runtime_user_agent) }}
+                    and in_runtime.event_time <= outside_calls.event_time
+                    and {{ epoch_milliseconds('in_runtime.event_time') }}
+                    >= {{ epoch_milliseconds('outside_calls.event_time') }} - {{ within_ms }}
+            )
+        )
+{%- endmacro %}
+
+
 {#- SQL: AWS acting for the account: a service principal, a call a service made on a caller's
     behalf, or a session of a service-linked role (AWS Backup's lifecycle, Security Hub's
     managed Config rules). -#}

@@ -1,13 +1,5 @@
 -- Lambda function credentials used from outside AWS
 
-{# How far back a call looks for the evidence that Lambda issued its session: at most what a
-    day's alerts read of the day before (var detection_lookback_minutes), so a day's matches do
-    not depend on when it was built. -#}
-{%- set within_minutes = detection_param(
-    'issued_within_minutes', var('detection_lookback_minutes', 60)) -%}
-{%- do check_within_lookback(within_minutes, 'look-back for the issuing of a session') -%}
-{%- set within_ms = within_minutes * 60000 -%}
-
 with
 
 events as (
@@ -16,87 +8,14 @@ events as (
 
 ),
 
--- calls with a role session from a public address that no known network holds (AWS's own
--- published ranges are a known network: a function calling from its own address is not here)
-outside_calls as (
-
-    select * from events
-    where
-        principal_type = 'AssumedRole'
-        and access_key_id is not null
-        and source_ip_class = 'public'
-        and source_network_name is null
-        -- not the runtime's own SDK: until AWS's ranges are loaded its addresses are unnamed
-        and not {{ regex_matches("coalesce(user_agent, '')", 'exec-env/AWS_Lambda') }}
-
-),
-
--- Lambda assuming a function's execution role: the session (named after the function) and
--- its access key
-issued as (
-
-    select
-        event_time,
-        {{ json_string('response_elements', '$.credentials.accessKeyId') }} as issued_key,
-        {{ json_string('request_parameters', '$.roleArn') }} as role_arn,
-        {{ json_string('request_parameters', '$.roleSessionName') }} as session_name
-    from events
-    where
-        event_source = 'sts.amazonaws.com'
-        and event_name = 'AssumeRole'
-        and error_code is null
-        and principal_type = 'AWSService'
-        and invoked_by in ('lambda.amazonaws.com', 'edgelambda.amazonaws.com')
-
-),
-
--- calls a function's code made (the SDKs name the Lambda runtime in their user agent)
-used_in_lambda as (
-
-    select
-        event_time,
-        access_key_id
-    from events
-    where
-        principal_type = 'AssumedRole'
-        and access_key_id is not null
-        and {{ regex_matches('user_agent', 'exec-env/AWS_Lambda') }}
-
-),
-
 final as (
 
-    select * from outside_calls
-    where
-        -- the credentials themselves say they were issued to a function
-        coalesce(
-            {{ json_string('user_identity', '$.inScopeOf.issuerType') }} = 'AWS::Lambda::Function',
-            false
-        )
-        -- Lambda issued the session shortly before
-        or exists (
-            select 1 from issued
-            where
-                (
-                    issued.issued_key = outside_calls.access_key_id
-                    or (
-                        issued.role_arn = outside_calls.session_issuer_arn
-                        and issued.session_name = outside_calls.principal_session_name
-                    )
-                )
-                and issued.event_time <= outside_calls.event_time
-                and {{ epoch_milliseconds('issued.event_time') }}
-                >= {{ epoch_milliseconds('outside_calls.event_time') }} - {{ within_ms }}
-        )
-        -- or the same access key was used by a function's code shortly before
-        or exists (
-            select 1 from used_in_lambda
-            where
-                used_in_lambda.access_key_id = outside_calls.access_key_id
-                and used_in_lambda.event_time <= outside_calls.event_time
-                and {{ epoch_milliseconds('used_in_lambda.event_time') }}
-                >= {{ epoch_milliseconds('outside_calls.event_time') }} - {{ within_ms }}
-        )
+    {{ workload_credentials_outside_aws(
+        'events',
+        issuers=['lambda.amazonaws.com', 'edgelambda.amazonaws.com'],
+        runtime_user_agent='exec-env/AWS_Lambda',
+        issuer_type='AWS::Lambda::Function',
+    ) }}
 
 )
 
