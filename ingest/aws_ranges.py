@@ -27,6 +27,9 @@ COLUMNS = ("cidr", "aws_region", "aws_service")
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # A real ip-ranges.json is about 2 MB; refuse anything that could exhaust memory.
 MAX_BYTES = 64 * 1024 * 1024
+# AWS's widest published prefixes are IPv4 /8-/11 and IPv6 /24-/32.
+MIN_PREFIX = {4: 8, 6: 16}
+_KEYS = {4: "ip_prefix", 6: "ipv6_prefix"}
 
 
 class RangesError(ValueError):
@@ -40,10 +43,12 @@ class Ranges:
 
 
 def parse(raw: bytes) -> Ranges:
+    if len(raw) > MAX_BYTES:
+        raise RangesError(f"larger than {MAX_BYTES} bytes")
     try:
         document = json.loads(raw)
-    except ValueError as error:
-        raise RangesError(f"not JSON: {error}") from None
+    except (ValueError, RecursionError) as error:
+        raise RangesError(f"not JSON: {str(error)[:200]}") from None
     if not isinstance(document, dict):
         raise RangesError("not an ip-ranges document (expected an object)")
     entries = [
@@ -59,9 +64,18 @@ def parse(raw: bytes) -> Ranges:
             raise RangesError(f"a prefix entry is not an object: {str(entry)[:80]!r}")
         prefix, region, service = entry.get(key), entry.get("region"), entry.get("service")
         try:
-            network = str(ipaddress.ip_network(str(prefix)))
+            parsed = ipaddress.ip_network(str(prefix))
         except ValueError:
             raise RangesError(f"not a network: {str(prefix)[:80]!r}") from None
+        # one planted 0.0.0.0/0 (or a private range) would make every caller "AWS" and
+        # silence the detections that ask whether a call came from outside AWS
+        shortest = MIN_PREFIX[parsed.version]
+        if parsed.prefixlen < shortest or not parsed.is_global or key != _KEYS[parsed.version]:
+            raise RangesError(
+                f"not a plausible AWS range: {parsed} (public, IPv4 /{MIN_PREFIX[4]} or "
+                f"longer, IPv6 /{MIN_PREFIX[6]} or longer, each in its own list)"
+            )
+        network = str(parsed)
         if not all(isinstance(n, str) and _NAME.fullmatch(n) for n in (region, service)):
             raise RangesError(f"bad region or service for {network}: {region!r}, {service!r}")
         if network not in services or services[network][1] == "AMAZON":

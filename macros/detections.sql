@@ -129,8 +129,8 @@
 
 {#- SQL (the body of a detection's `final`): calls with the credentials AWS issued to a
     workload (a Lambda function, an ECS task) made from a public address no known network holds
-    (AWS's own ranges are one once loaded), and not by the workload's own SDK, whose user agent
-    names its runtime (`runtime_user_agent`, a regex). Evidence the session is the workload's:
+    (AWS's own ranges are one once loaded; until then, not by the workload's own SDK, whose user
+    agent names its runtime: `runtime_user_agent`, a regex). Evidence the session is the workload's:
     the record names its issuer (`issuer_type`, userIdentity.inScopeOf), the service `issuers`
     assumed the role for that key or role and session shortly before, or the key was used with
     the runtime's user agent shortly before. "Shortly" is at most what a day's alerts read of
@@ -141,13 +141,21 @@
         'issued_within_minutes', var('detection_lookback_minutes', 60)) -%}
     {%- do check_within_lookback(within_minutes, 'look-back for the issuing of a session') -%}
     {%- set within_ms = within_minutes * 60000 -%}
-    select * from {{ relation }} as outside_calls
+    select outside_calls.*
+    from {{ relation }} as outside_calls
+    cross join (select count(*) as prefixes from {{ ref('aws_ip_ranges') }}) as aws_ranges
     where
         outside_calls.principal_type = 'AssumedRole'
         and outside_calls.access_key_id is not null
         and outside_calls.source_ip_class = 'public'
         and outside_calls.source_network_name is null
-        and not {{ regex_matches("coalesce(outside_calls.user_agent, '')", runtime_user_agent) }}
+        -- until AWS's ranges are loaded the runtime's own addresses are unnamed, and its SDK
+        -- calls would all page; once they are, the address decides: a thief who exported the
+        -- workload's AWS_EXECUTION_ENV sends its user agent too
+        and not (
+            aws_ranges.prefixes = 0
+            and {{ regex_matches("coalesce(outside_calls.user_agent, '')", runtime_user_agent) }}
+        )
         and (
             {%- if issuer_type %}
             coalesce({{ json_string('outside_calls.user_identity', '$.inScopeOf.issuerType') }}

@@ -32,15 +32,15 @@ DOCUMENT = {
     "syncToken": "1",
     "createDate": "2026-11-29-12-00-00",
     "prefixes": [
-        {"ip_prefix": "198.51.100.0/25", "region": "us-east-1", "service": "AMAZON",
+        {"ip_prefix": "3.5.140.0/22", "region": "us-east-1", "service": "AMAZON",
          "network_border_group": "us-east-1"},
-        {"ip_prefix": "198.51.100.0/25", "region": "us-east-1", "service": "EC2",
+        {"ip_prefix": "3.5.140.0/22", "region": "us-east-1", "service": "EC2",
          "network_border_group": "us-east-1"},
-        {"ip_prefix": "192.0.2.128/25", "region": "eu-west-1", "service": "AMAZON",
+        {"ip_prefix": "52.94.76.0/22", "region": "eu-west-1", "service": "AMAZON",
          "network_border_group": "eu-west-1"},
     ],
     "ipv6_prefixes": [
-        {"ipv6_prefix": "2001:db8:4000::/36", "region": "GLOBAL", "service": "CLOUDFRONT",
+        {"ipv6_prefix": "2600:1f14::/35", "region": "GLOBAL", "service": "CLOUDFRONT",
          "network_border_group": "GLOBAL"},
     ],
 }  # fmt: skip
@@ -81,9 +81,9 @@ def test_ranges_load_one_row_per_prefix_with_its_specific_service(
                         "--project", str(tmp_path))  # fmt: skip
     assert "Wrote 3 prefixes (1 IPv6) of 2026-11-29-12-00-00" in output
     assert seed_rows(tmp_path) == [
-        {"cidr": "192.0.2.128/25", "aws_region": "eu-west-1", "aws_service": "AMAZON"},
-        {"cidr": "198.51.100.0/25", "aws_region": "us-east-1", "aws_service": "EC2"},
-        {"cidr": "2001:db8:4000::/36", "aws_region": "GLOBAL", "aws_service": "CLOUDFRONT"},
+        {"cidr": "2600:1f14::/35", "aws_region": "GLOBAL", "aws_service": "CLOUDFRONT"},
+        {"cidr": "3.5.140.0/22", "aws_region": "us-east-1", "aws_service": "EC2"},
+        {"cidr": "52.94.76.0/22", "aws_region": "eu-west-1", "aws_service": "AMAZON"},
     ]
 
 
@@ -93,10 +93,17 @@ def test_ranges_load_one_row_per_prefix_with_its_specific_service(
         (b"<html>captive portal</html>", "not JSON"),
         (b"[]", "not an ip-ranges document"),
         (b'{"prefixes": []}', "no prefixes"),
-        (json.dumps({"prefixes": [{"ip_prefix": "198.51.100.0/25'; drop table x; --",
+        (json.dumps({"prefixes": [{"ip_prefix": "0.0.0.0/0", "region": "us-east-1",
+                                   "service": "EC2"}]}).encode(), "not a plausible AWS range"),
+        (json.dumps({"prefixes": [{"ip_prefix": "10.0.0.0/8", "region": "us-east-1",
+                                   "service": "EC2"}]}).encode(), "not a plausible AWS range"),
+        (json.dumps({"ipv6_prefixes": [{"ipv6_prefix": "::/0", "region": "us-east-1",
+                                        "service": "EC2"}]}).encode(), "not a plausible AWS range"),
+        (b"[" * 100_000 + b"]" * 100_000, "not JSON"),
+        (json.dumps({"prefixes": [{"ip_prefix": "3.5.140.0/22'; drop table x; --",
                                    "region": "us-east-1", "service": "EC2"}]}).encode(),
          "not a network"),
-        (json.dumps({"prefixes": [{"ip_prefix": "198.51.100.0/25",
+        (json.dumps({"prefixes": [{"ip_prefix": "3.5.140.0/22",
                                    "region": "us-east-1\n[red]x", "service": "EC2"}]}).encode(),
          "bad region or service"),
     ],
@@ -166,7 +173,7 @@ def test_an_instance_calling_from_aws_is_quiet_and_from_elsewhere_alerts(
     document.write_text(json.dumps(DOCUMENT))
     run_ingest(ws, "networks", "aws-ranges", "--file", str(document), "--project", str(project))
     records = [
-        instance_call("nat-gateway", "198.51.100.20", "2026-03-01T10:00:00Z"),
+        instance_call("nat-gateway", "3.5.140.20", "2026-03-01T10:00:00Z"),
         instance_call("thief", "45.142.214.19", "2026-03-01T10:05:00Z"),
     ]
     write_delivery_file(ws.root / "instance.json.gz", records)
