@@ -99,11 +99,13 @@ def current_sql(alerts: str, triage: str) -> str:
     `triaged_by`."""
     reopened = (
         "(t.to_status = 'closed' and not coalesce(a.suppressed, false) and "
-        '(a.last_seen_at > t."at" or a.event_count > coalesce(t.seen_event_count, a.event_count)))'
+        '(a.last_seen_at > t."at" or a.event_count > coalesce(t.seen_event_count, 0)))'
     )
     return f"""
         with last_triage as (
             select * from ({triage}) as history
+            -- a row dated in the future (a forged file, a skewed clock) would win forever
+            where "at" <= now() + interval 5 minute
             qualify row_number() over (partition by alert_id order by "at" desc, triage_id desc) = 1
         )
         select
@@ -353,7 +355,8 @@ def suppression_for(
     if days <= 0:
         raise UsageError("--days must be at least 1")
     reason = reason.strip()
-    if not reason:
+    # what dbt's CSV reader (agate) loads as NULL, which the seed's not_null test refuses
+    if reason.lower() in {"", "na", "n/a", "none", "null", "."}:
         raise UsageError("--reason must say why (a ticket, an owner)")
     if _CONTROL.search(reason):
         raise UsageError("--reason may not contain control characters (line breaks are fine)")

@@ -178,6 +178,14 @@ def test_a_closed_alert_with_later_events_reads_open(demo_lake: Workspace, tmp_p
     invoke(ws, "alerts", "close", later["alert_id"])
     assert shown_alert(ws, later["alert_id"])["status"] == "closed"
 
+    # a row dated in the future (forged, or a skewed clock) does not win over what follows
+    forged = triage.Row(
+        grown["alert_id"], "close", "open", "closed", None, "forged", "mallory",
+        datetime.now(UTC) + timedelta(days=3650), grown["event_count"] + 10**6, None,
+    )  # fmt: skip
+    triage.append(lake, [forged])
+    assert shown_alert(ws, grown["alert_id"])["status"] == "open"
+
 
 def test_hostile_note_and_assignee_are_shown_as_text(demo_lake: Workspace, tmp_path: Path) -> None:
     ws = demo_lake.copy(tmp_path / "ws")
@@ -285,6 +293,9 @@ def test_suppression_row_is_narrow_by_default() -> None:
         triage.suppression_for(ALERT, 1, "  ")
     with pytest.raises(UsageError):
         triage.suppression_for(ALERT, 1, "a\x1b[31m")
+    for null_like in ("null", "NA", "none", "."):  # dbt would load NULL and fail its test
+        with pytest.raises(UsageError):
+            triage.suppression_for(ALERT, 1, null_like)
     with pytest.raises(triage.TriageError):  # a pattern would match more than this principal
         triage.suppression_for({**ALERT, "principal_arn": "arn:aws:iam::1:user/*"}, 1, "r")
     with pytest.raises(triage.TriageError):  # nothing left to narrow it: every caller
