@@ -21,11 +21,32 @@ candidates as (
 
 ),
 
--- and an address the role's sessions used on an earlier day is theirs (a NAT outside AWS's
--- list, or the ranges not loaded): what is left is an address the role never called from
-final as (
+aws_ranges as (
+
+    select count(*) as prefixes from {{ ref('aws_ip_ranges') }}
+
+),
+
+-- until AWS's ranges are loaded, an address the role's sessions used on an earlier day is
+-- theirs (an instance's NAT gateway); once they are, the address alone decides, so a thief's
+-- address does not become the role's own by being used (or dismissed) once
+new_for_the_role as (
 
     {{ first_seen_matches('candidates', 'principal_source_ip', min_history_days=0) }}
+
+),
+
+final as (
+
+    select candidates.*
+    from candidates
+    cross join aws_ranges
+    where aws_ranges.prefixes > 0
+    union all
+    select new_for_the_role.*
+    from new_for_the_role
+    cross join aws_ranges
+    where aws_ranges.prefixes = 0
 
 )
 
