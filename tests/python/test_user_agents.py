@@ -84,6 +84,11 @@ EXAMPLES: dict[tuple[str, str], tuple[list[str], list[str]]] = {
             f"{BOTO3} exec-env/kalinin-batch-01",
         ],
     ),
+    # two-digit kernel builds (6.11.2-kali10-amd64)
+    ("suspicious_user_agents", "*-kali??-*"): (
+        ["aws-cli/1.36.4 Python/3.12.8 Linux/6.11.2-kali10-amd64 botocore/1.35.63"],
+        [f"{GO_V2} app/kalif-sync", f"{BOTO3} exec-env/kali-linux-tips"],
+    ),
     ("suspicious_user_agents", "*.kali.*"): (
         [
             "aws-cli/2.15.30 Python/3.11.8 Linux/6.6.9-amd64 exe/x86_64.kali.2024 prompt/off "
