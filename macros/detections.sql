@@ -141,69 +141,97 @@
         'issued_within_minutes', var('detection_lookback_minutes', 60)) -%}
     {%- do check_within_lookback(within_minutes, 'look-back for the issuing of a session') -%}
     {%- set within_ms = within_minutes * 60000 -%}
+    {#- equi-joins (and no `or exists (...)`: Spark cannot run a correlated subquery under OR
+        over a union, which its unit-test fixtures are) -#}
     select outside_calls.*
-    from {{ relation }} as outside_calls
-    cross join (select count(*) as prefixes from {{ ref('aws_ip_ranges') }}) as aws_ranges
+    from (
+        select candidates.*
+        from {{ relation }} as candidates
+        cross join (select count(*) as prefixes from {{ ref('aws_ip_ranges') }}) as aws_ranges
+        where
+            candidates.principal_type = 'AssumedRole'
+            and candidates.access_key_id is not null
+            and candidates.source_ip_class = 'public'
+            and candidates.source_network_name is null
+            -- until AWS's ranges are loaded the runtime's own addresses are unnamed, and its
+            -- SDK calls would all page; once they are, the address decides: a thief who
+            -- exported the workload's AWS_EXECUTION_ENV sends its user agent too
+            and not (
+                aws_ranges.prefixes = 0
+                and {{ regex_matches("coalesce(candidates.user_agent, '')", runtime_user_agent) }}
+            )
+    ) as outside_calls
+    left join (
+        -- the service assumed the role for this key shortly before
+        select calls.event_id
+        from {{ relation }} as calls
+        inner join {{ relation }} as issued
+            on
+                {{ json_string('issued.response_elements', '$.credentials.accessKeyId') }}
+                = calls.access_key_id
+                and issued.event_time <= calls.event_time
+                and {{ epoch_milliseconds('issued.event_time') }}
+                >= {{ epoch_milliseconds('calls.event_time') }} - {{ within_ms }}
+        where
+            calls.principal_type = 'AssumedRole'
+            and calls.access_key_id is not null
+            and calls.source_ip_class = 'public'
+            and calls.source_network_name is null
+            and issued.event_source = 'sts.amazonaws.com'
+            and issued.event_name = 'AssumeRole'
+            and issued.error_code is null
+            and issued.principal_type = 'AWSService'
+            and issued.invoked_by in ({{ sql_in_items(issuers) }})
+        union
+        -- or for this role and session name
+        select calls.event_id
+        from {{ relation }} as calls
+        inner join {{ relation }} as issued
+            on
+                {{ json_string('issued.request_parameters', '$.roleArn') }}
+                = calls.session_issuer_arn
+                and {{ json_string('issued.request_parameters', '$.roleSessionName') }}
+                = calls.principal_session_name
+                and issued.event_time <= calls.event_time
+                and {{ epoch_milliseconds('issued.event_time') }}
+                >= {{ epoch_milliseconds('calls.event_time') }} - {{ within_ms }}
+        where
+            calls.principal_type = 'AssumedRole'
+            and calls.access_key_id is not null
+            and calls.source_ip_class = 'public'
+            and calls.source_network_name is null
+            and issued.event_source = 'sts.amazonaws.com'
+            and issued.event_name = 'AssumeRole'
+            and issued.error_code is null
+            and issued.principal_type = 'AWSService'
+            and issued.invoked_by in ({{ sql_in_items(issuers) }})
+        union
+        -- or the key was used by the workload's own code (its runtime's user agent) shortly
+        -- before
+        select calls.event_id
+        from {{ relation }} as calls
+        inner join {{ relation }} as in_runtime
+            on
+                in_runtime.access_key_id = calls.access_key_id
+                and in_runtime.event_time <= calls.event_time
+                and {{ epoch_milliseconds('in_runtime.event_time') }}
+                >= {{ epoch_milliseconds('calls.event_time') }} - {{ within_ms }}
+        where
+            calls.principal_type = 'AssumedRole'
+            and calls.access_key_id is not null
+            and calls.source_ip_class = 'public'
+            and calls.source_network_name is null
+            and in_runtime.principal_type = 'AssumedRole'
+            and {{ regex_matches('in_runtime.user_agent', runtime_user_agent) }}
+    ) as evidence
+        on evidence.event_id = outside_calls.event_id
     where
-        outside_calls.principal_type = 'AssumedRole'
-        and outside_calls.access_key_id is not null
-        and outside_calls.source_ip_class = 'public'
-        and outside_calls.source_network_name is null
-        -- until AWS's ranges are loaded the runtime's own addresses are unnamed, and its SDK
-        -- calls would all page; once they are, the address decides: a thief who exported the
-        -- workload's AWS_EXECUTION_ENV sends its user agent too
-        and not (
-            aws_ranges.prefixes = 0
-            and {{ regex_matches("coalesce(outside_calls.user_agent, '')", runtime_user_agent) }}
-        )
-        and (
-            {%- if issuer_type %}
-            coalesce({{ json_string('outside_calls.user_identity', '$.inScopeOf.issuerType') }}
-                = {{ sql_string(issuer_type) }}, false)
-            or
-            {%- endif %}
-            exists (
-                select 1
-                from (
-                    select
-                        event_time,
-                        {{ json_string('response_elements', '$.credentials.accessKeyId') }}
-                            as issued_key,
-                        {{ json_string('request_parameters', '$.roleArn') }} as role_arn,
-                        {{ json_string('request_parameters', '$.roleSessionName') }}
-                            as session_name
-                    from {{ relation }}
-                    where
-                        event_source = 'sts.amazonaws.com'
-                        and event_name = 'AssumeRole'
-                        and error_code is null
-                        and principal_type = 'AWSService'
-                        and invoked_by in ({{ sql_in_items(issuers) }})
-                ) as issued
-                where
-                    (
-                        issued.issued_key = outside_calls.access_key_id
-                        or (
-                            issued.role_arn = outside_calls.session_issuer_arn
-                            and issued.session_name = outside_calls.principal_session_name
-                        )
-                    )
-                    and issued.event_time <= outside_calls.event_time
-                    and {{ epoch_milliseconds('issued.event_time') }}
-                    >= {{ epoch_milliseconds('outside_calls.event_time') }} - {{ within_ms }}
-            )
-            or exists (
-                select 1
-                from {{ relation }} as in_runtime
-                where
-                    in_runtime.principal_type = 'AssumedRole'
-                    and in_runtime.access_key_id = outside_calls.access_key_id
-                    and {{ regex_matches('in_runtime.user_agent', runtime_user_agent) }}
-                    and in_runtime.event_time <= outside_calls.event_time
-                    and {{ epoch_milliseconds('in_runtime.event_time') }}
-                    >= {{ epoch_milliseconds('outside_calls.event_time') }} - {{ within_ms }}
-            )
-        )
+        evidence.event_id is not null
+        {%- if issuer_type %}
+        -- or the credentials say whom they were issued to (userIdentity.inScopeOf)
+        or coalesce({{ json_string('outside_calls.user_identity', '$.inScopeOf.issuerType') }}
+            = {{ sql_string(issuer_type) }}, false)
+        {%- endif %}
 {%- endmacro %}
 
 
