@@ -141,6 +141,20 @@
         'issued_within_minutes', var('detection_lookback_minutes', 60)) -%}
     {%- do check_within_lookback(within_minutes, 'look-back for the issuing of a session') -%}
     {%- set within_ms = within_minutes * 60000 -%}
+    {#- a call with a role session's key from a public address no known network holds -#}
+    {%- set unnamed_public_session_call -%}
+            calls.principal_type = 'AssumedRole'
+            and calls.access_key_id is not null
+            and calls.source_ip_class = 'public'
+            and calls.source_network_name is null
+    {%- endset -%}
+    {%- set assumed_by_the_service -%}
+            and issued.event_source = 'sts.amazonaws.com'
+            and issued.event_name = 'AssumeRole'
+            and issued.error_code is null
+            and issued.principal_type = 'AWSService'
+            and issued.invoked_by in ({{ sql_in_items(issuers) }})
+    {%- endset -%}
     {#- equi-joins (and no `or exists (...)`: Spark cannot run a correlated subquery under OR
         over a union, which its unit-test fixtures are) -#}
     select outside_calls.*
@@ -173,15 +187,8 @@
                 and {{ epoch_milliseconds('issued.event_time') }}
                 >= {{ epoch_milliseconds('calls.event_time') }} - {{ within_ms }}
         where
-            calls.principal_type = 'AssumedRole'
-            and calls.access_key_id is not null
-            and calls.source_ip_class = 'public'
-            and calls.source_network_name is null
-            and issued.event_source = 'sts.amazonaws.com'
-            and issued.event_name = 'AssumeRole'
-            and issued.error_code is null
-            and issued.principal_type = 'AWSService'
-            and issued.invoked_by in ({{ sql_in_items(issuers) }})
+            {{ unnamed_public_session_call }}
+            {{ assumed_by_the_service }}
         union
         -- or for this role and session name
         select calls.event_id
@@ -196,15 +203,8 @@
                 and {{ epoch_milliseconds('issued.event_time') }}
                 >= {{ epoch_milliseconds('calls.event_time') }} - {{ within_ms }}
         where
-            calls.principal_type = 'AssumedRole'
-            and calls.access_key_id is not null
-            and calls.source_ip_class = 'public'
-            and calls.source_network_name is null
-            and issued.event_source = 'sts.amazonaws.com'
-            and issued.event_name = 'AssumeRole'
-            and issued.error_code is null
-            and issued.principal_type = 'AWSService'
-            and issued.invoked_by in ({{ sql_in_items(issuers) }})
+            {{ unnamed_public_session_call }}
+            {{ assumed_by_the_service }}
         union
         -- or the key was used by the workload's own code (its runtime's user agent) shortly
         -- before
@@ -217,10 +217,7 @@
                 and {{ epoch_milliseconds('in_runtime.event_time') }}
                 >= {{ epoch_milliseconds('calls.event_time') }} - {{ within_ms }}
         where
-            calls.principal_type = 'AssumedRole'
-            and calls.access_key_id is not null
-            and calls.source_ip_class = 'public'
-            and calls.source_network_name is null
+            {{ unnamed_public_session_call }}
             and in_runtime.principal_type = 'AssumedRole'
             and {{ regex_matches('in_runtime.user_agent', runtime_user_agent) }}
     ) as evidence

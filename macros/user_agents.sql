@@ -49,3 +49,29 @@
 {% macro user_agent_matches(user_agent, pattern) -%}
     {{ matches_glob(normalized_user_agent(user_agent), normalized_user_agent_pattern(pattern)) }}
 {%- endmacro %}
+
+
+{#- SQL: each distinct user agent of `relation` that a `suspicious_user_agents` row matches
+    (normalised and matched once per user agent, not per event), with `is_offensive`: an
+    offensive match outranks a scanner's (Prowler run from Kali), and a row without a kind
+    counts as offensive. What the attack-tool and security-scanner detections share. -#}
+{% macro suspicious_tool_user_agents(relation) -%}
+    select
+        user_agents.user_agent,
+        max(
+            case
+                when coalesce(suspicious_user_agents.tool_kind, 'offensive') = 'scanner' then 0
+                else 1
+            end
+        ) = 1 as is_offensive
+    from (
+        select distinct user_agent
+        from {{ relation }}
+        where user_agent is not null
+    ) as user_agents
+    inner join {{ ref('suspicious_user_agents') }} as suspicious_user_agents
+        on {{ user_agent_matches(
+            'user_agents.user_agent', 'suspicious_user_agents.user_agent_pattern'
+        ) }}
+    group by 1
+{%- endmacro %}
