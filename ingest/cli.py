@@ -1087,7 +1087,8 @@ def report(
         Path, typer.Option(help="The trailhouse project (for analyses/).", file_okay=False)
     ] = Path("."),
 ) -> None:
-    """Render a static HTML report of the lake: alerts over time, open alerts, ATT&CK coverage
+    """Render a static HTML report of the lake: alerts over time, alerts with their triage
+    status (filter open/acknowledged/closed on the page), ATT&CK coverage
     and hits, top principals, APIs, addresses and countries, failed calls, console sign-ins,
     IAM/S3/security-group/logging changes, and a page per principal and address. It opens from
     disk with no network; every number is an analysis `ingest query NAME` also runs.
@@ -1134,9 +1135,10 @@ def report(
         except duckdb.Error as exc:
             err.print(f"[red]query failed:[/] {shown(str(exc).splitlines()[0])}")
             raise typer.Exit(1) from None
-    alerts = len(result.sections["open_alerts"].rows)
+    counts = result.sections["open_alerts"].status_counts()
     out.print(
-        f"Report: {result.out / 'index.html'} · {alerts} open alert(s) · "
+        f"Report: {result.out / 'index.html'} · {counts['open']} open alert(s) "
+        f"({counts['acknowledged']} acknowledged, {counts['closed']} closed) · "
         f"{len(result.principals)} principal and {len(result.addresses)} address page(s)"
         + ("" if docs else " · no dbt docs link (run `make docs`)")
     )

@@ -6,10 +6,17 @@ section's rows are also embedded in its page as JSON (`<script type="application
 tests and for anyone who wants the data behind a chart. Charts are Plotly figures; plotly.js is
 written once next to the pages (`plotly.min.js`), so the report works from disk, offline.
 
-Pages: `index.html` (alerts over time, open alerts, ATT&CK tactic x technique heatmap, top
+Pages: `index.html` (alerts over time, alerts with their triage status, ATT&CK tactic x
+technique heatmap, top
 principals/APIs/addresses/countries, failed calls, console logins, changes to IAM, S3, security
 groups and logging) and one drill-down page per principal and per source address that appears
-in the open alerts or the top lists (`principals/<name>.html`, `ips/<address>.html`).
+in the alerts or the top lists (`principals/<name>.html`, `ips/<address>.html`).
+
+Alert tables show each alert's triage `status` and `assignee` (the `alerts_triaged` view,
+ingest.triage) next to the analysis' columns, and a reader filters them by status with
+checkboxes that work by CSS alone (no script, no network); closed alerts start hidden. The
+status is embedded beside the rows (`triage-<section>`), so the rows stay exactly what the
+analysis returns.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import duckdb
 import jinja2
 from markupsafe import Markup, escape
 
-from ingest import coverage
+from ingest import coverage, triage
 from ingest import query as lake_query
 
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
@@ -36,6 +43,9 @@ SEVERITY_COLORS = {
     "critical": "#7b1e1e", "high": "#c0392b", "medium": "#e67e22", "low": "#f1c40f",
     "info": "#95a5a6",
 }  # fmt: skip
+# What an alert without triage rows is; the statuses a report shows before a reader chooses.
+OPEN = {"status": "open", "status_reason": None, "assignee": None}
+SHOWN_AT_FIRST = ("open", "acknowledged")
 DRILL_DOWN_LIMIT = 50  # pages per kind: the principals and addresses analysts look at first
 
 
@@ -50,6 +60,20 @@ class Section:
     columns: list[str] | None = None  # None: every column
     rows: list[dict[str, Any]] = field(default_factory=list)
     chart: str = ""  # HTML of the chart, if any
+    # alert_id → its triage (status, status_reason, assignee), for sections listing alerts
+    triage: dict[str, dict[str, Any]] | None = None
+
+    def shown_rows(self) -> list[dict[str, Any]]:
+        """The rows as the table shows them: with their triage, when the section has one."""
+        if self.triage is None:
+            return self.rows
+        return [{**row, **self.triage.get(row["alert_id"], OPEN)} for row in self.rows]
+
+    def status_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(triage.STATUSES, 0)
+        for row in self.shown_rows():
+            counts[row["status"]] = counts.get(row["status"], 0) + 1
+        return counts
 
 
 @dataclass
@@ -197,6 +221,9 @@ def attack_heatmap(hits: list[dict], catalog: list[coverage.Detection]) -> str:
 
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
 _ENV.filters["json"] = _json
+_ENV.filters["json_object"] = lambda value: (
+    lake_query.to_json(value).decode().translate(_SCRIPT_SAFE)
+)
 _ENV.filters["slug"] = slug
 
 _PAGE = _ENV.from_string(
@@ -222,6 +249,11 @@ th { background: #f0f2f5; }
 {% for name, colour in colours.items() %}.sev-{{ name }} { background: {{ colour }}; }
 {% endfor %}
 .empty { color: #777; font-style: italic; }
+.status-filter { border: 0; padding: 2px 0 6px; margin: 0; }
+.status-filter label { margin-right: 12px; }
+{% for status in statuses %}section:has(.status-filter input[value="{{ status }}"]:not(:checked))
+  tr[data-status="{{ status }}"] { display: none; }
+{% endfor %}
 </style></head>
 <body>
 <header><h1>{{ title }}</h1>
@@ -235,6 +267,14 @@ th { background: #f0f2f5; }
 <script type="application/json" id="data-{{ section.key }}">
 {{- section.rows | json | safe -}}
 </script>
+{% if section.triage is not none %}<script type="application/json" id="triage-{{ section.key }}">
+{{- section.triage | json_object | safe -}}
+</script>
+<fieldset class="status-filter"><legend>Show alerts that are</legend>
+{% for status, count in section.status_counts().items() %}<label><input type="checkbox"
+ value="{{ status }}"{% if status in shown_at_first %} checked{% endif %}>
+ {{ status }} ({{ count }})</label>
+{% endfor %}</fieldset>{% endif %}
 {% if section.chart %}<div class="chart">{{ section.chart | safe }}</div>{% endif %}
 {% if section.columns != [] %}{{ table(section) }}{% endif %}
 </section>
@@ -248,7 +288,8 @@ _TABLE = _ENV.from_string(
 <div class="scroll"><table data-rows="{{ rows | length }}"><thead><tr>
 {% for column in columns %}<th>{{ column }}</th>{% endfor %}</tr></thead><tbody>
 {% for row in rows %}{% set event_id = row.get('event_id') %}
-<tr{% if event_id %} id="event-{{ event_id }}"{% endif %}>
+<tr{% if event_id %} id="event-{{ event_id }}"{% endif %}
+{%- if row.get('status') %} data-status="{{ row['status'] }}"{% endif %}>
 {% for column in columns %}<td>{{ cell(column, row) }}</td>{% endfor %}</tr>
 {% endfor %}</tbody></table></div>{% endif %}"""
 )
@@ -261,6 +302,8 @@ def _cell_renderer(root: str, principals: set[str], addresses: set[str]) -> Call
             return ""
         if column == "severity":
             return Markup(f'<span class="sev sev-{escape(value)}">{escape(value)}</span>')
+        if column == "status" and row.get("status_reason"):
+            return f"{value} ({row['status_reason']})"
         if column == "event_ids" and row.get("principal_arn") in principals:
             # each event, on the principal's page (its timeline rows are anchored by id)
             page = f"{root}principals/{slug(row['principal_arn'])}.html"
@@ -294,8 +337,9 @@ def _write(
     cell = _cell_renderer(root, principals, addresses)
 
     def table(section: Section) -> Any:
-        columns = section.columns or (list(section.rows[0]) if section.rows else [])
-        return Markup(_TABLE.render(rows=section.rows, columns=columns, cell=cell))
+        rows = section.shown_rows()
+        columns = section.columns or (list(rows[0]) if rows else [])
+        return Markup(_TABLE.render(rows=rows, columns=columns, cell=cell))
 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
@@ -306,6 +350,8 @@ def _write(
             root=root,
             docs=docs,
             colours=SEVERITY_COLORS,
+            statuses=triage.STATUSES,
+            shown_at_first=SHOWN_AT_FIRST,
             table=table,
         )
     )
@@ -336,10 +382,12 @@ def build(
         section("alerts_by_day", "Alerts over time, by severity", "alerts_by_day", columns=[]),
         section(
             "open_alerts",
-            "Open alerts",
+            "Alerts (not suppressed), by triage status",
             "open_alerts",
             columns=[
                 "severity",
+                "status",
+                "assignee",
                 "title",
                 "summary",
                 "principal_arn",
@@ -388,6 +436,9 @@ def build(
         ),
     ]
     by_key = {s.key: s for s in sections}
+    statuses = _triage(con)
+    alerts_section = by_key["open_alerts"]
+    alerts_section.triage = _for_rows(statuses, alerts_section.rows)
     by_key["alerts_by_day"].chart = alerts_chart(by_key["alerts_by_day"].rows)
     by_key["attack"].chart = attack_heatmap(by_key["attack"].rows, catalog)
     for key, label, value in [
@@ -441,10 +492,9 @@ def build(
             timeline = section(
                 "timeline", heading.format(value), analysis, variables={variable: argument}
             )
-            alerts = Section(
-                "alerts", "Open alerts", "open_alerts", columns=by_key["open_alerts"].columns
-            )
-            alerts.rows = [r for r in by_key["open_alerts"].rows if r[column] == value]
+            alerts = Section("alerts", "Alerts", "open_alerts", columns=alerts_section.columns)
+            alerts.rows = [r for r in alerts_section.rows if r[column] == value]
+            alerts.triage = _for_rows(statuses, alerts.rows)
             pages.append(
                 _write(
                     out / folder / f"{slug(value)}.html",
@@ -458,6 +508,22 @@ def build(
                 )
             )
     return Report(out, pages, by_key, principals, addresses)
+
+
+def _triage(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
+    """Every triaged alert's current status (ingest.triage's one definition of it)."""
+    cursor = con.execute(
+        f"select alert_id, status, status_reason, assignee from {triage.VIEW} "
+        "where status <> 'open' or status_reason is not null or assignee is not null"
+    )
+    return {
+        alert_id: {"status": status, "status_reason": reason, "assignee": assignee}
+        for alert_id, status, reason, assignee in cursor.fetchall()
+    }
+
+
+def _for_rows(statuses: dict[str, dict[str, Any]], rows: list[dict]) -> dict[str, dict]:
+    return {r["alert_id"]: statuses[r["alert_id"]] for r in rows if r["alert_id"] in statuses}
 
 
 def _address(value: str | None) -> str | None:

@@ -127,6 +127,30 @@ def test_report_drill_down_pages_render(site, browser) -> None:
     assert index.errors == [] and index.refused == []
 
 
+def test_report_filters_alerts_by_triage_status(demo_lake: Workspace, browser, tmp_path) -> None:
+    ws = demo_lake.copy(tmp_path / "ws")
+    alert_ids = [a["alert_id"] for a in json.loads(run_ingest(ws, "alerts", "list", "--json"))]
+    run_ingest(ws, "alerts", "close", alert_ids[0], "--note", "benign")
+    run_ingest(ws, "alerts", "ack", alert_ids[1])
+    run_ingest(ws, "report", "--out", str(tmp_path / "report"))
+    page = Page(browser, (tmp_path / "report" / "index.html").as_uri())
+    rows = page.page.locator("#open_alerts tbody tr")
+    total = len(embedded(page, "open_alerts"))
+
+    def visible(status: str) -> int:
+        return page.page.locator(f"#open_alerts tbody tr[data-status={status}]:visible").count()
+
+    # closed alerts start hidden; ticking the box shows them, unticking open hides those
+    assert (visible("closed"), visible("acknowledged")) == (0, 1)
+    assert rows.locator("visible=true").count() == total - 1
+    page.page.locator("#open_alerts input[value=closed]").check()
+    assert visible("closed") == 1 and rows.locator("visible=true").count() == total
+    page.page.locator("#open_alerts input[value=open]").uncheck()
+    assert rows.locator("visible=true").count() == 2
+    page.screenshot("report-triage-filter")
+    assert page.errors == [] and page.refused == []
+
+
 def test_docs_site_shows_the_detection_catalog(site, browser) -> None:
     docs = Path(site.env["DBT_TARGET_PATH"]) / "static_index.html"
     page = Page(browser, docs.as_uri() + "#!/model/model.trailhouse.alerts")

@@ -103,6 +103,44 @@ def test_a_day_report_holds_that_day_only(demo_lake: Workspace, tmp_path: Path) 
     assert len(one_day["open_alerts"]["rows"]) < len(everything["open_alerts"]["rows"])
 
 
+def test_alerts_show_their_triage_status_and_filter_by_it(
+    demo_lake: Workspace, tmp_path: Path
+) -> None:
+    ws = demo_lake.copy(tmp_path / "ws")
+    rows = sections(report(ws, tmp_path / "before") / "index.html")["open_alerts"]["rows"]
+    acked, closed = rows[0]["alert_id"], rows[1]["alert_id"]
+    invoke(ws, "alerts", "ack", acked, "--assignee", "<b>eve</b>")
+    invoke(ws, "alerts", "close", closed, "--note", "benign")
+
+    output = run_ingest(ws, "report", "--out", str(tmp_path / "after"))
+    assert f"{len(rows) - 2} open alert(s) (1 acknowledged, 1 closed)" in output
+    index = (tmp_path / "after" / "index.html").read_text()
+    after = sections(tmp_path / "after" / "index.html")["open_alerts"]
+    assert after["rows"] == rows  # the analysis' rows, whatever their status
+    embedded = re.search(r'id="triage-open_alerts">(.*?)</script>', index, re.S)[1]
+    assert json.loads(embedded) == {
+        row["alert_id"]: {k: row[k] for k in ("status", "status_reason", "assignee")}
+        for row in json.loads(
+            run_ingest(
+                ws,
+                "query",
+                "select alert_id, status, status_reason, assignee from alerts_triaged "
+                "where status <> 'open' or assignee is not null",
+                "-o",
+                "json",
+            )
+        )
+    }
+    table = index.split('id="open_alerts"')[1].split("</table>")[0]
+    statuses = re.findall(r'<tr data-status="([a-z]+)"', table)
+    assert len(statuses) == len(rows)
+    assert statuses.count("acknowledged") == statuses.count("closed") == 1
+    # the assignee is text, and the filter starts with closed alerts hidden
+    assert "&lt;b&gt;eve&lt;/b&gt;" in table and "<b>eve" not in index
+    assert re.search(r'value="closed">\s*closed \(1\)', index)
+    assert re.search(r'value="open" checked>\s*open \(\d+\)', index)
+
+
 def test_report_refuses_a_lake_without_alerts(workspace: Workspace) -> None:
     result = invoke(workspace, "report", "--out", workspace.root / "r", expect=1)
     assert "nothing to report" in result.output
