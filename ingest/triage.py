@@ -395,19 +395,26 @@ def suppression_for(
     )
 
 
+def check_seed(seed: Path, text: str | None = None) -> list[str]:
+    """The suppressions seed's header, or a UsageError saying why it cannot take a row."""
+    if not seed.is_file():
+        raise UsageError(f"{seed} not found: run from the project root or pass --project")
+    header = next(csv.reader(io.StringIO(text or seed.read_text(encoding="utf-8"))), [])
+    if set(SEED_COLUMNS) - set(header):
+        raise UsageError(f"{seed} does not have the columns {', '.join(SEED_COLUMNS)}")
+    return header
+
+
 def append_seed(seed: Path, suppression: Suppression) -> None:
     """Add a row to the suppressions seed atomically: the whole file is written aside and
     renamed over the old one, under a lock, so a reader or a concurrent `suppress` never sees
     (or loses) half of it."""
-    if not seed.is_file():
-        raise UsageError(f"{seed} not found: run from the project root or pass --project")
+    check_seed(seed)
     directory = os.open(seed.parent, os.O_RDONLY)
     try:
         fcntl.flock(directory, fcntl.LOCK_EX)
         text = seed.read_text(encoding="utf-8")
-        header = next(csv.reader(io.StringIO(text)), [])
-        if set(SEED_COLUMNS) - set(header):
-            raise UsageError(f"{seed} does not have the columns {', '.join(SEED_COLUMNS)}")
+        header = check_seed(seed, text)
         buffer = io.StringIO()
         buffer.write(text if text.endswith("\n") or not text else text + "\n")
         csv.DictWriter(buffer, fieldnames=header, lineterminator="\n").writerow(
@@ -447,12 +454,21 @@ def suppress(
     suppression = suppression_for(
         alert, days, reason, source_cidr=source_cidr, any_source=any_source, now=at
     )
-    append_seed(project / SUPPRESSIONS_SEED, suppression)
+    check_seed(project / SUPPRESSIONS_SEED)
     rows = [r for r in [_auto_reopen(alert, at)] if r]
     row = Row(
         alert["alert_id"], "suppress", alert["status"], "closed", alert["assignee"],
         f"suppressed until {suppression.expires_at}: {suppression.reason}", actor, at,
         alert["event_count"], alert["last_seen_at"],
     )  # fmt: skip
+    # The history first: should the seed then fail, the alert is closed without a suppression
+    # and its next events reopen it; the other order could hide activity with no record of who.
     append(lake, [*rows, row])
+    try:
+        append_seed(project / SUPPRESSIONS_SEED, suppression)
+    except OSError as exc:
+        raise TriageError(
+            f"the alert is closed, but the suppression could not be written to "
+            f"{SUPPRESSIONS_SEED}: {exc.strerror or exc}; fix that and run the command again"
+        ) from None
     return alert, suppression, row

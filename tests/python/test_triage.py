@@ -244,6 +244,31 @@ def test_suppress_writes_a_seed_row_dbt_loads(demo_lake: Workspace, tmp_path: Pa
     assert loaded == reason
 
 
+def test_a_seed_that_cannot_be_written_leaves_the_alert_closed_not_hidden(
+    demo_lake: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The history is written before the seed: a failed seed write leaves a closed alert that
+    its next events reopen, never a suppression nobody recorded."""
+    ws = demo_lake.copy(tmp_path / "ws")
+    project = ws.project_copy()
+    seed = project / "seeds" / "detection_suppressions.csv"
+    before = seed.read_text()
+    alert = next(r for r in listed(ws) if r["principal_arn"] and r["source_ip_address"])
+
+    def disk_full(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(triage, "append_seed", disk_full)
+    out = invoke(ws, "alerts", "suppress", alert["alert_id"], "--days", "7", "--reason",
+                 "CHG-9", "--project", project, expect=1).output  # fmt: skip
+    assert "the alert is closed, but the suppression could not be written" in out
+    assert "No space left on device" in out
+    assert seed.read_text() == before
+    shown = shown_alert(ws, alert["alert_id"])
+    assert shown["status"] == "closed"
+    assert [h["action"] for h in shown["history"]] == ["suppress"]
+
+
 def test_triage_on_a_lake_on_s3(aws, demo_lake: Workspace, monkeypatch, ingest) -> None:
     aws.s3.create_bucket(Bucket="lake-bucket")
     for path in sorted((demo_lake.lake / "alerts").glob("*/*.parquet")):
