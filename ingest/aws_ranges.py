@@ -18,6 +18,7 @@ import re
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ingest import generated
 
@@ -84,10 +85,27 @@ def parse(raw: bytes) -> Ranges:
     return Ranges(rows, str(document.get("createDate") or "unknown"))
 
 
+class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is followed only on the same host and never from https to http: the ranges
+    decide which addresses count as AWS's, so they come from where the user said."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        old, new = urlsplit(req.full_url), urlsplit(newurl)
+        if new.hostname != old.hostname or (old.scheme == "https" and new.scheme != "https"):
+            raise RangesError(
+                f"{old.scheme}://{old.hostname} redirected to another host or to plain http "
+                f"({new.scheme}://{new.hostname}): not followed"
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_SameHostRedirects)
+
+
 def download(url: str = URL, timeout: float = 30.0) -> bytes:
     if not url.startswith(("https://", "http://")):
         raise RangesError(f"not an http(s) URL: {url}")
-    with urllib.request.urlopen(url, timeout=timeout) as response:
+    with _OPENER.open(url, timeout=timeout) as response:
         raw = response.read(MAX_BYTES + 1)
     if len(raw) > MAX_BYTES:
         raise RangesError(f"larger than {MAX_BYTES} bytes")

@@ -53,6 +53,12 @@ def served() -> Iterator[dict]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if self.path == "/moved":
+                self.send_response(302)
+                self.send_header("Location", state["location"])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             self.send_response(200)
             self.send_header("Content-Length", str(len(state["body"])))
             self.end_headers()
@@ -119,6 +125,23 @@ def test_a_bad_document_writes_nothing_and_keeps_the_seed(
                     "--project", str(tmp_path), expect=1)  # fmt: skip
     assert "AWS ranges not loaded" in result.output and reason in result.output
     assert "The seed keeps its 3 prefixes" in result.output
+    assert (tmp_path / aws_ranges.SEED).read_text() == before
+
+
+def test_a_redirect_is_followed_on_the_same_host_only(
+    workspace: Workspace, served: dict, tmp_path: Path
+) -> None:
+    moved = served["url"].replace("/ip-ranges.json", "/moved")
+    served["location"] = served["url"]
+    output = run_ingest(workspace, "networks", "aws-ranges", "--url", moved,
+                        "--project", str(tmp_path))  # fmt: skip
+    assert "Wrote 3 prefixes" in output
+    before = (tmp_path / aws_ranges.SEED).read_text()
+    # another host (a name for the same loopback server: it is never fetched)
+    served["location"] = served["url"].replace("127.0.0.1", "localhost")
+    result = invoke(workspace, "networks", "aws-ranges", "--url", moved,
+                    "--project", str(tmp_path), expect=1)  # fmt: skip
+    assert "redirected to another host" in result.output and "not followed" in result.output
     assert (tmp_path / aws_ranges.SEED).read_text() == before
 
 
