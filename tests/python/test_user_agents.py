@@ -206,11 +206,14 @@ def seed_rows(seed: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-ROWS = [
-    (seed, row["user_agent_pattern"])
-    for seed in ("automation_user_agents", "suspicious_user_agents")
-    for row in seed_rows(seed)
-]
+# each pattern once (an automation pattern may have a row per principal that runs it)
+ROWS = list(
+    dict.fromkeys(
+        (seed, row["user_agent_pattern"])
+        for seed in ("automation_user_agents", "suspicious_user_agents")
+        for row in seed_rows(seed)
+    )
+)
 
 
 def variants(user_agent: str) -> list[str]:

@@ -2,7 +2,11 @@
 
 -- Marks calls made by known automation (Terraform, monitoring agents, application SDKs),
 -- recognized by user agent patterns in the `automation_user_agents` seed (matched as
--- user_agent_matches() normalises them, macros/user_agents.sql).
+-- user_agent_matches() normalises them, macros/user_agents.sql). A user agent is whatever the
+-- caller says, and automation lowers the severity of mass deletion and tampering, so the claim
+-- must be vouched for: by the principal (the row's `principal_pattern`, matched against the
+-- caller's ARN and its role's) or, for a row without one, by an address of our own networks
+-- (inventory_networks; not merely AWS's ranges, where anyone can rent an instance).
 
 with
 
@@ -28,21 +32,52 @@ user_agents as (
 
 ),
 
--- the longest matching pattern names the automation
-named_user_agents as (
+matched_rules as (
 
     select
         user_agents.user_agent,
-        max_by(
-            automation_user_agents.automation_name,
-            length(automation_user_agents.user_agent_pattern)
-        ) as automation_name
+        automation_user_agents.automation_name,
+        automation_user_agents.principal_pattern,
+        length(automation_user_agents.user_agent_pattern) as specificity
     from user_agents
     inner join automation_user_agents
         on {{ user_agent_matches(
             'user_agents.user_agent', 'automation_user_agents.user_agent_pattern'
         ) }}
-    group by 1
+
+),
+
+-- the callers behind those user agents, each judged once
+callers as (
+
+    select distinct
+        user_agent,
+        coalesce(principal_arn, '') as principal_arn,
+        coalesce(session_issuer_arn, '') as session_issuer_arn,
+        coalesce(source_network_trust not in ('aws'), false) as from_own_network
+    from events
+    where user_agent in (select matched_rules.user_agent from matched_rules)
+
+),
+
+-- the longest matching pattern the caller satisfies names the automation
+named_callers as (
+
+    select
+        callers.user_agent,
+        callers.principal_arn,
+        callers.session_issuer_arn,
+        callers.from_own_network,
+        max_by(matched_rules.automation_name, matched_rules.specificity) as automation_name
+    from callers
+    inner join matched_rules
+        on callers.user_agent = matched_rules.user_agent
+        and (
+            (matched_rules.principal_pattern is null and callers.from_own_network)
+            or {{ matches_glob('callers.principal_arn', 'matched_rules.principal_pattern') }}
+            or {{ matches_glob('callers.session_issuer_arn', 'matched_rules.principal_pattern') }}
+        )
+    group by 1, 2, 3, 4
 
 ),
 
@@ -50,11 +85,15 @@ final as (
 
     select
         events.*,
-        named_user_agents.automation_name,
-        named_user_agents.automation_name is not null as is_automation
+        named_callers.automation_name,
+        named_callers.automation_name is not null as is_automation
     from events
-    left join named_user_agents
-        on events.user_agent = named_user_agents.user_agent
+    left join named_callers
+        on events.user_agent = named_callers.user_agent
+        and coalesce(events.principal_arn, '') = named_callers.principal_arn
+        and coalesce(events.session_issuer_arn, '') = named_callers.session_issuer_arn
+        and coalesce(events.source_network_trust not in ('aws'), false)
+        = named_callers.from_own_network
 
 )
 
