@@ -24,6 +24,7 @@
         'requestID': 'VARCHAR',
         'sharedEventID': 'VARCHAR',
         'vpcEndpointId': 'VARCHAR',
+        'vpcEndpointAccountId': 'VARCHAR',
         'sessionCredentialFromConsole': 'VARCHAR',
         'userIdentity': 'JSON',
         'requestParameters': 'JSON',

@@ -36,6 +36,7 @@
         'det_console_login_without_mfa',
         'det_console_signin_token_for_federated_user',
         'det_cost_explorer_access',
+        'det_credentials_used_through_foreign_vpc_endpoint',
         'det_cross_account_assume_role_first',
         'det_datasync_location_outside_aws',
         'det_dns_query_logging_deleted',

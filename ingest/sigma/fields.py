@@ -30,6 +30,7 @@ COLUMNS: dict[str, str] = {
     "requestID": "request_id",
     "sharedEventID": "shared_event_id",
     "vpcEndpointId": "vpc_endpoint_id",
+    "vpcEndpointAccountId": "vpc_endpoint_account_id",
     "readOnly": "read_only",
     "managementEvent": "management_event",
     "userIdentity.type": "principal_type",

@@ -243,7 +243,7 @@ FIELDS = [
     ("responseElements",), ("additionalEventData",), ("resources",), ("serviceEventDetails",),
     ("tlsDetails",), ("sourceIPAddress",), ("userAgent",), ("errorCode",), ("errorMessage",),
     ("readOnly",), ("managementEvent",), ("recipientAccountId",), ("awsRegion",),
-    ("eventType",), ("eventCategory",), ("sharedEventID",), ("vpcEndpointId",),
+    ("eventType",), ("eventCategory",), ("sharedEventID",), ("vpcEndpointId",), ("vpcEndpointAccountId",),
     ("requestParameters", "LifecycleConfiguration"), ("requestParameters", "policy"),
     ("requestParameters", "ipPermissions"), ("requestParameters", "userName"),
     ("eventVersion",), ("requestID",), ("eventTime",),

@@ -41,6 +41,7 @@ renamed as (
         ct.sharedEventID as shared_event_id,
         ct.recipientAccountId as recipient_account_id,
         ct.vpcEndpointId as vpc_endpoint_id,
+        ct.vpcEndpointAccountId as vpc_endpoint_account_id,
 
         ---------- event
         ct.eventVersion as event_version,
