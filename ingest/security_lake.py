@@ -14,7 +14,8 @@ are zstd Parquet, rows sorted by `time`, with the OCSF objects as nested structs
 (`us-east-1`, twelve digits, a date) before it becomes part of a key; rows that fail are
 counted and reported, never written elsewhere. Object names are fixed by partition and part
 number, and parts a smaller rerun no longer writes are deleted: a rerun replaces, never
-duplicates.
+duplicates. Findings carry the alert's triage status (ingest.triage), which the dbt view cannot
+see.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from ingest import query as lake_query
+from ingest import triage
 from ingest.lake import Lake, UsageError
 from ingest.ocsf import nest_batch
 from ingest.timerange import TimeRange
@@ -55,10 +57,39 @@ class OcsfSource:
     suffix: str  # appended to the source name
 
 
+FINDINGS = "ocsf_detection_finding"
 SOURCES = (
-    OcsfSource("ocsf_detection_finding", "alerts", ""),
+    OcsfSource(FINDINGS, "alerts", ""),
     OcsfSource("ocsf_api_activity", "cloudtrail_events", "-api"),
 )
+
+
+# A finding's status is the alert's triage status where it has one (the dbt view only knows
+# suppression): acknowledged → In Progress, closed → Resolved; Suppressed stays.
+_TRIAGED_FINDINGS = f"""
+    select finding.* replace (
+        case
+            when finding.status_id = 3 then 3
+            when triaged.status = 'acknowledged' then 2
+            when triaged.status = 'closed' then 4
+            else finding.status_id
+        end as status_id,
+        case
+            when finding.status_id = 3 then finding.status
+            when triaged.status = 'acknowledged' then 'In Progress'
+            when triaged.status = 'closed' then 'Resolved'
+            else finding.status
+        end as status
+    )
+    from "{FINDINGS}" as finding
+    left join {triage.VIEW} as triaged on triaged.alert_id = finding."finding_info.uid"
+"""
+
+
+def _has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        con.execute("select count(*) from duckdb_views() where view_name = ?", [name]).fetchone()[0]
+    )
 
 
 @dataclass
@@ -198,11 +229,14 @@ def _export_day(
     scratch: Path,
 ) -> None:
     condition, params = _in_span(span)
+    relation = f'"{spec.view}"'
+    if spec.view == FINDINGS and _has_view(con, triage.VIEW):
+        relation = f"({_TRIAGED_FINDINGS})"
     # one day of the class, computed once: every partition of the day reads this table
     con.execute(
         "create or replace temp table export_rows as select *, "
         f'coalesce("cloud.region", ?) as _region, coalesce("cloud.account.uid", ?) as _account, '
-        f'floor("time" / {DAY_MS})::bigint as _day from "{spec.view}" where {condition}',
+        f'floor("time" / {DAY_MS})::bigint as _day from {relation} where {condition}',
         [default_region, default_account, *params],
     )
     keys = con.execute(
@@ -250,7 +284,7 @@ def _write_partition(
         'order by "time", "metadata.uid"',
         [region, account, epoch_days],
     )
-    reader = result.fetch_record_batch(BATCH_ROWS)
+    reader = result.to_arrow_reader(BATCH_ROWS)
     written: set[str] = set()
     part, writer, rows, local = 0, None, 0, None
 

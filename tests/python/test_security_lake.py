@@ -279,17 +279,36 @@ def test_hostile_regions_and_accounts_never_become_keys(
 ) -> None:
     ws = _with_aws(demo_lake.copy(tmp_path / "ws"))
     aws.s3.create_bucket(Bucket=BUCKET)
-    source = next((ws.lake / "alerts").glob("*/*.parquet"))
+    # two AWS alerts of one day again, with a forged region and a forged account
+    alerts = f"{ws.lake}/alerts/*/*.parquet"
     con = duckdb.connect()
+    day = con.execute(
+        "select min(alert_date) from read_parquet(?, hive_partitioning = true) "
+        "where account_id is not null",
+        [alerts],
+    ).fetchone()[0]
+    hostile = ws.lake / f"alerts/alert_date={day}/hostile.parquet"
     con.execute(
-        "copy (select * replace ('hostile-' || row_number() over () as alert_id, "
-        "case when row_number() over () = 1 then '../../../evil' else aws_region end "
-        "as aws_region, "
-        "case when row_number() over () = 2 then '1111/../../x' else account_id end "
-        "as account_id) from read_parquet(?) where account_id is not null limit 2) to "
-        f"'{source.parent}/hostile.parquet' (format parquet)",
-        [str(source)],
+        "copy (select * exclude (alert_date, n) replace ('hostile-' || n as alert_id, "
+        "case n when 1 then '../../../evil' else aws_region end as aws_region, "
+        "case n when 2 then '1111/../../x' else account_id end as account_id) "
+        "from (select *, row_number() over (order by alert_id) as n "
+        "from read_parquet(?, hive_partitioning = true) "
+        "where account_id is not null and alert_date = ?) where n <= 2) "
+        f"to '{hostile}' (format parquet)",
+        [alerts, day],
     )
+    assert (
+        LakeReader(ws.lake).scalar("select count(*) from alerts where alert_id like 'hostile-%'")
+        == 2
+    )
+    # triage moves a finding's status: acknowledged → In Progress, closed → Resolved
+    acked, closed = LakeReader(ws.lake).rows(
+        "select alert_id from alerts where not suppressed and alert_id not like 'hostile-%' "
+        "order by alert_id limit 2"
+    )
+    invoke(ws, "alerts", "ack", acked[0], "--note", "looking")
+    invoke(ws, "alerts", "close", closed[0], "--note", "benign")
     result = _export(ws, *DEFAULTS, expect=1)
     assert "not exported: 1 ocsf_detection_finding row(s): region is not an AWS region" in (
         result.output
@@ -300,11 +319,17 @@ def test_hostile_regions_and_accounts_never_become_keys(
     objects = _objects(aws)
     assert objects and all(KEY.fullmatch(k) for k in objects)
     assert not [k for k in objects if "evil" in k or ".." in k or "/x" in k]
-    exported = set()
+    exported, statuses = set(), {}
     for key in objects:
         if key.startswith("ext/trailhouse/"):
-            table = _read(aws, key).read()
-            exported |= {f["uid"] for f in table.column("finding_info").to_pylist()}
+            for finding in _read(aws, key).read().to_pylist():
+                exported.add(finding["finding_info"]["uid"])
+                statuses[finding["finding_info"]["uid"]] = (finding["status_id"], finding["status"])
+    assert statuses[acked[0]] == (2, "In Progress")
+    assert statuses[closed[0]] == (4, "Resolved")
+    assert {s for a, s in statuses.items() if a not in (acked[0], closed[0])} <= {
+        (1, "New"), (3, "Suppressed")
+    }  # fmt: skip
     assert not {uid for uid in exported if uid.startswith("hostile-")}
     # the rest was written
     in_lake = LakeReader(ws.lake).scalar("select count(*) from alerts")
@@ -322,3 +347,21 @@ def test_finding_dicts_for_ocsf_json(demo_lake: Workspace) -> None:
     assert finding["class_uid"] == 2004 and finding["finding_info"]["uid"] == alert_id
     assert "." not in "".join(finding) and None not in finding.values()
     assert list(finding_dicts(con, ["no-such-alert' or 1=1 --"])) == []
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--source", "../evil"),
+        ("--source", "trailhouse-is-too-long"),
+        ("--source-version", "1.0/../../x"),
+        ("--bucket", "Bad_Bucket"),
+        ("--account-id", "12345"),
+        ("--region", "us-east-1/../x"),
+    ],
+)
+def test_bad_options_are_usage_errors(workspace: Workspace, option: str, value: str) -> None:
+    args = {"--bucket": BUCKET, option: value}
+    flat = [part for item in args.items() for part in item]
+    result = invoke(workspace, "export", "security-lake", *flat, expect=2)
+    assert f"{option} must be" in result.output
