@@ -1595,6 +1595,76 @@ def alerts_suppress(
     out.print("Run [bold]dbt build[/] for the suppression to apply.")
 
 
+# -- export ----------------------------------------------------------------------------------
+
+export_app = typer.Typer(
+    help="Send the lake's OCSF records to other systems.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("security-lake")
+def export_security_lake(
+    bucket: Annotated[str, typer.Option(help="The Security Lake S3 bucket.", show_default=False)],
+    source: Annotated[
+        str,
+        typer.Option(
+            help="Custom source name: findings go under ext/SOURCE/, API activity "
+            "under ext/SOURCE-api/."
+        ),
+    ] = "trailhouse",
+    source_version: Annotated[
+        str | None,
+        typer.Option(
+            help="Insert ext/SOURCE/VERSION/ (when Security Lake gave the source "
+            "a versioned location)."
+        ),
+    ] = None,
+    since: FromOption = None,
+    until: ToOption = None,
+    account_id: Annotated[
+        str | None,
+        typer.Option(help="Account partition for rows with none (web alerts).", show_default=False),
+    ] = None,
+    region: Annotated[
+        str | None,
+        typer.Option(help="Region partition for rows with none (web alerts).", show_default=False),
+    ] = None,
+    profile: Annotated[str | None, typer.Option(help="AWS profile.")] = None,
+) -> None:
+    """Write the OCSF Detection Findings (class 2004) and API Activity (6003) to Amazon
+    Security Lake's custom-source layout: `ext/<source>/region=<r>/accountId=<a>/
+    eventDay=<YYYYMMDD>/`, zstd Parquet sorted by time, one class per source. Rows whose
+    region, account or time cannot be a partition are counted and reported (exit code 1);
+    the rest are written. A rerun replaces the objects it wrote."""
+    from ingest import aws
+    from ingest import security_lake as security_lake_export
+
+    span = timerange.parse(since, until)
+    lake = _lake()
+    con = connect(lake)
+    try:
+        with progress_bar("Exporting", None, "day(s)") as (bar, task):
+
+            def on_day(view: str, day: date) -> None:
+                bar.update(task, advance=1, detail=f"{view} {day}")
+
+            summary = security_lake_export.export(
+                con, lake, _dbt_database(), aws.client("s3", profile), bucket, source, span,
+                source_version, account_id, region, on_day=on_day,
+            )  # fmt: skip
+    except duckdb.Error as exc:
+        err.print(f"[red]export failed:[/] {shown(str(exc).splitlines()[0])}")
+        raise typer.Exit(1) from None
+    finally:
+        con.close()
+    security_lake_export.show(summary)
+    if summary.rejected:
+        raise typer.Exit(1)
+
+
 # -- status ----------------------------------------------------------------------------------
 
 

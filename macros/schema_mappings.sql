@@ -6,12 +6,25 @@
     [name, SQL expression over `int_<source>__shell` columns, required?].
 #}
 
-{% macro ocsf_common_fields(class_uid, class_name, category_uid, category_name) %}
+{#- The OCSF class and category of a class: the first fields of every OCSF mapping. -#}
+{% macro ocsf_class_fields(class_uid, class_name, category_uid, category_name) %}
     {{ return([
         ['class_uid', class_uid, true],
         ['class_name', "'" ~ class_name ~ "'", true],
         ['category_uid', category_uid, true],
         ['category_name', "'" ~ category_name ~ "'", true],
+    ]) }}
+{% endmacro %}
+
+
+{#- OCSF `severity_id` of trailhouse's severity labels (info, low, medium, high, critical). -#}
+{% macro ocsf_severity_id(severity) -%}
+    case {{ severity }} when 'info' then 1 when 'low' then 2 when 'medium' then 3 when 'high' then 4 when 'critical' then 5 end
+{%- endmacro %}
+
+
+{% macro ocsf_common_fields(class_uid, class_name, category_uid, category_name) %}
+    {{ return(ocsf_class_fields(class_uid, class_name, category_uid, category_name) + [
         ['time', epoch_milliseconds('event_time'), true],
         ['severity', 'severity', true],
         ['severity_id', "case severity when 'info' then 1 when 'low' then 2 when 'medium' then 3 "
@@ -142,6 +155,11 @@
                     ~ "when event_name like 'AssumeRoleWithWebIdentity%' then 'OpenID' "
                     ~ "else 'AWS SigV4' end", false],
             ],
+        },
+        'ocsf_detection_finding': {
+            'from': 'alerts',
+            'where': 'true',
+            'fields': ocsf_detection_finding_fields(),
         },
         'ocsf_account_change': {
             'from': 'int_cloudtrail__shell',

@@ -178,7 +178,10 @@ def run_ingest(ws: Workspace, *args: object) -> str:
 
 
 # `ingest` commands that only read: allowed on a shared (frozen) lake.
-_READ_ONLY_COMMANDS = {"query", "status", "report", "replay", "detections", "config", "shell"}
+# (`export` reads the lake and writes elsewhere: S3)
+_READ_ONLY_COMMANDS = {
+    "query", "status", "report", "replay", "detections", "config", "shell", "export"
+}  # fmt: skip
 # ... and subcommands that only read, of commands whose others write
 _READ_ONLY_SUBCOMMANDS = {"alerts": {"list", "show"}}
 

@@ -1,0 +1,3 @@
+{{ config(materialized='view') }}
+
+{{ schema_view('ocsf_detection_finding') }}
