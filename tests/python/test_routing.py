@@ -219,6 +219,14 @@ def test_alerts_send_routes_each_alert_to_the_destinations_whose_filters_match(
     assert resolve == {"routing_key": ROUTING_KEY, "event_action": "resolve", "dedup_key": closed}
     check_pagerduty(resolve, by_id[closed])
 
+    # --date: the alerts active that day only
+    day = max(a["last_seen_at"] for a in by_id.values()).date()
+    active = [
+        a for a in by_id.values() if a["first_seen_at"].date() <= day <= a["last_seen_at"].date()
+    ]
+    dry = send(ws, "--dry-run", "--date", day.isoformat(), "--destination", "everything")
+    assert f"Would send: {len(active):,} alert(s) considered" in dry and len(active) < len(by_id)
+
     # one destination only, since a day after every alert: nothing to send
     only = send(ws, "--destination", "soc-slack", "--since", "2027-01-01")
     assert "soc-slack" in only and "everything" not in only
@@ -294,6 +302,8 @@ def test_ocsf_file_is_accepted_but_not_yet_available(
     assert "not yet available" in result.output
     assert len(receiver.bodies) == len(lake_alerts(ws))  # the others still deliver
     assert not (ws.lake / "_state/watch/destinations/lake-findings").exists()  # nothing lost
+    watch = invoke(ws, "watch", "cloudtrail", "--bucket", "b", "--destination", "nope", expect=2)
+    assert "no destination named 'nope' (configured: hook, lake-findings)" in watch.output
 
 
 # -- ingest watch: the same routing --------------------------------------------------------------
