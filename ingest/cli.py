@@ -1339,8 +1339,9 @@ class _AlertCommands(TyperGroup):
 alerts_app = typer.Typer(
     cls=_AlertCommands,
     help="Triage alerts: list them with their status, acknowledge, close, reopen, assign, "
-    "suppress. The history is kept in the lake (`alert_triage`, append-only); an alert with no "
-    "history is `open`, and a closed alert that gets new events reads as `open` again.",
+    "suppress; send them to the config's destinations. The history is kept in the lake "
+    "(`alert_triage`, append-only); an alert with no history is `open`, and a closed alert "
+    "that gets new events reads as `open` again.",
     no_args_is_help=True,
     rich_markup_mode="markdown",
 )
