@@ -123,6 +123,17 @@ ConfigOption = Annotated[
     ),
 ]
 
+DestinationOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--destination",
+        metavar="NAME",
+        help="Only this destination of the config (`destinations:`; `webhook` is "
+        "`watch.webhook`); repeat for more. Default: all of them.",
+        show_default=False,
+    ),
+]
+
 detections_app = typer.Typer(
     help="The detection library: the generated list `alerts` reads, and the catalog.",
     no_args_is_help=True,
@@ -959,6 +970,7 @@ def watch_cloudtrail(
         ),
     ] = False,
     config: ConfigOption = None,
+    destination: DestinationOption = None,
     stdout: Annotated[
         bool, typer.Option("--stdout/--no-stdout", help="Alerts as JSON lines on stdout.")
     ] = True,
@@ -985,31 +997,30 @@ def watch_cloudtrail(
     ] = 3600,
 ) -> None:
     """Pull new CloudTrail every `--interval`, run the incremental `dbt build` of the lake and
-    what depends on it, and send each new or updated alert: stdout, `--out` file, `--webhook`.
-    What was sent is kept in the lake, so a restart sends nothing twice; webhook alerts wait in
-    the lake's outbox until acknowledged, so a kill or a slow receiver loses none.
+    what depends on it, and send each new or updated alert: stdout, `--out` file, `--webhook`,
+    and every `destinations:` entry of the config whose filters match it.
+    What was sent is kept in the lake, so a restart sends nothing twice; alerts wait in each
+    destination's outbox in the lake until acknowledged, so a kill or a slow receiver loses none.
     Stops cleanly on Ctrl-C / SIGTERM (after the current cycle; the outbox gets 30 s, and what
     is left is sent by the next start)."""
     import signal
     import threading
 
     from ingest.delivery import check_url
-    from ingest.outbox import Outbox
-    from ingest.watch import Watcher, Webhook
+    from ingest.routing import Route, Sender
+    from ingest.watch import Watcher
 
     if not (bucket or sqs_queue_url or collection):
         _usage_error(
             "give --bucket to list a bucket, --sqs-queue-url to consume notifications, or "
             "--collection NAME of the config"
         )
-    origin = "--webhook (or TRAILHOUSE_WEBHOOK_URL)"
-    if not webhook:
-        webhook, origin = _configured_webhook(config), "watch.webhook of the config"
     if webhook and (problem := check_url(webhook)):
-        _usage_error(f"{origin}: {problem}")
-    if retry_undelivered and not webhook:
-        _usage_error("--retry-undelivered needs a webhook (--webhook, TRAILHOUSE_WEBHOOK_URL "
-                     "or watch.webhook in the config)")  # fmt: skip
+        _usage_error(f"--webhook (or TRAILHOUSE_WEBHOOK_URL): {problem}")
+    targets = _destinations(config, destination, webhook)
+    if retry_undelivered and not targets:
+        _usage_error("--retry-undelivered needs a destination (--webhook, TRAILHOUSE_WEBHOOK_URL, "
+                     "watch.webhook or destinations: in the config)")  # fmt: skip
     lake = _lake()
     con = connect(lake)
     stop = threading.Event()
@@ -1035,20 +1046,20 @@ def watch_cloudtrail(
     file = out_path.open("ab") if out_path else None
     if file:
         streams.append(file)
-    sender = None
-    if webhook:
-        outbox = Outbox(lake)
-        if retry_undelivered:
-            err.print(f"{outbox.retry_undelivered()} undelivered alert(s) back in the outbox")
-        sender = Webhook(webhook, outbox)
+    routes = [Route.of(lake, target) for target in targets]
+    if retry_undelivered:
+        for item in routes:
+            moved = item.outbox.retry_undelivered()
+            err.print(f"{item.name}: {moved} undelivered alert(s) back in the outbox")
+    senders = [Sender(item) for item in routes]
     watcher = Watcher(
-        lake, con, pull_once, project.resolve(), streams, sender, send_existing,
+        lake, con, pull_once, project.resolve(), streams, senders, send_existing,
         dbt=str(Path(sys.executable).with_name("dbt")), build_timeout=build_timeout,
     )  # fmt: skip
     try:
         failed = watcher.run(interval, cycles, stop)
     finally:
-        if sender:
+        for sender in senders:
             sender.close()
         if file:
             file.close()
@@ -1057,14 +1068,29 @@ def watch_cloudtrail(
         raise typer.Exit(1)
 
 
-def _configured_webhook(path: Path | None) -> str | None:
-    """`watch.webhook` of the config (`${NAME}`, resolved), when there is a config."""
-    from ingest.config import default_path, resolve
+def _destinations(path: Path | None, names: list[str] | None, webhook: str | None = None):
+    """The destinations alerts go to: `--webhook` (which stands for `watch.webhook`), then the
+    config's (when there is a config), narrowed to `names` (`--destination`)."""
+    from ingest import destinations
+    from ingest.config import default_path
 
-    if path is None and not default_path().is_file():
-        return None
-    reference = (_load_config(path).watch or {}).get("webhook")
-    return resolve(reference) if reference else None
+    found = []
+    if path is not None or default_path().is_file():
+        found = destinations.from_config(_load_config(path))
+    if webhook:
+        found = [destinations.webhook(webhook)] + [
+            d for d in found if d.name != destinations.LEGACY
+        ]
+    if names:
+        known = {d.name for d in found}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            _usage_error(
+                f"no destination named {', '.join(map(repr, unknown))} "
+                f"(configured: {', '.join(sorted(known)) or 'none'})"
+            )
+        found = [d for d in found if d.name in names]
+    return found
 
 
 # -- replay ------------------------------------------------------------------------------------
@@ -1271,7 +1297,8 @@ def config_validate(config: ConfigOption = None) -> None:
         raise typer.Exit(2)
     out.print(
         f"{loaded.path}: {len(loaded.connections)} connection(s), "
-        f"{len(loaded.collections)} collection(s), {len(loaded.formats)} format(s) — valid."
+        f"{len(loaded.collections)} collection(s), {len(loaded.formats)} format(s), "
+        f"{len(loaded.destinations)} destination(s) — valid."
     )
 
 
@@ -1288,6 +1315,8 @@ def config_show(config: ConfigOption = None) -> None:
         "connections": configuration.redacted(loaded.connections),
         "collections": configuration.redacted(loaded.collections),
         "formats": loaded.formats,
+        # endpoints and routing keys are secrets: shown as written (`${NAME}`), never resolved
+        "destinations": loaded.destinations,
     }
     out.print(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), end="", markup=False)
 
@@ -1312,8 +1341,9 @@ class _AlertCommands(TyperGroup):
 alerts_app = typer.Typer(
     cls=_AlertCommands,
     help="Triage alerts: list them with their status, acknowledge, close, reopen, assign, "
-    "suppress. The history is kept in the lake (`alert_triage`, append-only); an alert with no "
-    "history is `open`, and a closed alert that gets new events reads as `open` again.",
+    "suppress; send them to the config's destinations. The history is kept in the lake "
+    "(`alert_triage`, append-only); an alert with no history is `open`, and a closed alert "
+    "that gets new events reads as `open` again.",
     no_args_is_help=True,
     rich_markup_mode="markdown",
 )
@@ -1666,6 +1696,110 @@ def export_security_lake(
 
 
 # -- status ----------------------------------------------------------------------------------
+
+
+@alerts_app.command("send")
+def alerts_send(
+    destination: DestinationOption = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Only alerts seen since: a day (2026-01-31) or a time (2026-01-31T14:00Z).",
+            show_default=False,
+        ),
+    ] = None,
+    day: Annotated[
+        str | None,
+        typer.Option("--date", help="Only alerts active on this UTC day.", show_default=False),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be sent; send and record nothing.")
+    ] = False,
+    retry_undelivered: Annotated[
+        bool,
+        typer.Option(
+            "--retry-undelivered",
+            help="First put the alerts a destination refused back in its outbox.",
+        ),
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Deliver the lake's alerts to the `destinations:` of the config (after each one's
+    severity and detection filters), through the same outboxes as `ingest watch`. An alert
+    version a destination already has is not sent again; what a destination could not take
+    stays in its outbox (or, refused, in undelivered) and the exit code is 1.
+
+    Example: `ingest alerts send --destination soc-slack --since 2026-01-09 --dry-run`
+    """
+    from ingest import routing, timerange
+
+    if since and day:
+        _usage_error("give --since or --date, not both")
+    if day and len(day.strip()) != 10:
+        _usage_error(f"--date takes a day (2026-01-31), not {day!r}")
+    span = timerange.parse(day or since, day)
+    targets = _destinations(config, destination)
+    if not targets:
+        _usage_error("no destinations: add `destinations:` (or watch.webhook) to the config")
+    lake = _lake()
+    alerts = [
+        a for a in routing.current_alerts(connect(lake), lake)
+        if (span.start is None or a["last_seen_at"] >= span.start)
+        and (span.end is None or a["first_seen_at"] < span.end)
+    ]  # fmt: skip
+    routes = [routing.Route.of(lake, target) for target in targets]
+    if retry_undelivered and not dry_run:
+        for item in routes:
+            item.outbox.retry_undelivered()
+    results = routing.send(lake, routes, alerts, dry_run=dry_run)
+    _print_sent(results, len(alerts), dry_run)
+    if not all(result.ok for result in results):
+        raise typer.Exit(1)
+
+
+def _print_sent(results, considered: int, dry_run: bool) -> None:
+    table = Table(
+        title=f"{'Would send' if dry_run else 'Sent'}: {considered:,} alert(s) considered",
+        title_justify="left",
+    )
+    columns = ["destination", "type", "endpoint", "matched", "already sent", "not news",
+               "would queue" if dry_run else "queued"]  # fmt: skip
+    if not dry_run:
+        columns += ["delivered", "refused", "in outbox", "undelivered"]
+    for column in columns:
+        table.add_column(column, justify="left" if column in columns[:3] else "right")
+    for result in results:
+        routed, target = result.routed, result.routed.destination
+        row = [shown(target.name), target.type, shown(target.shown), f"{routed.matched:,}",
+               f"{routed.already:,}", f"{routed.skipped:,}", f"{len(routed.queued):,}"]  # fmt: skip
+        if not dry_run:
+            row += [
+                f"[green]{result.delivered:,}[/]" if result.delivered else "0",
+                f"[red]{result.refused:,}[/]" if result.refused else "0",
+                f"[yellow]{result.waiting:,}[/]" if result.waiting else "0",
+                f"[red]{result.undelivered:,}[/]" if result.undelivered else "0",
+            ]
+        table.add_row(*row)
+    out.print(table)
+    for result in results:
+        name = shown(result.routed.destination.name)
+        if dry_run:
+            for alert in result.routed.queued[:10]:
+                out.print(
+                    f"  {name} ← {shown(alert['alert_id'])} "
+                    f"{_styled(alert.get('severity'), _SEVERITY_STYLE)} {shown(alert.get('title'))}"
+                )
+            if len(result.routed.queued) > 10:
+                out.print(f"  {name} ← … and {len(result.routed.queued) - 10:,} more")
+        for error in result.errors:
+            err.print(f"[red]error:[/] {shown(error)}", soft_wrap=True)
+        if result.waiting:
+            err.print(f"{name}: {result.waiting:,} alert(s) wait in its outbox: the next "
+                      "`ingest alerts send` or `ingest watch` retries them")  # fmt: skip
+        if result.undelivered:
+            err.print(f"{name}: {result.undelivered:,} undelivered (refused): "
+                      "`ingest alerts send --retry-undelivered` sends them again")  # fmt: skip
 
 
 @app.command()

@@ -47,6 +47,7 @@ class Config:
     collections: dict[str, dict[str, Any]] = field(default_factory=dict)
     formats: dict[str, dict[str, Any]] = field(default_factory=dict)
     watch: dict[str, Any] = field(default_factory=dict)
+    destinations: list[dict[str, Any]] = field(default_factory=list)  # see ingest.destinations
     # built from command-line flags: values are taken as written, no `${NAME}` is resolved
     literal: bool = False
 
@@ -133,6 +134,7 @@ def load(path: Path, environ: dict[str, str] | None = None) -> Config:
         document.get("collections") or {},
         document.get("formats") or {},
         document.get("watch") or {},
+        document.get("destinations") or [],
     )
     for name, spec in config.formats.items():
         problems += check_format(name, spec, place(path, lines, ("formats", name)))
@@ -147,6 +149,11 @@ def load(path: Path, environ: dict[str, str] | None = None) -> Config:
             f"{place(path, lines, ('watch', 'webhook'))}: a webhook URL is a secret: write "
             "${NAME} here and set NAME in the environment"
         )
+    from ingest.destinations import check as check_destinations
+
+    problems += check_destinations(
+        config.destinations, config.watch, environ, lambda keys: place(path, lines, keys)
+    )
     for name, collection in config.collections.items():
         where = ("collections", name)
         reference = collection.get("connection")

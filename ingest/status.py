@@ -12,12 +12,11 @@ from datetime import UTC, datetime
 import duckdb
 from rich.table import Table
 
-from ingest import state, triage
+from ingest import outbox, state, triage
 from ingest.collections import read_outcomes
 from ingest.console import human_bytes, out, shown
 from ingest.duck import connect, sql_string
 from ingest.lake import Lake
-from ingest.outbox import Outbox
 
 # Lake datasets from the contract, in the order a reader meets them.
 DATASETS = ("cloudtrail_events", "alerts", "http_access_log", "custom_logs", "alert_triage")
@@ -112,10 +111,12 @@ def collection_events(lake: Lake, con: duckdb.DuckDBPyConnection) -> dict[str, i
     return counts
 
 
-def delivery_stats(lake: Lake) -> dict[str, int]:
-    """Alerts `ingest watch` still has to deliver, and those its webhook refused."""
-    outbox = Outbox(lake)
-    return {"outbox": len(outbox.pending()), "undelivered": len(outbox.undelivered())}
+def delivery_stats(per_destination: dict[str, dict[str, int]]) -> dict[str, int]:
+    """Alerts still to be delivered, and those a destination refused, all destinations
+    together (`ingest.outbox.counts` has them one by one)."""
+    return {
+        kind: sum(c[kind] for c in per_destination.values()) for kind in ("outbox", "undelivered")
+    }
 
 
 def show(lake: Lake, as_json: bool) -> None:
@@ -128,7 +129,8 @@ def show(lake: Lake, as_json: bool) -> None:
     alerts = alert_stats(lake, con)
     triaged = triage_counts(lake, con)
     events_by_collection = collection_events(lake, con)
-    delivery = delivery_stats(lake)
+    per_destination = outbox.counts(lake)
+    delivery = delivery_stats(per_destination)
     con.close()
     runs = read_outcomes(lake)
     now = datetime.now(UTC)
@@ -159,6 +161,7 @@ def show(lake: Lake, as_json: bool) -> None:
             },
             "collections": runs,
             "alert_delivery": delivery,
+            "alert_delivery_by_destination": per_destination,
             "alerts_by_status": triaged,
             "open_alerts": [
                 {
@@ -256,11 +259,18 @@ def show(lake: Lake, as_json: bool) -> None:
     if delivery["outbox"] or delivery["undelivered"]:
         out.print(
             f"[bold]Alert delivery[/] {delivery['outbox']:,} waiting in the outbox (sent by the "
-            f"running or next `ingest watch`) · "
+            f"running or next `ingest watch` / `ingest alerts send`) · "
             + (
-                f"[red]{delivery['undelivered']:,} undelivered[/] (refused by the webhook: "
-                "`ingest watch --retry-undelivered` sends them again)"
+                f"[red]{delivery['undelivered']:,} undelivered[/] (refused by a destination: "
+                "`ingest watch --retry-undelivered` or `ingest alerts send --retry-undelivered` "
+                "sends them again)"
                 if delivery["undelivered"]
                 else "0 undelivered"
             )
         )
+        for name, counts in per_destination.items():
+            if counts["outbox"] or counts["undelivered"]:
+                out.print(
+                    f"  {shown(name)}: {counts['outbox']:,} in the outbox, "
+                    f"{counts['undelivered']:,} undelivered"
+                )

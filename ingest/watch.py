@@ -8,10 +8,12 @@ they do not change with data); then compare `alerts` with the ledger of what was
 On its first run against an existing lake, the alerts already there are recorded as sent
 unless `--send-existing`.
 
-Destinations: stdout and a file (JSON lines, written in the loop) and an HTTP webhook, fed
-through the durable outbox (`ingest.outbox`): an alert is in the outbox before the ledger
-records it, and leaves it only when the receiver acknowledged it, so delivery is at least once
-across kills, slow receivers and crashes.
+Destinations: stdout and a file (JSON lines, written in the loop), and the destinations of the
+config (`ingest.destinations`: webhooks, Slack, PagerDuty; `watch.webhook` / `--webhook` is one
+of them), each routed by `ingest.routing` through its own durable outbox (`ingest.outbox`): an
+alert is in a destination's outbox before its ledger records it, and leaves it only when the
+receiver acknowledged it, so delivery is at least once across kills, slow receivers and
+crashes, and one destination down never holds up another.
 """
 
 from __future__ import annotations
@@ -30,67 +32,15 @@ from typing import IO, Any
 
 import duckdb
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ingest.console import err, shown
-from ingest.delivery import DeliveryError, post, redacted
 from ingest.duck import sql_string
 from ingest.lake import Lake
 from ingest.lease import Lease, tied_to_this_process, writing
-from ingest.outbox import Outbox
 from ingest.pull import PullSummary
+from ingest.routing import Ledger, Sender, alert_version, current_alerts, route
 
-LEDGER_KEY = "_state/watch/sent.parquet"
-_LEDGER_SCHEMA = pa.schema([("alert_id", pa.string()), ("version", pa.string())])
-
-
-def alert_version(alert: dict[str, Any]) -> str:
-    """What makes an alert "updated": more events, a later last event, a new suppression."""
-    return f"{alert['event_count']}|{alert['last_seen_at']}|{alert.get('suppressed')}"
-
-
-class Ledger:
-    """The alerts already sent, by id and version, kept in the lake."""
-
-    def __init__(self, lake: Lake) -> None:
-        self.lake = lake
-        data = lake.get_bytes(LEDGER_KEY)
-        self.exists = data is not None
-        self.sent: dict[str, str] = {}
-        if data is not None:
-            table = pq.read_table(pa.BufferReader(data))
-            self.sent = dict(zip(table["alert_id"].to_pylist(), table["version"].to_pylist(),
-                                 strict=True))  # fmt: skip
-
-    def changed(self, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [a for a in alerts if self.sent.get(a["alert_id"]) != alert_version(a)]
-
-    def record(self, alerts: list[dict[str, Any]]) -> None:
-        for alert in alerts:
-            self.sent[alert["alert_id"]] = alert_version(alert)
-
-    def save(self) -> None:
-        table = pa.table(
-            {"alert_id": list(self.sent), "version": list(self.sent.values())},
-            schema=_LEDGER_SCHEMA,
-        )
-        local = self.lake.scratch / f"watch-ledger-{os.getpid()}.parquet"
-        pq.write_table(table, local)
-        self.lake.put_file(local, LEDGER_KEY, move=True)
-        self.exists = True
-
-
-def read_alerts(con: duckdb.DuckDBPyConnection, lake: Lake) -> list[dict[str, Any]]:
-    pattern = lake.uri("alerts/*/*.parquet")
-    if not con.execute(f"select count(*) from glob({sql_string(pattern)})").fetchone()[0]:
-        return []
-    result = con.execute(
-        f"select * from read_parquet({sql_string(pattern)}, hive_partitioning = true) "
-        "order by first_seen_at, alert_id"
-    )
-    columns = [d[0] for d in result.description]
-    return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
+__all__ = ["Ledger", "Watcher", "alert_version"]
 
 
 def landing_ahead(con: duckdb.DuckDBPyConnection, lake: Lake) -> bool:
@@ -134,91 +84,6 @@ def delivery_latency(
     return max((now - t).total_seconds() for t in times) if times else None
 
 
-# Cycles a receiver may answer 5xx/429 to one alert before it joins the refused ones.
-FAILED_PASSES = 10
-
-
-class Webhook:
-    """Delivers the outbox from a background thread, so a slow or failing receiver never holds
-    up pulling and building. Woken by every cycle; `close` drains it for a bounded time, and
-    whatever is left stays in the outbox for the next start."""
-
-    def __init__(self, url: str, outbox: Outbox, attempts: int = 5, backoff: float = 1.0) -> None:
-        self.url, self.outbox, self.attempts, self.backoff = url, outbox, attempts, backoff
-        self.delivered = 0
-        self.failed = 0
-        self.errors: list[str] = []  # unexpected failures; the alert stays in the outbox
-        self._failures: dict[str, int] = {}  # outbox key → cycles the receiver failed it
-        self._wake = threading.Event()
-        self._closing = False
-        self._wake.set()  # what a previous run left in the outbox goes first
-        self.thread = threading.Thread(target=self._run, name="webhook", daemon=True)
-        self.thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            for key in self._pending():
-                if not self._deliver(key):
-                    break  # the receiver is down: the rest waits for the next cycle
-            if self._closing:
-                return
-
-    def _pending(self) -> list[str]:
-        try:
-            return self.outbox.pending()
-        except Exception as exc:  # the lake unreachable for a moment: next wake tries again
-            self.errors.append(f"webhook: cannot list the outbox: {type(exc).__name__}: {exc}")
-            return []
-
-    def _deliver(self, key: str) -> bool:
-        """Deliver one alert; False when the receiver could not be reached (try later)."""
-        try:
-            body = self.outbox.body(key)
-            if body is None:
-                return True  # delivered meanwhile by another watcher on this lake
-            try:
-                post(self.url, body, attempts=self.attempts, backoff=self.backoff)
-            except DeliveryError as exc:
-                if exc.answered and not exc.refused:
-                    # The receiver is up but fails this alert: the others still go out, and
-                    # an alert it keeps failing ends in undelivered/ like a refusal.
-                    self._failures[key] = self._failures.get(key, 0) + 1
-                    if self._failures[key] < FAILED_PASSES:
-                        self.errors.append(f"webhook: {exc} (kept in the outbox)")
-                        return True
-                    exc = DeliveryError(f"{exc} ({FAILED_PASSES} cycles)", refused=True)
-                if not exc.refused:
-                    self.errors.append(f"webhook: {exc} (kept in the outbox, retried next cycle)")
-                    return False
-                self.outbox.refused(key, body, redacted(self.url), str(exc))
-                self._failures.pop(key, None)
-                self.failed += 1
-                return True
-            self.outbox.delivered(key)
-            self._failures.pop(key, None)
-            self.delivered += 1
-        except Exception as exc:  # never the end of the thread: the alert waits in the outbox
-            message = str(exc).replace(self.url, redacted(self.url))
-            self.errors.append(f"webhook: {type(exc).__name__}: {message} (kept in the outbox)")
-        return True
-
-    def take_errors(self) -> list[str]:
-        taken = []
-        while self.errors:  # list.pop is atomic: the thread may append meanwhile
-            taken.append(self.errors.pop(0))
-        return taken
-
-    def close(self, timeout: float = 30.0) -> None:
-        self._closing = True
-        self._wake.set()
-        self.thread.join(timeout)
-
-
 @dataclass
 class CycleReport:
     objects: int = 0
@@ -237,7 +102,7 @@ class Watcher:
     pull: Callable[[], Any]  # → PullSummary
     project: Path
     streams: list[IO[bytes]]
-    webhook: Webhook | None = None
+    senders: list[Sender] = field(default_factory=list)  # one per destination
     send_existing: bool = False
     dbt: str = "dbt"
     build_timeout: float = 3600.0  # seconds; a hung build must not stall the loop for good
@@ -246,9 +111,14 @@ class Watcher:
     def __post_init__(self) -> None:
         self.built_once = False
         self.ledger = Ledger(self.lake)
-        if not self.ledger.exists and not self.send_existing:
-            self.ledger.record(read_alerts(self.con, self.lake))  # the baseline is not news
-            self.ledger.save()
+        if not self.send_existing:
+            # the baseline is not news: the alerts already there when the stream or a
+            # destination is new (no ledger yet) are recorded as sent
+            alerts = current_alerts(self.con, self.lake)
+            if not self.ledger.exists:
+                self.ledger.record(alerts)
+                self.ledger.save()
+            route(self.lake, [s.route for s in self.senders], alerts, baseline=True)
 
     def build(self, lease: Lease | None = None) -> tuple[bool, str]:
         """Run the dbt build under `lease` (in its own process group); stop it when it runs past
@@ -312,22 +182,24 @@ class Watcher:
             if not ok:
                 report.errors.append("dbt build failed:\n" + log)
                 return report  # alerts stay as they were; the next cycle retries
-        changed = self.ledger.changed(read_alerts(self.con, self.lake))
+        alerts = current_alerts(self.con, self.lake)
+        changed = self.ledger.changed(alerts)
         for alert in changed:
             line = orjson.dumps(alert, default=str) + b"\n"
             for stream in self.streams:
                 stream.write(line)
                 stream.flush()
-            if self.webhook:
-                # In the outbox before the ledger says "sent": a kill between the two queues
-                # the same file again, never loses the alert.
-                self.webhook.outbox.add(alert, alert_version(alert))
         self.ledger.record(changed)
         if changed:
             self.ledger.save()
-        if self.webhook:
-            self.webhook.wake()
-            report.errors += self.webhook.take_errors()
+        # each destination gets what its filters match and it has not had: in its outbox
+        # before its ledger says "sent" (a kill between the two queues the file again)
+        for routed in route(self.lake, [s.route for s in self.senders], alerts):
+            if routed.error:
+                report.errors.append(f"{routed.destination.name}: {routed.error}")
+        for sender in self.senders:
+            sender.wake()
+            report.errors += sender.take_errors()
         report.sent = len(changed)
         report.latency = delivery_latency(
             self.con, self.lake, changed, summary.delivered_at, self.clock()
@@ -347,13 +219,12 @@ class Watcher:
                 report = CycleReport(errors=[f"cycle failed: {type(exc).__name__}: {exc}"])
             done += 1
             latency = f"{report.latency:.1f} s" if report.latency is not None else "—"
-            sender = self.webhook
             err.print(
                 f"{datetime.now(UTC):%H:%M:%S} +{report.objects} object(s), "
                 f"+{report.records:,} record(s)"
                 + (f", built in {report.build_seconds:.1f} s" if report.built else "")
                 + f", {report.sent} alert(s) sent, delivery→alert latency {latency}"
-                + (f", webhook {sender.delivered} ok / {sender.failed} failed" if sender else "")
+                + "".join(f", {s.name} {s.delivered} ok / {s.failed} failed" for s in self.senders)
             )
             for error in report.errors:
                 failed = True

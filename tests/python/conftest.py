@@ -535,6 +535,19 @@ class Received:
 
 @pytest.fixture
 def receiver() -> Iterator[Received]:
+    with _serving() as state:
+        yield state
+
+
+@pytest.fixture
+def receivers() -> Iterator[Callable[[], Received]]:
+    """Start as many receivers as a test needs (one per destination), each on its own port."""
+    with contextlib.ExitStack() as stack:
+        yield lambda: stack.enter_context(_serving())
+
+
+@contextlib.contextmanager
+def _serving() -> Iterator[Received]:
     state: Received
 
     class Handler(BaseHTTPRequestHandler):
@@ -563,9 +576,11 @@ def receiver() -> Iterator[Received]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state = Received(f"http://127.0.0.1:{server.server_port}/hook")
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 # -- a real S3/SQS server on loopback ---------------------------------------------------------

@@ -219,8 +219,11 @@ def test_the_shipped_example_config_is_valid(tmp_path: Path) -> None:
 
     from conftest import PROJECT_ROOT
 
-    environ = {"TRAILHOUSE_EXTERNAL_ID": "x", "TRAILHOUSE_WEBHOOK_URL": "https://hooks.example/x"}
+    environ = {"TRAILHOUSE_EXTERNAL_ID": "x", "TRAILHOUSE_WEBHOOK_URL": "https://hooks.example/x",
+               "SLACK_WEBHOOK_URL": "https://hooks.example/s", "PAGERDUTY_ROUTING_KEY": "k",
+               "SIEM_WEBHOOK_URL": "https://siem.example/x"}  # fmt: skip
     config = load(PROJECT_ROOT / "trailhouse.example.yml", environ)
+    assert [d["name"] for d in config.destinations] == ["soc-slack", "oncall", "siem"]
     assert config.watch == {"webhook": "${TRAILHOUSE_WEBHOOK_URL}"}
     assert set(config.collections) == {
         "org_trail", "sandbox_trail", "trail_notifications", "web", "audit_app"

@@ -346,7 +346,7 @@ def test_watch_refuses_a_bad_webhook_url_without_echoing_it(workspace: Workspace
     config.write_text("watch:\n  webhook: ${TEAM_HOOK}\n")
     env = workspace.with_env(TEAM_HOOK="ftp://hooks.example" + SECRET_HOOK_PATH)
     result = invoke(env, "watch", "cloudtrail", "--bucket", "b", "--config", config, expect=2)
-    assert "watch.webhook of the config: not an http(s) URL" in result.output
+    assert "trailhouse.yml:2: watch.webhook: not an http(s) URL" in result.output
     assert "hook-token" not in result.output
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest import watch
+from ingest import destinations, routing
 from ingest.lake import Lake
 from ingest.outbox import Outbox
-from ingest.watch import Webhook, alert_version
+from ingest.routing import Route, Sender, alert_version
 
 from conftest import Received, Workspace, invoke
 
@@ -39,7 +39,13 @@ def outbox(tmp_path: Path) -> Outbox:
     return Outbox(lake)
 
 
-def reported(sender: Webhook, timeout: float = 5.0) -> list[str]:
+def webhook_sender(url: str, outbox: Outbox, **options) -> Sender:
+    """The sender of `watch.webhook` (the destination `webhook`, whose outbox is `outbox`)."""
+    route = Route(destinations.webhook(url), outbox, "_state/watch/ledger.parquet")
+    return Sender(route, **options)
+
+
+def reported(sender: Sender, timeout: float = 5.0) -> list[str]:
     """The errors the sender thread reports, once it has reported some (or `timeout`)."""
     errors: list[str] = []
     for _ in range(int(timeout / 0.05)):
@@ -62,7 +68,7 @@ def test_the_webhook_delivers_the_outbox_and_only_acknowledged_alerts_leave_it(
     queue(outbox, alert(2))  # queued again after a restart: still one file
     assert len(outbox.pending()) == 3
     receiver.statuses = [503]  # the first answer is a transient failure, retried
-    sender = Webhook(receiver.url, outbox, backoff=0.01)
+    sender = webhook_sender(receiver.url, outbox, backoff=0.01)
     assert receiver.wait_for(3, 30)
     sender.close()
     assert sorted(a["alert_id"] for a in receiver.json()) == ["alert-1", "alert-2", "alert-3"]
@@ -76,7 +82,7 @@ def test_a_refused_alert_is_kept_redacted_counted_by_status_and_sent_again_on_re
     url = receiver.url + "/T000/B000/s3cr3t-token"  # a Slack-shaped URL: the path is the secret
     receiver.statuses = [400]
     queue(outbox, alert(1))
-    sender = Webhook(url, outbox, backoff=0.01)
+    sender = webhook_sender(url, outbox, backoff=0.01)
     assert receiver.wait_for_refusals(1, 30)
     sender.close()
     assert outbox.pending() == [] and len(outbox.undelivered()) == 1
@@ -84,7 +90,8 @@ def test_a_refused_alert_is_kept_redacted_counted_by_status_and_sent_again_on_re
     assert b"s3cr3t" not in raw
     kept = json.loads(raw)
     assert kept["alert"]["alert_id"] == "alert-1" and "HTTP 400" in kept["error"]
-    assert kept["destination"].startswith("http://127.0.0.1:") and "/hook" not in raw.decode()
+    assert kept["destination"] == "webhook"
+    assert kept["endpoint"].startswith("http://127.0.0.1:") and "/hook" not in raw.decode()
 
     ws = Workspace.create(tmp_path)
     ws.env["TRAILHOUSE_LAKE"] = outbox.lake.url
@@ -93,7 +100,7 @@ def test_a_refused_alert_is_kept_redacted_counted_by_status_and_sent_again_on_re
     assert "1 undelivered" in invoke(ws, "status").output
 
     assert outbox.retry_undelivered() == 1
-    sender = Webhook(url, outbox, backoff=0.01)
+    sender = webhook_sender(url, outbox, backoff=0.01)
     assert receiver.wait_for(1, 30)
     sender.close()
     assert receiver.json()[0]["alert_id"] == "alert-1"
@@ -117,7 +124,7 @@ def test_a_fault_inside_the_sender_keeps_the_alert_and_the_thread(
 
     monkeypatch.setattr(Outbox, "delivered", flaky)
     queue(outbox, alert(1))
-    sender = Webhook(receiver.url, outbox, backoff=0.01)
+    sender = webhook_sender(receiver.url, outbox, backoff=0.01)
     assert receiver.wait_for(1, 30)
     errors = reported(sender)
     assert errors and "lake write refused" in errors[0] and "kept in the outbox" in errors[0]
@@ -147,12 +154,12 @@ def test_an_unreachable_receiver_keeps_alerts_in_the_outbox_until_it_is_back(
         closed.bind(("127.0.0.1", 0))
         down = f"http://127.0.0.1:{closed.getsockname()[1]}/hook"  # nobody listens there
     queue(outbox, alert(1), alert(2))
-    sender = Webhook(down, outbox, attempts=2, backoff=0.01)
+    sender = webhook_sender(down, outbox, attempts=2, backoff=0.01)
     errors = reported(sender)
     assert "unreachable after 2 attempts" in errors[0] and "retried next cycle" in errors[0]
     assert len(errors) == 1  # the second alert was not tried against a receiver that is down
     assert len(outbox.pending()) == 2 and outbox.undelivered() == []
-    sender.url = receiver.url  # the receiver is back (behind the same name, say)
+    sender.route.destination = destinations.webhook(receiver.url)  # the receiver is back
     sender.wake()  # the next cycle
     assert receiver.wait_for(2, 30)
     sender.close()
@@ -164,12 +171,12 @@ def test_an_alert_the_receiver_keeps_failing_does_not_hold_up_the_others(
 ) -> None:
     """A receiver that answers 500 to one alert (its contents trip it up) still gets every
     other alert; after FAILED_PASSES cycles the failing one joins the refused."""
-    monkeypatch.setattr(watch, "FAILED_PASSES", 3)
+    monkeypatch.setattr(routing, "FAILED_PASSES", 3)
     poison = alert(1)
     poison["detection_id"] = "aws-poison-" + "\u202e" * 4
     receiver.fails_on = b"aws-poison-"
     queue(outbox, poison, alert(2), alert(3))
-    sender = Webhook(receiver.url, outbox, attempts=1, backoff=0.01)
+    sender = webhook_sender(receiver.url, outbox, attempts=1, backoff=0.01)
     assert receiver.wait_for(2, 30)
     for _ in range(2):  # two more cycles
         before = receiver.refused
@@ -189,7 +196,7 @@ def test_versions_of_an_alert_are_sent_in_order(outbox: Outbox, receiver: Receiv
         item["last_seen_at"] = f"2026-11-21T10:{events:02d}:00+00:00"
         versions.append(item)
     queue(outbox, *versions)
-    sender = Webhook(receiver.url, outbox, backoff=0.01)
+    sender = webhook_sender(receiver.url, outbox, backoff=0.01)
     assert receiver.wait_for(3, 30)
     sender.close()
     assert [a["event_count"] for a in receiver.json()] == [2, 5, 9]
