@@ -35,6 +35,7 @@ from ingest.console import err, human_bytes, out, progress_bar, shown
 from ingest.duck import connect
 from ingest.lake import Lake, UsageError
 from ingest.pull import LOOKBACK_DAYS, PullSummary
+from ingest.query import dbt_database
 from ingest.sources import local_files
 
 # Options more than one command takes, declared once.
@@ -173,11 +174,6 @@ def _lake() -> Lake:
     lake = Lake.from_env()
     lake.ensure()
     return lake
-
-
-def _dbt_database() -> Path:
-    """The DuckDB file dbt builds into (profiles.yml reads the same variable)."""
-    return Path(os.environ.get("TRAILHOUSE_DB", "trailhouse.duckdb"))
 
 
 def _usage_error(message: str) -> None:
@@ -879,7 +875,7 @@ def query(
     lake = _lake()
     con = connect(lake)
     try:
-        catalog = lake_query.register(con, lake, _dbt_database(), span)
+        catalog = lake_query.register(con, lake, dbt_database(), span)
     except duckdb.Error as exc:
         err.print(f"[red]cannot open the lake:[/] {shown(str(exc).splitlines()[0])}")
         raise typer.Exit(1) from None
@@ -1137,7 +1133,7 @@ def report(
     lake = _lake()
     con = connect(lake)
     try:
-        catalog = lake_query.register(con, lake, _dbt_database(), span)
+        catalog = lake_query.register(con, lake, dbt_database(), span)
     except duckdb.Error as exc:
         err.print(f"[red]cannot open the lake:[/] {shown(str(exc).splitlines()[0])}")
         raise typer.Exit(1) from None
@@ -1220,7 +1216,7 @@ def replay(
     con = connect(lake)
     lake_datasets = ["cloudtrail_events", "http_access_log"]
     if dataset == "events":
-        catalog = lake_query.register(con, lake, _dbt_database())
+        catalog = lake_query.register(con, lake, dbt_database())
         if "events" not in catalog.views:
             _usage_error("the events view is not built yet: run `dbt build` first")
 
@@ -1682,7 +1678,7 @@ def export_security_lake(
                 bar.update(task, advance=1, detail=f"{view} {day}")
 
             summary = security_lake_export.export(
-                con, lake, _dbt_database(), aws.client("s3", profile), bucket, source, span,
+                con, lake, dbt_database(), aws.client("s3", profile), bucket, source, span,
                 source_version, account_id, region, on_day=on_day,
             )  # fmt: skip
     except duckdb.Error as exc:

@@ -21,16 +21,21 @@ title of `<!channel>` must not ping a channel, `<http://evil|here>` must not bec
 
 from __future__ import annotations
 
+import fcntl
 import fnmatch
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import orjson
 
-from ingest.delivery import check_url, post, redacted
+from ingest.delivery import DeliveryError, check_url, post, redacted
+from ingest.lake import Lake
+from ingest.ocsf import attach_findings
 from ingest.outbox import LEGACY
 
 TYPES = ("webhook", "slack", "pagerduty", "ocsf_file")
@@ -358,22 +363,38 @@ class Format:
     # what makes a version of the alert news for this format, beyond `alert_version`
     extra_version: Callable[[dict[str, Any]], str] = lambda alert: ""
     deliver: Callable[[Destination, bytes, int, float], None] = http_post
+    # (lake, the alerts about to be queued) → those alerts with what `render` needs besides
+    prepare: Callable[[Lake, list[dict[str, Any]]], list[dict[str, Any]]] | None = None
 
 
-FORMATS: dict[str, Format | None] = {
+def ocsf_line(destination: Destination, alert: dict[str, Any]) -> bytes:
+    """The alert's Detection Finding (attached when it was queued) as one OCSF JSON line."""
+    return orjson.dumps(alert["ocsf_finding"], default=str) + b"\n"
+
+
+def append_line(destination: Destination, line: bytes, attempts: int, backoff: float) -> None:
+    """Append one line to the destination's file, whole: under an exclusive lock (two senders
+    never interleave), flushed to disk before the alert leaves the outbox. A failure keeps the
+    alert in the outbox for the next cycle; a line already written may then be written again
+    (delivery is at least once), never half."""
+    path = Path(destination.path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("ab") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise DeliveryError(f"{destination.path}: {exc.strerror or exc}") from None
+
+
+FORMATS: dict[str, Format] = {
     "webhook": Format(webhook_body),
     "slack": Format(slack_body, wanted=_not_closed),
     "pagerduty": Format(
         pagerduty_body, wanted=_triggered_or_resolving, extra_version=pagerduty_action
     ),
-    # ---- REGISTRY SLOT: ocsf_file (issue #23 item 2) -----------------------------------------
-    # The OCSF Detection Finding mapping is being built in ingest/ocsf.py. When it lands, this
-    # becomes Format(render=<alert → one OCSF JSON line>, deliver=<append the line to
-    # destination.path>). Until then the config accepts the type and delivery reports it as not
-    # yet available (nothing is queued or recorded, so nothing is lost meanwhile).
-    "ocsf_file": None,
+    # the finding is read from the dbt view when the alert is queued (ingest/ocsf.py)
+    "ocsf_file": Format(ocsf_line, deliver=append_line, prepare=attach_findings),
 }
-NOT_AVAILABLE = (
-    "{type} destinations are not yet available: the OCSF Detection Finding mapping "
-    "(ingest/ocsf.py, issue #23 item 2) has not landed; nothing was queued for it"
-)

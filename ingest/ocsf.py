@@ -15,7 +15,31 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from ingest import triage
+from ingest.lake import Lake
+
 FINDING_VIEW = "ocsf_detection_finding"
+
+# A finding's status is the alert's triage status where it has one (the dbt view only knows
+# suppression): acknowledged → In Progress, closed → Resolved; Suppressed stays.
+TRIAGED_FINDINGS = f"""
+    select finding.* replace (
+        case
+            when finding.status_id = 3 then 3
+            when triaged.status = 'acknowledged' then 2
+            when triaged.status = 'closed' then 4
+            else finding.status_id
+        end as status_id,
+        case
+            when finding.status_id = 3 then finding.status
+            when triaged.status = 'acknowledged' then 'In Progress'
+            when triaged.status = 'closed' then 'Resolved'
+            else finding.status
+        end as status
+    )
+    from "{FINDING_VIEW}" as finding
+    left join {triage.VIEW} as triaged on triaged.alert_id = finding."finding_info.uid"
+"""
 
 # name -> subtree (a dict) or column index (an int, a leaf)
 _Tree = dict[str, "dict | int"]
@@ -103,9 +127,9 @@ def finding_dicts(
     con: duckdb.DuckDBPyConnection, alert_ids: list[str] | None = None
 ) -> Iterator[dict[str, Any]]:
     """Detection Findings as nested dicts (OCSF JSON), from the `ocsf_detection_finding` view
-    of `con` (ingest.query.register creates it): every finding, or those of `alert_ids`
-    (bound, never SQL text), in time order."""
-    sql = f'select * from "{FINDING_VIEW}"'
+    of `con` (ingest.query.register creates it) with the alerts' triage status: every finding,
+    or those of `alert_ids` (bound, never SQL text), in time order."""
+    sql = f"select * from ({TRIAGED_FINDINGS})"
     params: list[Any] = []
     if alert_ids is not None:
         sql += ' where "finding_info.uid" in (select unnest(?::varchar[]))'
@@ -115,3 +139,34 @@ def finding_dicts(
     while rows := result.fetchmany(1000):
         for row in rows:
             yield nest_dict(dict(zip(names, row, strict=True)))
+
+
+class FindingsUnavailable(Exception):
+    """The lake's findings cannot be read (the dbt views are not built)."""
+
+
+def attach_findings(lake: Lake, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`alerts` with their Detection Finding as `ocsf_finding`, read when they are queued (the
+    outbox then holds what is delivered, so a later rebuild of the views changes nothing)."""
+    from ingest.duck import connect
+    from ingest.query import dbt_database, register
+
+    if not alerts:
+        return []
+    con = connect(lake)
+    try:
+        catalog = register(con, lake, dbt_database())
+        if FINDING_VIEW not in catalog.views:
+            raise FindingsUnavailable(f"the {FINDING_VIEW} view is not built: run `dbt build`")
+        found = {
+            finding["finding_info"]["uid"]: finding
+            for finding in finding_dicts(con, [alert["alert_id"] for alert in alerts])
+        }
+    finally:
+        con.close()
+    missing = [alert["alert_id"] for alert in alerts if alert["alert_id"] not in found]
+    if missing:
+        raise FindingsUnavailable(
+            f"{len(missing)} alert(s) have no finding in {FINDING_VIEW} (run `dbt build`)"
+        )
+    return [{**alert, "ocsf_finding": found[alert["alert_id"]]} for alert in alerts]

@@ -17,6 +17,7 @@ the analysis cannot do without.
 from __future__ import annotations
 
 import csv
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -206,6 +207,11 @@ def _dbt_views(
 # -- analyses -----------------------------------------------------------------------------------
 
 _REQUIRES = re.compile(r"--\s*requires:\s*--var\s+(\w+)=")
+
+
+def dbt_database() -> Path:
+    """The DuckDB file dbt builds into (profiles.yml reads the same variable)."""
+    return Path(os.environ.get("TRAILHOUSE_DB", "trailhouse.duckdb"))
 
 
 def analyses_dir(project: Path) -> Path:

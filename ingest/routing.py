@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest.delivery import DeliveryError
-from ingest.destinations import FORMATS, NAME, NOT_AVAILABLE, Destination
+from ingest.destinations import FORMATS, NAME, Destination
 from ingest.lake import Lake
 from ingest.outbox import DESTINATIONS, Outbox, state_root
 
@@ -108,8 +108,7 @@ class Route:
         return self.destination.name
 
     def version(self, alert: dict[str, Any]) -> str:
-        spec = FORMATS[self.destination.type]
-        extra = spec.extra_version(alert) if spec else ""
+        extra = FORMATS[self.destination.type].extra_version(alert)
         return alert_version(alert) + (f"|{extra}" if extra else "")
 
 
@@ -145,9 +144,6 @@ def route(
         matching = [a for a in alerts if item.destination.matches(a)]
         result.matched = len(matching)
         spec = FORMATS[item.destination.type]
-        if spec is None:
-            result.error = NOT_AVAILABLE.format(type=item.destination.type)
-            continue
         ledger = Ledger(lake, item.ledger_key)
         if baseline:
             if not ledger.exists:
@@ -157,19 +153,25 @@ def route(
                     ledger.save()
             continue  # the next cycle queues what is new
         for alert in matching:
-            version = item.version(alert)
             previous = ledger.sent.get(alert["alert_id"])
-            if previous == version:
+            if previous == item.version(alert):
                 result.already += 1
             elif not spec.wanted(alert, previous is not None):
                 result.skipped += 1
             else:
                 result.queued.append(alert)
-                if not dry_run:
-                    item.outbox.add(alert, version)
-                    ledger.sent[alert["alert_id"]] = version
-        if result.queued and not dry_run:
-            ledger.save()
+        if not result.queued or dry_run:
+            continue
+        try:
+            queued = spec.prepare(lake, result.queued) if spec.prepare else result.queued
+        except Exception as exc:  # nothing queued or recorded: the next run tries again
+            result.error = f"{type(exc).__name__}: {exc}"
+            result.queued = []
+            continue
+        for alert in queued:
+            item.outbox.add(alert, item.version(alert))
+            ledger.sent[alert["alert_id"]] = item.version(alert)
+        ledger.save()
     return results
 
 
@@ -256,9 +258,6 @@ class Sender:
             if body is None:
                 return True  # delivered meanwhile by another sender on this lake
             spec = FORMATS[self.destination.type]
-            if spec is None:
-                self.errors.append(f"{name}: " + NOT_AVAILABLE.format(type=self.destination.type))
-                return False
             payload = spec.render(self.destination, orjson.loads(body))
             try:
                 spec.deliver(self.destination, payload, self.attempts, self.backoff)

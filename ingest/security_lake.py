@@ -32,8 +32,8 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
+from ingest import ocsf, triage
 from ingest import query as lake_query
-from ingest import triage
 from ingest.lake import Lake, UsageError
 from ingest.ocsf import nest_batch
 from ingest.timerange import TimeRange
@@ -57,33 +57,11 @@ class OcsfSource:
     suffix: str  # appended to the source name
 
 
-FINDINGS = "ocsf_detection_finding"
+FINDINGS = ocsf.FINDING_VIEW
 SOURCES = (
     OcsfSource(FINDINGS, "alerts", ""),
     OcsfSource("ocsf_api_activity", "cloudtrail_events", "-api"),
 )
-
-
-# A finding's status is the alert's triage status where it has one (the dbt view only knows
-# suppression): acknowledged → In Progress, closed → Resolved; Suppressed stays.
-_TRIAGED_FINDINGS = f"""
-    select finding.* replace (
-        case
-            when finding.status_id = 3 then 3
-            when triaged.status = 'acknowledged' then 2
-            when triaged.status = 'closed' then 4
-            else finding.status_id
-        end as status_id,
-        case
-            when finding.status_id = 3 then finding.status
-            when triaged.status = 'acknowledged' then 'In Progress'
-            when triaged.status = 'closed' then 'Resolved'
-            else finding.status
-        end as status
-    )
-    from "{FINDINGS}" as finding
-    left join {triage.VIEW} as triaged on triaged.alert_id = finding."finding_info.uid"
-"""
 
 
 def _has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -231,7 +209,7 @@ def _export_day(
     condition, params = _in_span(span)
     relation = f'"{spec.view}"'
     if spec.view == FINDINGS and _has_view(con, triage.VIEW):
-        relation = f"({_TRIAGED_FINDINGS})"
+        relation = f"({ocsf.TRIAGED_FINDINGS})"
     # one day of the class, computed once: every partition of the day reads this table
     con.execute(
         "create or replace temp table export_rows as select *, "

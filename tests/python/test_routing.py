@@ -281,29 +281,97 @@ def test_a_destination_down_or_failing_keeps_its_alerts_while_the_others_deliver
     assert {e["dedup_key"] for e in pager.json()} == pager_wanted
 
 
-def test_ocsf_file_is_accepted_but_not_yet_available(
+def test_ocsf_file_appends_each_alerts_finding_once(
     demo_lake: Workspace, tmp_path: Path, receiver: Received
 ) -> None:
+    out = tmp_path / "siem" / "findings.jsonl"
     ws = configure(
         demo_lake.copy(tmp_path / "ws"),
         """
         destinations:
           - name: lake-findings
             type: ocsf_file
-            path: /tmp/findings.jsonl
+            path: PATH
+            min_severity: high
           - name: hook
             type: webhook
             url: ${HOOK_URL}
-        """,
+        """.replace("PATH", str(out)),
         HOOK_URL=receiver.url,
     )
     invoke(ws, "config", "validate")
-    result = invoke(ws, "alerts", "send", expect=1)
-    assert "not yet available" in result.output
-    assert len(receiver.bodies) == len(lake_alerts(ws))  # the others still deliver
-    assert not (ws.lake / "_state/watch/destinations/lake-findings").exists()  # nothing lost
+    alerts = lake_alerts(ws)
+    closed = next(
+        a["alert_id"] for a in alerts if a["severity"] == "critical" and not a["suppressed"]
+    )
+    invoke(ws, "alerts", "close", closed, "--note", "benign")
+    invoke(ws, "alerts", "send")
+    assert len(receiver.bodies) == len(alerts)  # the other destination delivers as before
+
+    findings = [json.loads(line) for line in out.read_text().splitlines()]
+    wanted = {a["alert_id"]: a for a in alerts if a["severity"] in ("high", "critical")}
+    assert sorted(f["finding_info"]["uid"] for f in findings) == sorted(wanted)
+    view = {
+        row["uid"]: row
+        for row in json.loads(
+            invoke(ws, "query", 'select "finding_info.uid" as uid, "finding_info.title" as title, '
+                   '"finding_info.analytic.uid" as detection_id, severity_id, "time" '
+                   "from ocsf_detection_finding", "-o", "json").output
+        )
+    }  # fmt: skip
+    for finding in findings:
+        alert = wanted[finding["finding_info"]["uid"]]
+        row = view[alert["alert_id"]]
+        assert (finding["class_uid"], finding["category_uid"], finding["type_uid"]) == (
+            2004, 2, 200401,
+        )  # fmt: skip
+        assert finding["activity_id"] == 1 and finding["time"] == row["time"]
+        assert finding["severity_id"] == row["severity_id"] in (4, 5)
+        assert finding["finding_info"]["title"] == row["title"] == alert["title"]
+        assert finding["finding_info"]["analytic"]["uid"] == alert["detection_id"]
+        assert finding["metadata"]["product"]["name"] == "trailhouse"
+        assert "version" in finding["metadata"]
+        # the triage status travels with it: the closed alert's finding is resolved
+        expected_status = "Resolved" if alert["alert_id"] == closed else None
+        if expected_status:
+            assert (finding["status_id"], finding["status"]) == (4, expected_status)
+
+    before = out.read_bytes()
+    invoke(ws, "alerts", "send")
+    assert out.read_bytes() == before  # nothing new: nothing appended
+    assert not any((ws.lake / "_state/watch/destinations/lake-findings/outbox").glob("*.json"))
     watch = invoke(ws, "watch", "cloudtrail", "--bucket", "b", "--destination", "nope", expect=2)
     assert "no destination named 'nope' (configured: hook, lake-findings)" in watch.output
+
+
+def test_ocsf_file_that_cannot_be_written_keeps_its_alerts(
+    demo_lake: Workspace, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the directory should be")
+    ws = configure(
+        demo_lake.copy(tmp_path / "ws"),
+        """
+        destinations:
+          - name: findings
+            type: ocsf_file
+            path: PATH
+            detections: ["aws-cloudtrail-*"]
+        """.replace("PATH", str(blocker / "findings.jsonl")),
+    )
+    wanted = [a for a in lake_alerts(ws) if fnmatchcase(a["detection_id"], "aws-cloudtrail-*")]
+    assert wanted
+    result = invoke(ws, "alerts", "send", expect=1)
+    assert "kept in the outbox" in result.output
+    outbox = ws.lake / "_state/watch/destinations/findings/outbox"
+    assert len(list(outbox.glob("*.json"))) == len(wanted)
+    blocker.unlink()
+    invoke(ws, "alerts", "send")
+    assert not list(outbox.glob("*.json"))
+    lines = (blocker / "findings.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["finding_info"]["uid"] for line in lines) == sorted(
+        a["alert_id"] for a in wanted
+    )
 
 
 # -- ingest watch: the same routing --------------------------------------------------------------
