@@ -222,20 +222,32 @@ def export(revision: Revision, repo: Path, relative: Path, destination: Path) ->
                 target = destination / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, target, follow_symlinks=False)
-        return destination / relative
-    with subprocess.Popen(
-        ["git", "-C", str(repo), "archive", "--format=tar", revision.commit],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    ) as archive:
-        assert archive.stdout is not None
-        with tarfile.open(fileobj=archive.stdout, mode="r|") as tar:
-            # the "data" filter refuses absolute paths, `..` and links out of the directory
-            tar.extractall(destination, filter="data")
-        error = archive.stderr.read().decode(errors="replace") if archive.stderr else ""
-    if archive.returncode != 0:
-        raise DiffError(f"git archive {revision.commit} failed: {error.strip()}")
-    return destination / relative
+    else:
+        # git's messages go to a file: a pipe nobody reads while the archive streams could
+        # fill and stop git
+        with (
+            tempfile.TemporaryFile() as messages,
+            subprocess.Popen(
+                ["git", "-C", str(repo), "archive", "--format=tar", revision.commit],
+                stdout=subprocess.PIPE,
+                stderr=messages,
+            ) as archive,
+        ):
+            assert archive.stdout is not None
+            with tarfile.open(fileobj=archive.stdout, mode="r|") as tar:
+                # the "data" filter refuses absolute paths, `..` and links out of the directory
+                tar.extractall(destination, filter="data")
+            archive.wait()
+            messages.seek(0)
+            error = messages.read().decode(errors="replace").strip()
+        if archive.returncode != 0:
+            raise DiffError(f"git archive {revision.commit} failed: {error}")
+    project = destination / relative
+    if not (project / "dbt_project.yml").is_file():
+        raise DiffError(
+            f"{revision.label or 'the working tree'} has no dbt project at {relative.as_posix()}"
+        )
+    return project
 
 
 # -- the scratch lake -------------------------------------------------------------------------
@@ -403,16 +415,24 @@ def compare(base: list[dict], head: list[dict]) -> list[DetectionDiff]:
             lone_base.append(alert)
         else:
             pairs.append((alert, other))
-    lone_head = sorted(by_id.values(), key=lambda a: (a["first_seen_at"], a["alert_id"]))
+
+    def order(alert: dict) -> tuple:
+        return (alert["first_seen_at"], alert["alert_id"])
+
+    def key(alert: dict) -> tuple:
+        return (alert["detection_id"], alert["dedup_key"], alert["alert_date"])
+
+    candidates: dict[tuple, list[dict]] = {}
+    for alert in sorted(by_id.values(), key=order):
+        candidates.setdefault(key(alert), []).append(alert)
     removed = []
-    for alert in sorted(lone_base, key=lambda a: (a["first_seen_at"], a["alert_id"])):
+    for alert in sorted(lone_base, key=order):
+        same_key = candidates.get(key(alert), [])
         match = next(
             (
                 other
-                for other in lone_head
-                if (other["detection_id"], other["dedup_key"], other["alert_date"])
-                == (alert["detection_id"], alert["dedup_key"], alert["alert_date"])
-                and other["first_seen_at"] <= alert["last_seen_at"]
+                for other in same_key
+                if other["first_seen_at"] <= alert["last_seen_at"]
                 and alert["first_seen_at"] <= other["last_seen_at"]
             ),
             None,
@@ -420,8 +440,9 @@ def compare(base: list[dict], head: list[dict]) -> list[DetectionDiff]:
         if match is None:
             removed.append(alert)
         else:
-            lone_head.remove(match)
+            same_key.remove(match)
             pairs.append((alert, match))
+    lone_head = sorted((a for group in candidates.values() for a in group), key=order)
 
     diffs: dict[str, DetectionDiff] = {}
 
@@ -545,7 +566,7 @@ def render(result: Result, console: Any, examples: int = 3) -> None:
         console.print("No detection's alerts changed.")
         return
     table = Table(title="Alerts per detection, base → head")
-    table.add_column("detection")
+    table.add_column("detection", overflow="fold")
     for name in ("base", "head", "Δ", "added", "removed", "changed"):
         table.add_column(name, justify="right")
     table.add_column("")

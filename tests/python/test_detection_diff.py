@@ -108,11 +108,14 @@ def test_a_detection_turned_off_shows_its_alerts_removed_and_leaves_the_lake_alo
     (removed,) = tampering["removed"]
     assert set(removed) == {"alert_id", "alert_date", "severity", "event_count", "summary"}
     assert removed["event_count"] == 4 and "e-ct-tamper" in removed["summary"]
-    # the base's enrichment differs from the lake's: it rebuilt cloudtrail_events over the
-    # linked files in its scratch lake; the head computes it as the lake did, and kept it
-    assert any(
-        line.startswith("cloudtrail_events: rebuilt 1") for line in diff["base"]["rebuilt_inputs"]
-    )
+    # the base's enrichment differs from the lake's: in its scratch lake it rebuilt
+    # cloudtrail_events and baseline_days, unlinking their linked partition files and
+    # publishing their state files by a rename over the linked names; the head computes them
+    # as the lake did, and kept them
+    rebuilt = {
+        line.split(":")[0] for line in diff["base"]["rebuilt_inputs"] if " rebuilt 1," in line
+    }
+    assert rebuilt == {"cloudtrail_events", "baseline_days"}
     assert diff["head"]["rebuilt_inputs"] == []
     assert diff["base"]["inputs_linked"] > 0 and diff["base"]["inputs_copied"] == 0
 
