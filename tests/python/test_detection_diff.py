@@ -16,7 +16,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import PROJECT_ROOT, Workspace, invoke, run_dbt, run_ingest, write_delivery_file
+from conftest import (
+    PROJECT_ROOT,
+    Workspace,
+    cloudtrail_record,
+    invoke,
+    run_dbt,
+    run_ingest,
+    write_delivery_file,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -25,6 +33,10 @@ ROOT_LOGIN = "aws-root-console-login"  # unchanged
 SAMPLES = ("det_cloudtrail_tampering", "det_root_console_login")
 DETECTION = Path("models/detections/cloudtrail/det_cloudtrail_tampering.sql")
 ENRICHMENT = Path("models/intermediate/cloudtrail/int_cloudtrail__automation.sql")
+# a user whose name is a terminal escape (and markup, which summaries drop with their
+# brackets): a second tampering alert, whose summary the output must show as text
+HOSTILE = "[bold]mallory[/]\x1b[2J"
+SUMMARY = "boldmallory/\x1b2J called StopLogging"
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -67,6 +79,16 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Path, st
     for name in SAMPLES:
         sample = json.loads((PROJECT_ROOT / "tests" / "detections" / f"{name}.json").read_text())
         records += sample["fires"] + sample["ignores"]
+    identity = {"type": "IAMUser", "userName": HOSTILE, "accountId": "111122223333",
+                "principalId": "AIDAEXAMPLE000000002",
+                "arn": "arn:aws:iam::111122223333:user/mallory"}  # fmt: skip
+    records.append(
+        cloudtrail_record(
+            "hostile-stop-logging", "2026-03-01T15:00:00Z", userIdentity=identity,
+            eventSource="cloudtrail.amazonaws.com", eventName="StopLogging", readOnly=False,
+            requestParameters={"name": "arn:aws:cloudtrail:us-east-1:111122223333:trail/t"},
+        )
+    )  # fmt: skip
     run_ingest(ws, "load", "cloudtrail", write_delivery_file(ws.root / "s.json.gz", records))
     # the user's lake, built by the head commit (its working tree)
     run_dbt(ws, "build", "--select", "+alerts", "--exclude", "resource_type:unit_test",
@@ -97,17 +119,18 @@ def test_a_detection_turned_off_shows_its_alerts_removed_and_leaves_the_lake_alo
     diff = json.loads(result.stdout)
 
     assert (diff["base"]["commit"], diff["head"]["commit"]) == (base, head)
-    assert (diff["base"]["alerts"], diff["head"]["alerts"]) == (2, 1)
+    assert (diff["base"]["alerts"], diff["head"]["alerts"]) == (3, 1)
     assert diff["over_threshold"] == [TAMPERING]
-    assert diff["counts"] == {TAMPERING: {"base": 1, "head": 0}, ROOT_LOGIN: {"base": 1, "head": 1}}
+    assert diff["counts"] == {TAMPERING: {"base": 2, "head": 0}, ROOT_LOGIN: {"base": 1, "head": 1}}
     (tampering,) = diff["detections"]  # the unchanged detection is not listed
     assert tampering["detection_id"] == TAMPERING
-    assert (tampering["base"], tampering["head"], tampering["delta"]) == (1, 0, -1)
+    assert (tampering["base"], tampering["head"], tampering["delta"]) == (2, 0, -2)
     assert tampering["percent"] == 100.0 and tampering["over_threshold"]
     assert tampering["added"] == [] and tampering["changed"] == []
-    (removed,) = tampering["removed"]
+    removed, hostile = tampering["removed"]  # in the order they started
     assert set(removed) == {"alert_id", "alert_date", "severity", "event_count", "summary"}
     assert removed["event_count"] == 4 and "e-ct-tamper" in removed["summary"]
+    assert hostile["event_count"] == 1 and hostile["summary"].startswith(SUMMARY)
     # the base's enrichment differs from the lake's: in its scratch lake it rebuilt
     # cloudtrail_events and baseline_days, unlinking their linked partition files and
     # publishing their state files by a rename over the linked names; the head computes them
@@ -134,12 +157,16 @@ def test_under_the_threshold_against_the_working_tree_exits_0(
     ws, repo, base, _ = setup
     before = _snapshot(ws.root)
     # no HEAD_REF: the working tree, which is the head commit
-    result = invoke(ws, "detections", "diff", base, "--threshold", "1", "--project", repo)
+    result = invoke(ws, "detections", "diff", base, "--threshold", "2", "--project", repo)
     output = " ".join(result.stdout.split())
     assert "head working tree" in output
-    assert f"│ {TAMPERING} │ 1 │ 0 │ -1 (100%) │ 0 │ 1 │ 0 │" in output
+    assert f"│ {TAMPERING} │ 2 │ 0 │ -2 (100%) │ 0 │ 2 │ 0 │" in output
     assert ROOT_LOGIN not in output
-    assert "No detection's alert count moved by more than 1 alert(s) and 25%." in output
+    assert f"- {TAMPERING} 2026-03-01 e-ct-tamper called" in output
+    # the hostile name is shown as text: the escape made visible, not obeyed
+    assert "\x1b" not in output
+    assert f"- {TAMPERING} 2026-03-01 boldmallory/\\x1b2J called StopLogging" in output
+    assert "No detection's alert count moved by more than 2 alert(s) and 25%." in output
     assert _snapshot(ws.root) == before
     assert list(scratch.iterdir()) == []
 
