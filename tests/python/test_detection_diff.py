@@ -11,10 +11,13 @@ import hashlib
 import json
 import subprocess
 import tempfile
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 import yaml
+
+from ingest import detection_diff
 
 from conftest import (
     PROJECT_ROOT,
@@ -197,3 +200,55 @@ def test_the_example_workflow_tests_then_diffs_against_the_base_branch() -> None
     assert diff["env"]["BASE_REF"] == "origin/${{ github.base_ref }}"
     # expressions reach scripts through the environment only (no injection into `run`)
     assert not [r for r in runs if "${{" in r]
+
+
+def _alert(alert_id: str, detection: str, key: str, first: int, last: int, **values) -> dict:
+    hour = lambda h: datetime(2026, 3, 1, h, tzinfo=UTC)  # noqa: E731
+    alert = dict.fromkeys(detection_diff.COLUMNS)
+    alert.update(alert_id=alert_id, detection_id=detection, dedup_key=key,
+                 alert_date=date(2026, 3, 1), severity="high", event_count=1,
+                 first_seen_at=hour(first), last_seen_at=hour(last), summary=alert_id)  # fmt: skip
+    return {**alert, **values}
+
+
+def test_an_alert_is_the_same_by_id_or_by_key_and_overlap_and_changed_names_its_fields() -> None:
+    base = [
+        _alert("a1", "d1", "k1", 1, 2),
+        _alert("a2", "d1", "k2", 1, 2),
+        _alert("a3", "d1", "k3", 1, 2),  # no head alert of its key overlaps it: removed
+        _alert("a4", "d2", "k", 1, 1),
+    ]
+    head = [
+        _alert("b1", "d1", "k1", 0, 2, event_count=2, summary="a1"),  # an earlier first event
+        _alert("a2", "d1", "k2", 1, 2, severity="low"),
+        _alert("b3", "d1", "k3", 4, 5),  # later, no overlap: added
+        _alert("a4", "d2", "k", 1, 1),
+        _alert("x", "d3", "k", 5, 5),  # a new detection
+    ]
+    diffs = {d.detection_id: d for d in detection_diff.compare(base, head)}
+    d1 = diffs["d1"]
+    assert (d1.base, d1.head) == (3, 3)
+    assert [a["alert_id"] for a in d1.added] == ["b3"]
+    assert [a["alert_id"] for a in d1.removed] == ["a3"]
+    changed = {(c["base_alert_id"], c["head_alert_id"]): c["fields"] for c in d1.changed}
+    assert changed == {
+        ("a1", "b1"): {
+            "event_count": {"base": 1, "head": 2},
+            "first_seen_at": {
+                "base": "2026-03-01 01:00:00+00:00",
+                "head": "2026-03-01 00:00:00+00:00",
+            },
+        },
+        ("a2", "a2"): {"severity": {"base": "high", "head": "low"}},
+    }
+    assert not diffs["d2"].differs
+    # over: more than `threshold` alerts AND more than `percent` of the base count
+    detection_diff.judge(list(diffs.values()), 0, 0)
+    assert [d.detection_id for d in diffs.values() if d.over_threshold] == ["d3"]
+    grown = detection_diff.DetectionDiff("d", base=10, head=13)
+    detection_diff.judge([grown], 2, 25)
+    assert grown.percent == 30 and grown.over_threshold
+    detection_diff.judge([grown], 3, 25)
+    assert not grown.over_threshold
+    detection_diff.judge([grown], 2, 30)
+    assert not grown.over_threshold
