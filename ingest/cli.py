@@ -710,6 +710,82 @@ def detections_coverage(
         raise typer.Exit(1)
 
 
+@detections_app.command("diff")
+def detections_diff(
+    base_ref: Annotated[str, typer.Argument(help="The revision to compare with (origin/main).")],
+    head_ref: Annotated[
+        str | None,
+        typer.Argument(
+            help="The revision with the change (default: the working tree).", show_default=False
+        ),
+    ] = None,
+    threshold: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Alerts a detection's count may move by (see --threshold-percent)."
+        ),
+    ] = 5,
+    threshold_percent: Annotated[
+        float, typer.Option(min=0, help="... and percent of its base count it may move by.")
+    ] = 25.0,
+    days: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Only the lake's last DAYS days of input (a sample).", show_default=False
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the diff as JSON.")] = False,
+    project: Annotated[
+        Path,
+        typer.Option(
+            help="The trailhouse project directory (in a git repository).", file_okay=False
+        ),
+    ] = Path("."),
+) -> None:
+    """Build the alerts of two git revisions over the same lake (TRAILHOUSE_LAKE, read only:
+    each build runs in a scratch copy under the temp dir) and print, per detection, the alerts
+    added, removed and changed. Exit 1 when a detection's alert count moves by more than
+    `--threshold` alerts and more than `--threshold-percent` of its base count (0 and 0: any
+    move), or a revision fails to build; 2 for a ref that names no commit."""
+    import json
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from ingest import detection_diff
+
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    with progress:
+        task = progress.add_task("detections diff", detail="")
+        try:
+            result = detection_diff.run(
+                project,
+                base_ref,
+                head_ref,
+                threshold=threshold,
+                threshold_percent=threshold_percent,
+                days=days,
+                on_step=lambda step: progress.update(task, description=step, detail=""),
+                on_line=lambda line: progress.update(task, detail=shown(line[-100:])),
+            )
+        except detection_diff.DiffError as error:
+            err.print(f"[red]error:[/] {shown(error)}", soft_wrap=True)
+            raise typer.Exit(1) from None
+    if as_json:
+        out.print_json(json.dumps(result.to_json(), default=str))
+    else:
+        detection_diff.render(result, out)
+    if result.over_threshold:
+        raise typer.Exit(1)
+
+
 @detections_app.command("check")
 def detections_check(
     variables: Annotated[
