@@ -15,10 +15,11 @@ through_foreign_endpoints as (
 
     select
         events.*,
-        {{ list_any('our_accounts.our_account_ids', 'ours', 'ours = events.vpc_endpoint_account_id') }}
-        as endpoint_is_ours,
+        {{ list_any(
+            'our_accounts.our_account_ids', 'ours', 'ours = events.vpc_endpoint_account_id'
+        ) }} as endpoint_is_ours,
         {{ list_any('our_accounts.our_account_ids', 'ours', 'ours = events.account_id') }}
-        as caller_is_ours
+            as caller_is_ours
     from events
     cross join {{ our_accounts() }} as our_accounts
     where

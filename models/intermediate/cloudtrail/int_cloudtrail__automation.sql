@@ -71,12 +71,15 @@ named_callers as (
         max_by(matched_rules.automation_name, matched_rules.specificity) as automation_name
     from callers
     inner join matched_rules
-        on callers.user_agent = matched_rules.user_agent
-        and (
-            (matched_rules.principal_pattern is null and callers.from_own_network)
-            or {{ matches_glob('callers.principal_arn', 'matched_rules.principal_pattern') }}
-            or {{ matches_glob('callers.session_issuer_arn', 'matched_rules.principal_pattern') }}
-        )
+        on
+            callers.user_agent = matched_rules.user_agent
+            and (
+                (matched_rules.principal_pattern is null and callers.from_own_network)
+                or {{ matches_glob('callers.principal_arn', 'matched_rules.principal_pattern') }}
+                or {{ matches_glob(
+                    'callers.session_issuer_arn', 'matched_rules.principal_pattern'
+                ) }}
+            )
     group by 1, 2, 3, 4
 
 ),
@@ -89,11 +92,12 @@ final as (
         named_callers.automation_name is not null as is_automation
     from events
     left join named_callers
-        on events.user_agent = named_callers.user_agent
-        and coalesce(events.principal_arn, '') = named_callers.principal_arn
-        and coalesce(events.session_issuer_arn, '') = named_callers.session_issuer_arn
-        and coalesce(events.source_network_trust not in ('aws'), false)
-        = named_callers.from_own_network
+        on
+            events.user_agent = named_callers.user_agent
+            and coalesce(events.principal_arn, '') = named_callers.principal_arn
+            and coalesce(events.session_issuer_arn, '') = named_callers.session_issuer_arn
+            and coalesce(events.source_network_trust not in ('aws'), false)
+            = named_callers.from_own_network
 
 )
 
