@@ -40,6 +40,9 @@ def check_url(url: str) -> str | None:
         return f"not an http(s) URL: {redacted(url)}"
     if parts.username or parts.password:
         return "credentials in the URL: use a token in the path or a header"
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        # http.client refuses them with an error that quotes the path, token and all
+        return f"whitespace or control characters in the URL: {redacted(url)}"
     return None
 
 

@@ -140,7 +140,13 @@ def check(
     for index, spec in enumerate(destinations):
         where = ("destinations", index)
         name = spec["name"]
-        if name in seen:
+        if name == LEGACY and not legacy:
+            # its outbox is the one older versions (and `--webhook`) use
+            problems.append(
+                f"{place((*where, 'name'))}: {LEGACY!r} is reserved for watch.webhook "
+                "(`--webhook`): choose another name"
+            )
+        elif name in seen:
             also = " (watch.webhook is the destination `webhook`)" if name == LEGACY else ""
             problems.append(f"{place((*where, 'name'))}: a second destination named {name!r}{also}")
         seen.add(name)
@@ -240,12 +246,17 @@ def slack_body(destination: Destination, alert: dict[str, Any]) -> bytes:
                 "type": "mrkdwn",
                 "text": f"{_SEVERITY_EMOJI.get(severity, '')} "
                 + (mrkdwn(alert.get("summary"), 2900) or "_no summary_"),
+                "verbatim": True,
             },
         },
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": f"*{label}*\n{mrkdwn(value or '—', 1900)}"}
+                {
+                    "type": "mrkdwn",
+                    "text": f"*{label}*\n{mrkdwn(value or '—', 1900)}",
+                    "verbatim": True,
+                }
                 for label, value in fields
             ],
         },
@@ -272,13 +283,17 @@ def slack_body(destination: Destination, alert: dict[str, Any]) -> bytes:
                     "type": "mrkdwn",
                     "text": f"detection {mrkdwn(alert.get('detection_id'), 900)} · "
                     f"alert {mrkdwn(alert.get('alert_id'), 900)}",
+                    "verbatim": True,
                 }
             ],
         }
     )
-    # `text` is the notification and the fallback; it is mrkdwn too
+    # `text` is the notification and the fallback; it is mrkdwn too. `verbatim` above and no
+    # unfurling: an address or `#channel` in hostile alert text stays text, never a link
     fallback = f"[{mrkdwn(severity.upper(), 20)}] {mrkdwn(title, 2900)}"
-    return orjson.dumps({"text": fallback, "blocks": blocks})
+    return orjson.dumps(
+        {"text": fallback, "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
+    )
 
 
 _PAGERDUTY_SEVERITY = {
@@ -374,17 +389,26 @@ def ocsf_line(destination: Destination, alert: dict[str, Any]) -> bytes:
 
 def append_line(destination: Destination, line: bytes, attempts: int, backoff: float) -> None:
     """Append one line to the destination's file, whole: under an exclusive lock (two senders
-    never interleave), flushed to disk before the alert leaves the outbox. A failure keeps the
-    alert in the outbox for the next cycle; a line already written may then be written again
-    (delivery is at least once), never half."""
+    never interleave), on disk before the alert leaves the outbox. A failed write (a full disk)
+    is cut back off, and the alert stays in the outbox for the next cycle: a line may be
+    written twice (delivery is at least once), never half."""
     path = Path(destination.path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("ab") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            size = os.fstat(fd).st_size
+            try:
+                view = memoryview(line)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            except OSError:
+                os.ftruncate(fd, size)
+                raise
+        finally:
+            os.close(fd)  # releases the lock
     except OSError as exc:
         raise DeliveryError(f"{destination.path}: {exc.strerror or exc}") from None
 
@@ -396,5 +420,11 @@ FORMATS: dict[str, Format] = {
         pagerduty_body, wanted=_triggered_or_resolving, extra_version=pagerduty_action
     ),
     # the finding is read from the dbt view when the alert is queued (ingest/ocsf.py)
-    "ocsf_file": Format(ocsf_line, deliver=append_line, prepare=attach_findings),
+    # a closed or acknowledged alert is a new line too: its finding's status changed
+    "ocsf_file": Format(
+        ocsf_line,
+        deliver=append_line,
+        prepare=attach_findings,
+        extra_version=lambda alert: alert.get("status") or "",
+    ),
 }

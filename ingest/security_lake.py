@@ -151,6 +151,9 @@ def export(
         check_name(default_account, ACCOUNT_ID, "--account-id", "a 12-digit account id")
     if default_region is not None:
         check_name(default_region, REGION, "--region", "an AWS region name (us-east-1)")
+    if not span.whole_days:
+        # an object holds a whole eventDay: part of one would replace the day with that part
+        raise UsageError("--from/--to must be whole days (YYYY-MM-DD) for an export")
     catalog = lake_query.register(con, lake, dbt_database, span)
     if catalog.skipped_views.get("*"):
         raise RuntimeError(catalog.skipped_views["*"])

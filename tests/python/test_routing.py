@@ -8,6 +8,7 @@ for Slack; config errors named by line."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import textwrap
 from datetime import datetime
@@ -15,8 +16,10 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from ingest import destinations, routing
+from ingest.delivery import DeliveryError
 from ingest.lake import Lake
 from ingest.pull import PullSummary
 from ingest.watch import Watcher
@@ -109,7 +112,8 @@ def state_files(ws: Workspace) -> bytes:
 
 
 def check_slack(message: dict) -> None:
-    assert set(message) == {"text", "blocks"}
+    assert set(message) == {"text", "blocks", "unfurl_links", "unfurl_media"}
+    assert message["unfurl_links"] is False and message["unfurl_media"] is False
     header, summary, fields, *rest = message["blocks"]
     assert header["type"] == "header" and header["text"]["type"] == "plain_text"
     assert 0 < len(header["text"]["text"]) <= 150
@@ -126,6 +130,18 @@ def check_slack(message: dict) -> None:
     assert context["type"] == "context"
     for text in mrkdwn_texts(message):
         assert "<" not in text and ">" not in text  # every value escaped: no link, no ping
+    # and Slack is told not to turn a bare address or #channel in them into a link
+    assert all(obj["verbatim"] is True for obj in mrkdwn_objects(message))
+
+
+def mrkdwn_objects(message: dict) -> list[dict]:
+    found = []
+    for block in message["blocks"]:
+        if block.get("text", {}).get("type") == "mrkdwn":
+            found.append(block["text"])
+        found += [f for f in block.get("fields", []) if f.get("type") == "mrkdwn"]
+        found += [e for e in block.get("elements", []) if e.get("type") == "mrkdwn"]
+    return found
 
 
 def mrkdwn_texts(message: dict) -> list[str]:
@@ -339,6 +355,17 @@ def test_ocsf_file_appends_each_alerts_finding_once(
     before = out.read_bytes()
     invoke(ws, "alerts", "send")
     assert out.read_bytes() == before  # nothing new: nothing appended
+    # acknowledging an alert changes its finding's status: one more line, for it alone
+    acked = next(a for a in wanted.values() if a["alert_id"] != closed and not a["suppressed"])[
+        "alert_id"
+    ]
+    invoke(ws, "alerts", "ack", acked)
+    invoke(ws, "alerts", "send")
+    assert out.read_bytes().startswith(before)
+    [line] = out.read_bytes()[len(before) :].splitlines()
+    update = json.loads(line)
+    assert update["finding_info"]["uid"] == acked
+    assert (update["status_id"], update["status"]) == (2, "In Progress")
     assert not any((ws.lake / "_state/watch/destinations/lake-findings/outbox").glob("*.json"))
     watch = invoke(ws, "watch", "cloudtrail", "--bucket", "b", "--destination", "nope", expect=2)
     assert "no destination named 'nope' (configured: hook, lake-findings)" in watch.output
@@ -419,7 +446,8 @@ def test_hostile_alert_text_is_escaped_for_slack(demo_lake: Workspace) -> None:
     """An alert from the lake whose title, summary and principal carry Slack control syntax:
     no mention, link or channel ping survives in any mrkdwn text."""
     alert = json.loads(json.dumps(lake_alerts(demo_lake)[0], default=str))
-    alert.update(title=HOSTILE, summary=f"{HOSTILE} & more", principal_arn="<@U123>",
+    alert.update(title=HOSTILE, summary=f"{HOSTILE} & more https://evil.example/reset #general",
+                 principal_arn="<@U123>",
                  source_ip_address="<https://evil.example|1.2.3.4>")  # fmt: skip
     target = destinations.Destination("s", "slack", endpoint="http://127.0.0.1/x")
     message = json.loads(destinations.slack_body(target, alert))
@@ -429,12 +457,34 @@ def test_hostile_alert_text_is_escaped_for_slack(demo_lake: Workspace) -> None:
     assert "&lt;!channel&gt; *x* &lt;http://evil|y&gt;" in message["text"]
     assert "&lt;!channel&gt; *x* &lt;http://evil|y&gt; &amp; more" in joined
     assert "&lt;@U123&gt;" in joined
+    # a bare address or channel name is text, not a link: every mrkdwn object is verbatim
+    assert "https://evil.example/reset #general" in joined
+    assert all(obj["verbatim"] is True for obj in mrkdwn_objects(message))
     # the header is plain_text, which Slack never parses for mentions or links
     header = {"type": "plain_text", "text": f"{alert['severity'].upper()}: {HOSTILE}"}
     assert message["blocks"][0]["text"] == header
     # long values are cut without splitting an escape
     long = destinations.mrkdwn("<" * 1000, 2000)
     assert len(long) <= 2000 and long.endswith("…") and long[:-1].replace("&lt;", "") == ""
+
+
+def test_a_failed_append_to_the_ocsf_file_is_cut_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk that fills in the middle of a line leaves the file as it was, never half a line
+    for the retry to write after."""
+    target = destinations.Destination("f", "ocsf_file", path=str(tmp_path / "f.jsonl"))
+    destinations.append_line(target, b'{"a": 1}\n', 1, 0)
+    write = os.write
+
+    def half_then_full(fd: int, data: memoryview) -> int:
+        write(fd, bytes(data[:3]))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(destinations.os, "write", half_then_full)
+    with pytest.raises(DeliveryError, match="No space left on device"):
+        destinations.append_line(target, b'{"b": 2}\n', 1, 0)
+    assert (tmp_path / "f.jsonl").read_bytes() == b'{"a": 1}\n'
 
 
 def test_destination_config_errors_are_named_by_line(workspace: Workspace) -> None:
@@ -503,3 +553,24 @@ def test_destination_config_errors_are_named_by_line(workspace: Workspace) -> No
     assert "trailhouse.yml:14: destinations.2.routing_key: not a setting of a webhook" in lines
     assert "trailhouse.yml:18: destinations.3.events_url: not an http(s) URL" in lines
     assert "trailhouse.yml:19: destinations.3.path: not a setting of a pagerduty" in lines
+
+    # `webhook` is the watch.webhook destination's name (and outbox) even when it is not set;
+    # a URL with a space would make http.client quote it, token and all, in its error
+    ws = configure(
+        workspace,
+        """
+        destinations:
+          - name: webhook
+            type: slack
+            url: ${SLACK_URL}
+          - name: hook
+            type: webhook
+            url: ${SPACED_URL}
+        """,
+        SLACK_URL="http://127.0.0.1:9/x",
+        SPACED_URL="http://127.0.0.1:9/services/T0/B0/SECRET TOKEN",
+    )
+    lines = invoke(ws, "config", "validate", expect=2).output
+    assert "trailhouse.yml:3: destinations.0.name: 'webhook' is reserved for watch.webhook" in lines
+    assert "trailhouse.yml:8: destinations.1.url: whitespace or control characters" in lines
+    assert "SECRET" not in lines

@@ -365,3 +365,10 @@ def test_bad_options_are_usage_errors(workspace: Workspace, option: str, value: 
     flat = [part for item in args.items() for part in item]
     result = invoke(workspace, "export", "security-lake", *flat, expect=2)
     assert f"{option} must be" in result.output
+
+
+def test_part_of_a_day_is_refused(workspace: Workspace) -> None:
+    """An export replaces a whole eventDay's objects: part of a day would drop the rest."""
+    result = invoke(workspace, "export", "security-lake", "--bucket", BUCKET,
+                    "--from", "2026-01-31T14:00:00Z", expect=2)  # fmt: skip
+    assert "whole days" in result.output

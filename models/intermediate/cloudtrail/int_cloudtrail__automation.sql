@@ -5,8 +5,21 @@
 -- user_agent_matches() normalises them, macros/user_agents.sql). A user agent is whatever the
 -- caller says, and automation lowers the severity of mass deletion and tampering, so the claim
 -- must be vouched for: by the principal (the row's `principal_pattern`, matched against the
--- caller's ARN and its role's) or, for a row without one, by an address of our own networks
--- (inventory_networks; not merely AWS's ranges, where anyone can rent an instance).
+-- caller's ARN and its role's, in the account called: a role of that name in another account is
+-- anyone's) or, for a row without one, by an address of our own networks (inventory_networks;
+-- not merely AWS's ranges, where anyone can rent an instance; and a private address only when
+-- no VPC endpoint of another account carried the call, since anyone can number a VPC like ours).
+{%- set from_own_network -%}
+    coalesce(
+        source_network_trust != 'aws'
+        and (
+            vpc_endpoint_account_id is null
+            or vpc_endpoint_account_id in (recipient_account_id, account_id)
+        ),
+        false
+    )
+{%- endset %}
+{%- set in_called_account = 'coalesce(account_id = recipient_account_id, false)' %}
 
 with
 
@@ -54,7 +67,8 @@ callers as (
         user_agent,
         coalesce(principal_arn, '') as principal_arn,
         coalesce(session_issuer_arn, '') as session_issuer_arn,
-        coalesce(source_network_trust not in ('aws'), false) as from_own_network
+        {{ from_own_network }} as from_own_network,
+        {{ in_called_account }} as in_called_account
     from events
     where user_agent in (select matched_rules.user_agent from matched_rules)
 
@@ -68,6 +82,7 @@ named_callers as (
         callers.principal_arn,
         callers.session_issuer_arn,
         callers.from_own_network,
+        callers.in_called_account,
         max_by(matched_rules.automation_name, matched_rules.specificity) as automation_name
     from callers
     inner join matched_rules
@@ -75,12 +90,14 @@ named_callers as (
             callers.user_agent = matched_rules.user_agent
             and (
                 (matched_rules.principal_pattern is null and callers.from_own_network)
-                or {{ matches_glob('callers.principal_arn', 'matched_rules.principal_pattern') }}
-                or {{ matches_glob(
-                    'callers.session_issuer_arn', 'matched_rules.principal_pattern'
-                ) }}
+                or callers.in_called_account and (
+                    {{ matches_glob('callers.principal_arn', 'matched_rules.principal_pattern') }}
+                    or {{ matches_glob(
+                        'callers.session_issuer_arn', 'matched_rules.principal_pattern'
+                    ) }}
+                )
             )
-    group by 1, 2, 3, 4
+    group by 1, 2, 3, 4, 5
 
 ),
 
@@ -96,8 +113,9 @@ final as (
             events.user_agent = named_callers.user_agent
             and coalesce(events.principal_arn, '') = named_callers.principal_arn
             and coalesce(events.session_issuer_arn, '') = named_callers.session_issuer_arn
-            and coalesce(events.source_network_trust not in ('aws'), false)
-            = named_callers.from_own_network
+            -- (columns named once: only `events` has them)
+            and {{ from_own_network }} = named_callers.from_own_network
+            and {{ in_called_account }} = named_callers.in_called_account
 
 )
 
