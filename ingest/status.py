@@ -64,13 +64,17 @@ def landing_stats(lake: Lake, con: duckdb.DuckDBPyConnection, source: str) -> li
 
 
 def alert_stats(lake: Lake, con: duckdb.DuckDBPyConnection) -> list[tuple]:
-    """Alerts not closed (and not suppressed) per severity and detection, most severe first."""
+    """Alerts not closed (and not suppressed) per severity and detection, most severe first,
+    with how many are acknowledged and who they are assigned to."""
     found = triage.relations(lake)
     if found is None:
         return []
     return con.execute(
         f"""
-        select severity, detection_id, any_value(title), count(*), max(last_seen_at)
+        select
+            severity, detection_id, any_value(title), count(*), max(last_seen_at),
+            count(*) filter (where status = 'acknowledged'),
+            list_sort(list_distinct(list(assignee)))
         from ({triage.current_sql(*found)})
         where not suppressed and status <> 'closed'
         group by severity, detection_id
@@ -169,9 +173,11 @@ def show(lake: Lake, as_json: bool) -> None:
                     "detection_id": detection,
                     "title": title,
                     "alerts": count,
+                    "acknowledged": acknowledged,
+                    "assignees": assignees,
                     "last_seen_at": last.isoformat() if last else None,
                 }
-                for severity, detection, title, count, last in alerts
+                for severity, detection, title, count, last, acknowledged, assignees in alerts
             ],
         }
         out.print_json(json.dumps(payload))
@@ -243,15 +249,19 @@ def show(lake: Lake, as_json: bool) -> None:
         )
     if alerts:
         table = Table(title="Open alerts", title_justify="left")
-        for column in ("severity", "detection", "alerts", "last seen"):
-            table.add_column(column, justify="right" if column == "alerts" else "left")
+        for column in ("severity", "detection", "alerts", "acknowledged", "assignees", "last seen"):
+            table.add_column(
+                column, justify="right" if column in ("alerts", "acknowledged") else "left"
+            )
         colors = {"critical": "bold red", "high": "red", "medium": "yellow"}
-        for severity, _detection, title, count, last in alerts:
+        for severity, _detection, title, count, last, acknowledged, assignees in alerts:
             color = colors.get(severity, "")
             table.add_row(
                 f"[{color}]{shown(severity)}[/]" if color else shown(severity),
                 shown(title),
                 str(count),
+                str(acknowledged) if acknowledged else "",
+                shown(", ".join(assignees)),
                 f"{last:%Y-%m-%d %H:%M}" if last else "",
             )
         out.print(table)

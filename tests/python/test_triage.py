@@ -123,6 +123,12 @@ def test_ack_close_reopen_append_one_file_each(demo_lake: Workspace, tmp_path: P
     ]  # fmt: skip
     assert history[1]["note"] == "benign: change CHG-1"
     assert len(triage_files(ws)) == 4
+    # `ingest status`: who has the open alerts of a detection
+    detection = shown_alert(ws, alert_id)["detection_id"]
+    [row] = [r for r in json.loads(invoke(ws, "status", "--json").output)["open_alerts"]
+             if r["detection_id"] == detection]  # fmt: skip
+    assert "carol" in row["assignees"] and row["acknowledged"] == 0
+    assert "carol" in invoke(ws, "status").output
 
     # `ingest query`: the dataset, and alerts with their status and assignee
     result = invoke(
