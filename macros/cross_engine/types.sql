@@ -31,3 +31,18 @@
 {% macro spark__json_type() -%}
     string
 {%- endmacro %}
+
+
+{#- A seed's text column, NULL where the CSV cell is empty: dbt-spark loads an empty cell of a
+    string column as the text 'None', where dbt-duckdb loads NULL. -#}
+{% macro seed_text(column) %}
+    {{ return(adapter.dispatch('seed_text', 'trailhouse')(column)) }}
+{% endmacro %}
+
+{% macro duckdb__seed_text(column) -%}
+    {{ column }}
+{%- endmacro %}
+
+{% macro spark__seed_text(column) -%}
+    nullif({{ column }}, 'None')
+{%- endmacro %}

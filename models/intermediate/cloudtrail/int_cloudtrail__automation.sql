@@ -31,7 +31,11 @@ events as (
 
 automation_user_agents as (
 
-    select * from {{ ref('automation_user_agents') }}
+    select
+        user_agent_pattern,
+        automation_name,
+        {{ seed_text('principal_pattern') }} as principal_pattern
+    from {{ ref('automation_user_agents') }}
 
 ),
 
