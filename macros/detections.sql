@@ -459,9 +459,17 @@
     {%- endfor -%}
 with
 
+-- (the optional columns read alike on both engines: seed_text)
 suppressions as (
 
-    select * from {{ ref('detection_suppressions') }}
+    select
+        detection_id,
+        {{ seed_text('principal_pattern') }} as principal_pattern,
+        {{ seed_text('source_cidr') }} as source_cidr,
+        {{ seed_text('account_id') }} as account_id,
+        reason,
+        expires_at
+    from {{ ref('detection_suppressions') }}
     where expires_at is null or expires_at > now()
 
 ),
