@@ -39,6 +39,7 @@ import duckdb
 
 from ingest.duck import sql_string
 from ingest.lake import Lake, UsageError
+from ingest.query import dbt_database
 
 # The lake datasets upstream of `alerts` (built from the landing zones): linked with their
 # build state, so a revision that computes them the same way keeps them.
@@ -68,7 +69,6 @@ COMPARED = (
     "threshold_count",
     "event_ids",
 )
-DEFAULT_DB = "trailhouse.duckdb"  # profiles.yml's default
 COLUMNS = ("alert_id", "detection_id", "dedup_key", "alert_date", *COMPARED)
 _PARTITION = re.compile(r"^[a-z_]+=(\d{4}-\d{2}-\d{2})$")
 # dbt's summary line of a lake_partitions model (macros/lake_partitions.sql)
@@ -328,7 +328,7 @@ def build(
         "TRAILHOUSE_LAKE": str(work / "lake"),
         # the user's file name: it is dbt's database name, which the compiled SQL of the
         # input datasets names, and so their fingerprint (a different name rebuilds them)
-        "TRAILHOUSE_DB": str(work / Path(os.environ.get("TRAILHOUSE_DB", DEFAULT_DB)).name),
+        "TRAILHOUSE_DB": str(work / dbt_database().name),
         "DBT_TARGET_PATH": str(work / "target"),
         "DBT_LOG_PATH": str(work / "logs"),
         "DO_NOT_TRACK": "1",

@@ -32,7 +32,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from ingest import ocsf, triage
+from ingest import ocsf
 from ingest import query as lake_query
 from ingest.lake import Lake, UsageError
 from ingest.ocsf import nest_batch
@@ -62,12 +62,6 @@ SOURCES = (
     OcsfSource(FINDINGS, "alerts", ""),
     OcsfSource("ocsf_api_activity", "cloudtrail_events", "-api"),
 )
-
-
-def _has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(
-        con.execute("select count(*) from duckdb_views() where view_name = ?", [name]).fetchone()[0]
-    )
 
 
 @dataclass
@@ -210,9 +204,8 @@ def _export_day(
     scratch: Path,
 ) -> None:
     condition, params = _in_span(span)
-    relation = f'"{spec.view}"'
-    if spec.view == FINDINGS and _has_view(con, triage.VIEW):
-        relation = f"({ocsf.TRIAGED_FINDINGS})"
+    # findings with their triage status: `register` creates alerts_triaged with any alerts
+    relation = f"({ocsf.TRIAGED_FINDINGS})" if spec.view == FINDINGS else f'"{spec.view}"'
     # one day of the class, computed once: every partition of the day reads this table
     con.execute(
         "create or replace temp table export_rows as select *, "
