@@ -38,9 +38,7 @@ from ingest.duck import sql_string
 from ingest.lake import Lake
 from ingest.lease import Lease, tied_to_this_process, writing
 from ingest.pull import PullSummary
-from ingest.routing import Ledger, Sender, alert_version, current_alerts, route
-
-__all__ = ["Ledger", "Watcher", "alert_version"]
+from ingest.routing import Ledger, Sender, current_alerts, route
 
 
 def landing_ahead(con: duckdb.DuckDBPyConnection, lake: Lake) -> bool:
