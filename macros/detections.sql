@@ -78,6 +78,10 @@
     previous day's last `detection_lookback_minutes` (var, default 60), which bounds `minutes`.
     Each match carries `threshold_count` (its window's count), `threshold` and
     `threshold_minutes`, which `alerts` reports.
+    A group whose events all together fall short of `at_least` (or of that many distinct
+    values) has no window that reaches it: such groups are dropped by one pass over the whole
+    input before the sliding windows, which cost most of a day's detections (exact: no window
+    holds more than its group).
 -#}
 {% macro threshold_matches(relation, group_by, minutes, at_least, distinct=none, distinct_items=none) -%}
     {%- do check_within_lookback(minutes, 'window') -%}
@@ -86,8 +90,31 @@
     {%- set group = 'partition by ' ~ (group_by | join(', ') if group_by else "'all'") -%}
     {%- set trailing = group ~ ' order by ' ~ at ~ ' range between ' ~ width
         ~ ' preceding and current row' -%}
+    {#- (a list of items per event: no cheap total, every group is counted) -#}
+    {%- set added = ['window_size', 'in_burst'] if distinct_items else ['window_size', 'in_burst', 'group_size'] -%}
+    {%- if distinct_items %}
+    {%- set candidates = relation -%}
+    {%- else %}
+    {%- set whole_group = group ~ ' rows between unbounded preceding and unbounded following' -%}
+    {%- set candidates -%}
+        (
+            select *
+            from (
+                select
+                    *,
+                    {% if distinct -%}
+                    {{ count_distinct_over(distinct, whole_group) }}
+                    {%- else -%}
+                    count(*) over ({{ whole_group }})
+                    {%- endif %} as group_size
+                from {{ relation }}
+            ) as sized
+            where group_size >= {{ at_least }}
+        ) as candidates
+    {%- endset -%}
+    {%- endif %}
     select
-        {{ star_except(['window_size', 'in_burst']) }},
+        {{ star_except(added) }},
         -- what an alert reports against its threshold (the most in one of its windows)
         window_size as threshold_count,
         {{ at_least }} as threshold,
@@ -108,7 +135,7 @@
                 {%- else %}
                 count(*) over ({{ trailing }}) as window_size
                 {%- endif %}
-            from {{ relation }}
+            from {{ candidates }}
         ) as counted
     ) as marked
     where in_burst = 1

@@ -389,6 +389,17 @@
                 else 'merge'
                 {%- else %}else 'build'{% endif %}
             end as action,
+            -- why (the build's log counts the reasons): what makes a build cost what it does
+            case
+                when inputs.partition_value is null then 'input gone'
+                when outputs.partition_value is null then 'new'
+                when not outputs.is_ours then 'files of another engine'
+                when outputs.files is distinct from recorded.file_names then 'files changed'
+                when recorded.logic is distinct from {{ sql_string(logic) }} then 'logic changed'
+                when inputs.rows_at_recorded_mark != recorded.input_rows then 'older input changed'
+                when inputs.input_rows = recorded.input_rows then 'unchanged'
+                else 'new input'
+            end as reason,
             coalesce(outputs.last_file, -1) + 1 as next_file,
             coalesce(outputs.files, []) as published_files,
             recorded.content_hash as recorded_content_hash,
@@ -416,13 +427,13 @@
     {%- do run_query(plan_query) -%}
     {%- if history -%}
         {%- do run_query(
-            "update lake_partitions_plan set action = 'build' "
+            "update lake_partitions_plan set action = 'build', reason = 'history changed' "
             ~ "where action in ('keep', 'merge', 'compact') "
             ~ "and history_mark is distinct from recorded_history_mark") -%}
     {%- endif -%}
     {%- if input_lookback > 0 -%}
         {%- do run_query(
-            "update lake_partitions_plan set action = 'build' "
+            "update lake_partitions_plan set action = 'build', reason = 'day before changed' "
             ~ "where action in ('keep', 'merge', 'compact') and partition_value in ("
             ~ "select strftime(try_cast(partition_value as date) + 1, '%Y-%m-%d') "
             ~ "from lake_partitions_plan where action != 'keep')") -%}
@@ -438,6 +449,10 @@
             ~ dataset ~ " are not named " ~ partition_by ~ "=YYYY-MM-DD; move them out of the lake") }}
     {%- endif -%}
     {%- do record_build_scope(dataset, 'lake_partitions_plan') -%}
+    {%- set reasons = run_query(
+        "select string_agg(action || ' ' || n || ': ' || reason, ', ' order by action, reason) "
+        ~ "from (select action, reason, count(*) as n from lake_partitions_plan "
+        ~ "where action != 'keep' group by all)").columns[0].values()[0] -%}
     {%- set plan = run_query(
         "select partition_value, action, recorded_mark, "
         ~ "strftime(high_mark at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%f+00'), next_file, "
@@ -677,7 +692,8 @@
            ~ ", removed " ~ counts['remove'] ~ " of " ~ (plan.rows | length) ~ " partition(s)"
            ~ (", " ~ counts['compact'] ~ " compacted" if counts['compact'] else "")
            ~ (" (full refresh)" if full_refresh else "")
-           ~ ("; " ~ filtered ~ " row(s) of them filtered before storage" if filtered else ""),
+           ~ ("; " ~ filtered ~ " row(s) of them filtered before storage" if filtered else "")
+           ~ (" [" ~ reasons ~ "]" if reasons else ""),
            info=True) }}
 
     {{ run_hooks(post_hooks, inside_transaction=True) }}

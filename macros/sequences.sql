@@ -54,11 +54,15 @@
         )
         {%- endif %}
     {%- endset -%}
+    {#- the chains once, read by every step (pasted into each, the join ran 3 to 6 times) -#}
+    with sequence_chains as (
+        {{ chains }}
+    )
     {%- for step in steps %}
     select * from {{ step.relation }}
-    where event_id in (select chains.step_{{ loop.index }} from ({{ chains }}) as chains)
+    where event_id in (select sequence_chains.step_{{ loop.index }} from sequence_chains)
     {%- for earlier in steps[:loop.index0] %}
-        and event_id not in (select chains.step_{{ loop.index }} from ({{ chains }}) as chains)
+        and event_id not in (select sequence_chains.step_{{ loop.index }} from sequence_chains)
     {%- endfor %}
     {{ 'union all' if not loop.last }}
     {%- endfor %}

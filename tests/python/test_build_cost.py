@@ -186,3 +186,29 @@ def test_alerts_read_each_day_once_and_match_a_full_rebuild(workspace: Workspace
     assert len(incremental) >= 2
     run_dbt(ws, *BUILD, "--full-refresh")
     assert ws.read("select alert_id, event_count from alerts order by 1") == incremental
+
+
+def test_a_day_is_built_from_that_day_s_input_only(workspace: Workspace) -> None:
+    """The partition filter a lake dataset's build adds reaches the landing scan through every
+    view of the chain. A view that reads one of its CTEs twice has it materialized by DuckDB
+    whole, before any filter from outside: each day's build would then read (and spill) every
+    day of the lake."""
+    ws = workspace
+    land(ws, "days", day_records("a", "2026-03-01", 2) + day_records("b", "2026-03-02", 2))
+    run_dbt(ws, *BUILD)
+    con = duckdb.connect(str(ws.db), read_only=True)
+    chain = [
+        name
+        for (name,) in con.execute(
+            # the staging and intermediate views a lake dataset's days are built from
+            "select distinct table_name from duckdb_columns() where column_name = 'event_date' "
+            "and regexp_matches(table_name, '^(stg|int)_')"
+        ).fetchall()
+    ]
+    assert "int_cloudtrail__automation" in chain
+    for name in chain:
+        plan = con.execute(
+            f"explain select * from {name} where event_date = date '2026-03-02'"
+        ).fetchall()[0][1]
+        assert "CTE" not in plan, f"{name} materializes a CTE before the partition filter"
+    con.close()

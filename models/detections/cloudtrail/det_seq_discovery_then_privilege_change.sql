@@ -8,11 +8,24 @@ events as (
 
 ),
 
+escalation as (
+
+    select * from events
+    where
+        event_source = 'iam.amazonaws.com'
+        and error_code is null
+        and event_name in ({{ sql_in_items(privilege_change_api_calls()) }})
+
+),
+
+-- only principals who changed privileges can complete the sequence: the sliding windows
+-- (the costly part) are counted for them alone
 reads as (
 
     select * from events
     where
-        read_only
+        principal_arn in (select escalation.principal_arn from escalation)
+        and read_only
         and not coalesce(is_automation, false)
         and lower(coalesce(user_agent, '')) not like '%console%'
         and lower(coalesce(user_agent, '')) not like 'aws internal%'
@@ -32,16 +45,6 @@ discovery as (
             distinct='event_source'
         ) }}
     ) as sweep
-
-),
-
-escalation as (
-
-    select * from events
-    where
-        event_source = 'iam.amazonaws.com'
-        and error_code is null
-        and event_name in ({{ sql_in_items(privilege_change_api_calls()) }})
 
 ),
 

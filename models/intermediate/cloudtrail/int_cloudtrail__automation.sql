@@ -9,17 +9,20 @@
 -- anyone's) or, for a row without one, by an address of our own networks (inventory_networks;
 -- not merely AWS's ranges, where anyone can rent an instance; and a private address only when
 -- no VPC endpoint of another account carried the call, since anyone can number a VPC like ours).
+-- One read of `events`: the match is a correlated subquery, which the engine evaluates once per
+-- distinct caller. (A CTE of the events referenced twice is materialized by DuckDB whole,
+-- before the partition filter of cloudtrail_events reaches it: every day's build then
+-- read the lake.)
 {%- set from_own_network -%}
     coalesce(
-        source_network_trust != 'aws'
+        events.source_network_trust != 'aws'
         and (
-            vpc_endpoint_account_id is null
-            or vpc_endpoint_account_id in (recipient_account_id, account_id)
+            events.vpc_endpoint_account_id is null
+            or events.vpc_endpoint_account_id in (events.recipient_account_id, events.account_id)
         ),
         false
     )
 {%- endset %}
-{%- set in_called_account = 'coalesce(account_id = recipient_account_id, false)' %}
 
 with
 
@@ -34,92 +37,45 @@ automation_user_agents as (
     select
         user_agent_pattern,
         automation_name,
-        {{ seed_text('principal_pattern') }} as principal_pattern
+        {{ seed_text('principal_pattern') }} as principal_pattern,
+        length(user_agent_pattern) as specificity
     from {{ ref('automation_user_agents') }}
 
 ),
 
--- each distinct user agent is normalised and matched once (a regular expression replace per
--- event and pattern costs more than the rest of the step)
-user_agents as (
-
-    select distinct user_agent
-    from events
-    where user_agent is not null
-
-),
-
-matched_rules as (
+named as (
 
     select
-        user_agents.user_agent,
-        automation_user_agents.automation_name,
-        automation_user_agents.principal_pattern,
-        length(automation_user_agents.user_agent_pattern) as specificity
-    from user_agents
-    inner join automation_user_agents
-        on {{ user_agent_matches(
-            'user_agents.user_agent', 'automation_user_agents.user_agent_pattern'
-        ) }}
-
-),
-
--- the callers behind those user agents, each judged once
-callers as (
-
-    select distinct
-        user_agent,
-        coalesce(principal_arn, '') as principal_arn,
-        coalesce(session_issuer_arn, '') as session_issuer_arn,
-        {{ from_own_network }} as from_own_network,
-        {{ in_called_account }} as in_called_account
-    from events
-    where user_agent in (select matched_rules.user_agent from matched_rules)
-
-),
-
--- the longest matching pattern the caller satisfies names the automation
-named_callers as (
-
-    select
-        callers.user_agent,
-        callers.principal_arn,
-        callers.session_issuer_arn,
-        callers.from_own_network,
-        callers.in_called_account,
-        max_by(matched_rules.automation_name, matched_rules.specificity) as automation_name
-    from callers
-    inner join matched_rules
-        on
-            callers.user_agent = matched_rules.user_agent
-            and (
-                (matched_rules.principal_pattern is null and callers.from_own_network)
-                or callers.in_called_account and (
-                    {{ matches_glob('callers.principal_arn', 'matched_rules.principal_pattern') }}
-                    or {{ matches_glob(
-                        'callers.session_issuer_arn', 'matched_rules.principal_pattern'
-                    ) }}
+        events.*,
+        -- the longest matching pattern whose vouching the caller satisfies names the automation
+        (
+            select max_by(rules.automation_name, rules.specificity)
+            from automation_user_agents as rules
+            where
+                {{ user_agent_matches('events.user_agent', 'rules.user_agent_pattern') }}
+                and (
+                    (rules.principal_pattern is null and {{ from_own_network }})
+                    or (
+                        coalesce(events.account_id = events.recipient_account_id, false)
+                        and (
+                            {{ matches_glob('events.principal_arn', 'rules.principal_pattern') }}
+                            or {{ matches_glob(
+                                'events.session_issuer_arn', 'rules.principal_pattern'
+                            ) }}
+                        )
+                    )
                 )
-            )
-    group by 1, 2, 3, 4, 5
+        ) as automation_name
+    from events
 
 ),
 
 final as (
 
     select
-        events.*,
-        named_callers.automation_name,
-        named_callers.automation_name is not null as is_automation
-    from events
-    left join named_callers
-        on
-            events.user_agent = named_callers.user_agent
-            and coalesce(events.principal_arn, '') = named_callers.principal_arn
-            and coalesce(events.session_issuer_arn, '') = named_callers.session_issuer_arn
-            -- (columns named once: only `events` has them)
-            and {{ from_own_network }} = named_callers.from_own_network
-            and {{ in_called_account }} = named_callers.in_called_account
+        *,
+        automation_name is not null as is_automation
+    from named
 
 )
 
