@@ -372,34 +372,31 @@
             -- as text with every microsecond, to go back into SQL as a literal
             strftime(recorded.high_mark at time zone 'UTC', '%Y-%m-%d %H:%M:%S.%f+00')
                 as recorded_mark,
-            case
-                when inputs.partition_value is null then 'remove'
-                when outputs.partition_value is null then 'build'
-                when not outputs.is_ours then 'build'
-                -- files came or went since the last recorded build (a build stopped between
-                -- publishing and recording): rebuilt, so no row is ever there twice. Every
-                -- file written gets a name the partition never had, so an interrupted
-                -- replacement can never look like the recorded set again.
-                when outputs.files is distinct from recorded.file_names then 'build'
-                when recorded.logic is distinct from {{ sql_string(logic) }} then 'build'
-                when inputs.rows_at_recorded_mark != recorded.input_rows then 'build'
-                when inputs.input_rows = recorded.input_rows then 'keep'
-                {% if unique_key -%}
-                when len(outputs.files) >= {{ max_files }} then 'compact'
-                else 'merge'
-                {%- else %}else 'build'{% endif %}
-            end as action,
-            -- why (the build's log counts the reasons): what makes a build cost what it does
+            -- why the partition needs work (the build's log counts the reasons)
             case
                 when inputs.partition_value is null then 'input gone'
                 when outputs.partition_value is null then 'new'
                 when not outputs.is_ours then 'files of another engine'
+                -- files came or went since the last recorded build (a build stopped between
+                -- publishing and recording): rebuilt, so no row is ever there twice. Every
+                -- file written gets a name the partition never had, so an interrupted
+                -- replacement can never look like the recorded set again.
                 when outputs.files is distinct from recorded.file_names then 'files changed'
                 when recorded.logic is distinct from {{ sql_string(logic) }} then 'logic changed'
                 when inputs.rows_at_recorded_mark != recorded.input_rows then 'older input changed'
                 when inputs.input_rows = recorded.input_rows then 'unchanged'
                 else 'new input'
             end as reason,
+            case reason
+                when 'input gone' then 'remove'
+                when 'unchanged' then 'keep'
+                {% if unique_key -%}
+                -- only newer rows: appended, or the partition compacted once it has max_files
+                when 'new input' then
+                    case when len(outputs.files) >= {{ max_files }} then 'compact' else 'merge' end
+                {% endif -%}
+                else 'build'
+            end as action,
             coalesce(outputs.last_file, -1) + 1 as next_file,
             coalesce(outputs.files, []) as published_files,
             recorded.content_hash as recorded_content_hash,
