@@ -44,7 +44,7 @@ demo: install ## Synthetic CloudTrail -> landing -> dbt build -> summary of the 
 PYTEST_PARALLEL ?= -n auto --dist loadscope
 
 test: install lint chromium ## Everything CI runs: lint, then every test (ingest, CLI, dbt, Spark, browser)
-	$(BIN)/pytest $(PYTEST_PARALLEL)
+	$(BIN)/pytest $(PYTEST_PARALLEL) --durations=25
 
 test-fast: install ## The unit layer in under two minutes: Python units and every dbt unit test
 	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not e2e and not spark and not browser and not slow"

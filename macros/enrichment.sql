@@ -186,9 +186,11 @@
 
 
 {#-
-    A landing-zone source that may not exist yet (no web logs landed on this lake): the source
-    itself when it has files, otherwise no rows with its columns (`columns`: name → type), so
-    views over it still build. Re-evaluated by every build.
+    A landing-zone source that may not exist yet (no web logs landed on this lake): its files
+    under `<lake>/landing/<dataset>/` when it has some, otherwise no rows with its columns
+    (`columns`: name → type), so views over it still build. Re-evaluated by every build.
+    The lake's path is read when the model runs, never when dbt parses: a parse then holds
+    nothing of one lake and serves any other (dbt's partial parse survives a new lake).
 -#}
 {% macro landing_or_empty(source_relation, dataset, columns) %}
     {{ return(adapter.dispatch('landing_or_empty', 'trailhouse')(source_relation, dataset, columns)) }}
@@ -201,12 +203,11 @@
         {{ return(source_relation) }}
     {%- endif -%}
     {%- if execute -%}
-        {%- set has_files = lake_file_count(
-            lake_root() ~ "/landing/" ~ dataset ~ "/*/*.parquet"
-        ) > 0 -%}
+        {%- set files = lake_root() ~ "/landing/" ~ dataset ~ "/*/*.parquet" -%}
+        {%- set has_files = lake_file_count(files) > 0 -%}
     {%- endif -%}
     {%- if has_files -%}
-        {{ source_relation }}
+        read_parquet({{ sql_string(files) }}, hive_partitioning = true, union_by_name = true)
     {%- else -%}
         (
             select

@@ -4,8 +4,9 @@ session lakes every read-only test shares.
 - `Workspace`: a lake, a DuckDB file, dbt's target and log directories and the environment
   pointing at them, optionally with its own copy of the dbt project. `copy()` clones one (the
   lake, the DuckDB file with its views re-pointed at the copy) for tests that change a lake.
-- `run_dbt(ws, ...)`: dbt in-process through dbt's programmatic runner (no interpreter start,
-  partial parsing kept in the workspace's target), or in a subprocess with `isolated=True`
+- `run_dbt(ws, ...)`: dbt in-process through dbt's programmatic runner (no interpreter start;
+  partial parsing kept in the workspace's target, a new workspace starting from the last
+  parse of the project), or in a subprocess with `isolated=True`
   where isolation is the point (killing a build, Spark's JVM, secrets in the output).
 - `run_ingest(ws, ...)` / `invoke(ws, ...)`: the real `ingest` CLI in-process.
 - `LakeReader`: the lake read as any engine would, Parquet files only.
@@ -16,15 +17,18 @@ session lakes every read-only test shares.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import gzip
 import json
 import os
+import pprint
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -237,7 +241,7 @@ def _invoke_dbt(ws: Workspace, args: tuple[str, ...]):
 
     # dbt reads its flags and `env_var()`s from the process environment and resolves the
     # project from the working directory: both are the workspace's for the invocation.
-    with _DBT_LOCK, _environment(ws.env), contextlib.chdir(ws.project):
+    with _DBT_LOCK, _environment(ws.env), contextlib.chdir(ws.project), _parse_cache(ws, args):
         try:
             result = dbtRunner(callbacks=[collect]).invoke(
                 [*args, "--quiet", "--no-use-colors", "--project-dir", str(ws.project),
@@ -248,6 +252,47 @@ def _invoke_dbt(ws: Workspace, args: tuple[str, ...]):
     if result.exception is not None:
         lines.append(f"{type(result.exception).__name__}: {result.exception}")
     return result, lines
+
+
+# dbt parses the project (~13 s) once per workspace, then partial parsing reuses the parse
+# saved in the workspace's target. A new workspace of the main project starts from the last
+# parse this process saved instead. dbt's state check would reject it for the profile alone:
+# it hashes the profile's values, and each workspace has its own database path and lake. The
+# check below leaves those two out, and nothing else: the project reads neither while parsing
+# (the lake's path is read when a model runs), and dbt still re-parses what differs (vars,
+# files, the environment variables a file reads). Subprocess runs and project copies parse
+# from scratch, as a fresh clone does.
+_PARSED = Path(tempfile.mkdtemp(prefix="trailhouse-parse-")) / "partial_parse.msgpack"
+atexit.register(shutil.rmtree, _PARSED.parent, True)
+
+
+@contextlib.contextmanager
+def _parse_cache(ws: Workspace, args: tuple[str, ...]) -> Iterator[None]:
+    from dbt.contracts.files import FileHash
+    from dbt.parser.manifest import ManifestLoader
+
+    saved = Path(ws.env["DBT_TARGET_PATH"]) / "partial_parse.msgpack"
+    cached = ws.project == PROJECT_ROOT and "--vars" not in args
+    if cached and _PARSED.exists() and not saved.exists():
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_PARSED, saved)
+    state_check = ManifestLoader.build_manifest_state_check
+
+    def without_workspace_paths(loader: ManifestLoader):
+        check = state_check(loader)
+        profile = dict(loader.root_project.credentials.connection_info())
+        profile.pop("path", None)
+        profile.pop("external_root", None)
+        check.profile_hash = FileHash.from_contents(pprint.pformat(sorted(profile.items())))
+        return check
+
+    ManifestLoader.build_manifest_state_check = without_workspace_paths
+    try:
+        yield
+    finally:
+        ManifestLoader.build_manifest_state_check = state_check
+    if cached and saved.exists():
+        shutil.copyfile(saved, _PARSED)
 
 
 def _close_dbt_database() -> None:

@@ -38,3 +38,14 @@ def test_failing_unit_test_fails_the_build(workspace: Workspace) -> None:
     run_ingest(workspace, "load", "cloudtrail", workspace.root / "one.json.gz")
     out = run_dbt(workspace, "build", "--select", "stg_cloudtrail__events", expect_pass=False)
     assert "stg_cloudtrail__events_normalizes_root" in out
+
+
+def test_a_parse_holds_nothing_of_the_lake(workspace: Workspace) -> None:
+    """The lake's path is read when a model runs, never when dbt parses: a saved parse then
+    serves a lake moved or switched (TRAILHOUSE_LAKE) without parsing the project again."""
+    run_dbt(workspace, "parse")
+    target = workspace.root / "target"
+    manifest = (target / "manifest.json").read_text()
+    assert '"source.trailhouse.landing.cloudtrail"' in manifest
+    assert str(workspace.lake) not in manifest
+    assert str(workspace.lake).encode() not in (target / "partial_parse.msgpack").read_bytes()
